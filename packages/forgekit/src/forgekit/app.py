@@ -1,0 +1,125 @@
+"""The app factory every product uses: one FastAPI app with the kit's middleware and routers.
+
+A product calls :func:`create_app` with its settings, its routers and a hook that subscribes its
+event handlers; the kit adds identity (``/auth``, ``/api/v1/teams``), health probes, ``/metrics``,
+signed local-storage downloads, problem+json errors, request ids, metrics and size limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+from forgekit import __version__
+from forgekit.errors import install_error_handlers
+from forgekit.identity import tasks as identity_tasks
+from forgekit.identity.router import auth_router, teams_router
+from forgekit.observability.health import router as health_router
+from forgekit.observability.logging import configure_logging
+from forgekit.observability.metrics import AppMetrics
+from forgekit.observability.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from forgekit.observability.tracing import configure_tracing
+from forgekit.ratelimit.http import default_rate_limit
+from forgekit.runtime import Runtime
+from forgekit.settings import ForgeSettings
+from forgekit.storage.router import storage_router
+
+log = logging.getLogger("forgekit.app")
+
+#: Called with the runtime before it starts, to subscribe a product's event handlers.
+SetupHook = Callable[[Runtime], None]
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable ids ("tag-route_name") give generated clients readable method names.
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(
+    settings: ForgeSettings,
+    *,
+    title: str = "Forge",
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    setup: Sequence[SetupHook] = (),
+    consume_events: bool = True,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """Build the app; backends connect in its lifespan.
+
+    ``consume_events`` runs the event consumers inside the API process (the embedded default);
+    a production API process that leaves consuming to workers passes False and only relays.
+    """
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    rt = runtime or Runtime.from_settings(settings)
+    identity_tasks.register(rt)
+    for hook in setup:
+        hook(rt)
+    metrics = AppMetrics(settings.app_name)
+    tracer = configure_tracing(settings.app_name, settings.otel_endpoint)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await rt.start(consume=consume_events)
+        log.info("started", extra={"embedded": settings.embedded, "env": settings.env.value})
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=__version__,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        dependencies=[Depends(default_rate_limit)] if settings.rate_limit_enabled else [],
+    )
+    app.state.runtime = rt
+    app.state.metrics = metrics
+    app.state.rate_limiter = rt.rate_limiter
+    install_error_handlers(app)
+
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(teams_router)
+    app.include_router(storage_router)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        pending, lag = await rt.events.outbox_stats()
+        metrics.outbox_pending.set(pending)
+        metrics.outbox_lag.set(lag)
+        for queue, depth in (await rt.events.queue_depths()).items():
+            metrics.queue_depth.labels(queue).set(depth)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    # Middleware order: the last added runs first. Observability wraps everything so that even
+    # a 413 from the size limit is logged and counted with its request id.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit",
+                            "RateLimit-Remaining", "RateLimit-Reset"],
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, tracer=tracer)
+    return app
+

@@ -1,0 +1,1 @@
+"""Alembic environment and the kit's revisions (branch ``forgekit``)."""

@@ -1,0 +1,94 @@
+"""Liveness, readiness and health endpoints.
+
+``/live`` says the process serves requests; ``/ready`` says its backends answer (database,
+cache, broker) so a load balancer may route to it; ``/health/detailed`` shows each check with
+its latency for humans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from forgekit import __version__
+
+CHECK_TIMEOUT_S = 3.0
+
+router = APIRouter(tags=["health"])
+
+
+async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - a failing backend is a result here, not an error
+        return {
+            "status": "down",
+            "error": f"{type(exc).__name__}: {exc}"[:200],
+            "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+        }
+    return {"status": "up", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+
+
+async def run_checks(request: Request) -> dict[str, dict[str, Any]]:
+    """Run every backend check concurrently."""
+    runtime = request.app.state.runtime
+    checks: dict[str, Callable[[], Awaitable[Any]]] = {
+        "database": runtime.db.ping,
+        "cache": runtime.cache.ping,
+        "broker": runtime.events.ping,
+    }
+    results = await asyncio.gather(*(_timed(fn) for fn in checks.values()))
+    return dict(zip(checks, results, strict=True))
+
+
+@router.get("/live", summary="Liveness probe")
+async def live() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+@router.get("/health", summary="Health summary")
+async def health(request: Request) -> JSONResponse:
+    """Overall status (ok/degraded) without details of each backend."""
+    results = await run_checks(request)
+    ok = all(r["status"] == "up" for r in results.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "version": __version__},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/health/detailed", summary="Health of each backend")
+async def health_detailed(request: Request) -> JSONResponse:
+    """Each backend check with its status and latency."""
+    results = await run_checks(request)
+    runtime = request.app.state.runtime
+    ok = all(r["status"] == "up" for r in results.values())
+    pending, lag = await runtime.events.outbox_stats()
+    return JSONResponse(
+        {
+            "status": "ok" if ok else "degraded",
+            "version": __version__,
+            "embedded": runtime.settings.embedded,
+            "checks": results,
+            "outbox": {"pending": pending, "oldest_age_s": round(lag, 3)},
+        },
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/ready", summary="Readiness probe")
+async def ready(request: Request) -> JSONResponse:
+    """Ready when the database, cache and broker all answer."""
+    results = await run_checks(request)
+    ok = all(r["status"] == "up" for r in results.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": results},
+        status_code=200 if ok else 503,
+    )

@@ -1,0 +1,31 @@
+"""OpenTelemetry tracing, on only when an OTLP endpoint is configured."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger("forgekit.tracing")
+
+
+def configure_tracing(service_name: str, endpoint: str) -> Any | None:
+    """Install an OTLP/HTTP span exporter and return a tracer, or None when disabled.
+
+    The SDK is an optional extra (``forgekit[tracing]``); asking for tracing without it is a
+    configuration error worth a loud log line, not a crash of the service.
+    """
+    if not endpoint:
+        return None
+    try:
+        from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        log.error("FORGE_OTEL_ENDPOINT is set but forgekit[tracing] is not installed")
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    trace.set_tracer_provider(provider)
+    return trace.get_tracer("forgekit")

@@ -1,0 +1,153 @@
+"""Backbone settings shared by every product (env prefix ``FORGE_``).
+
+A product keeps its own settings class (``PYFORGE_`` for PyForge) for what is its own (host,
+port, data directory) and builds :class:`ForgeSettings` from it with :meth:`for_product`, so that
+one ``.env`` file configures both. Empty URLs mean "embedded": SQLite in the data directory,
+in-process cache, rate limiter and event bus, local-directory storage.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The secret used when none is configured; acceptable only outside production.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    """Deployment mode; production turns on the safety checks."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(ValueError):
+    """Raised when production settings would be unsafe to start with."""
+
+
+class ForgeSettings(BaseSettings):
+    """Settings of the platform kit; every field can be set as ``FORGE_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FORGE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    app_name: str = "forge"
+    data_dir: Path = Path(".forge-data")
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Backends: empty means the embedded default.
+    database_url: str = ""
+    database_pool_size: int = 10
+    database_max_overflow: int = 20
+    database_echo: bool = False
+    redis_url: str = ""
+    amqp_url: str = ""
+    storage_url: str = ""
+    redis_prefix: str = ""
+    events_exchange: str = "pyforge.events"
+    events_queue_prefix: str = "pyforge"
+
+    # Identity.
+    jwt_algorithm: str = "HS256"
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 7 * 24 * 3600
+    email_verification_ttl_s: int = 24 * 3600
+    password_reset_ttl_s: int = 3600
+    password_min_length: int = 8
+
+    # Rate limits ("N/period" where period is second, minute, hour or day).
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "600/minute"
+    login_failures_per_account: str = "10/15minute"
+    login_attempts_per_ip: str = "60/minute"
+
+    # HTTP.
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 50 * 1_048_576
+
+    # Email: empty SMTP host means the file sink in the data directory.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    mail_from: str = "PyForge <noreply@pyforge.local>"
+
+    # Observability.
+    log_level: str = "INFO"
+    log_json: bool = True
+    otel_endpoint: str = ""
+
+    # Outbox relay.
+    outbox_poll_interval_s: float = 0.5
+    outbox_batch_size: int = 100
+    consumer_max_retries: int = 5
+    consumer_retry_base_s: float = 1.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise InsecureSettingsError(
+                f"FORGE_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production"
+            )
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise InsecureSettingsError(
+                "CORS origin '*' together with credentials is refused in production"
+            )
+        return self
+
+    @classmethod
+    def for_product(cls, app_name: str, data_dir: Path, **overrides: Any) -> ForgeSettings:
+        """Kit settings for a product: env and ``.env`` first, the product's data dir beneath."""
+        return cls(app_name=app_name, data_dir=data_dir, **overrides)
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        """True in production mode."""
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.app_name}.db').resolve()}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        """The configured storage URL, or the embedded local directory."""
+        return self.storage_url or str((self.data_dir / "objects").resolve())
+
+    @property
+    def effective_redis_prefix(self) -> str:
+        """Prefix of every Redis key this deployment writes."""
+        return self.redis_prefix or f"{self.app_name}:"
+
+    @property
+    def mail_sink_dir(self) -> Path:
+        """Where the embedded mail sink writes messages."""
+        return self.data_dir / "mail"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external server is configured at all."""
+        return not (self.database_url or self.redis_url or self.amqp_url)

@@ -1,0 +1,29 @@
+"""PyForge's app factory (``uvicorn --factory pyforge.app:create_app``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import pyforge.models  # noqa: F401  (complete metadata)
+from forgekit.app import create_app as create_forge_app
+from forgekit.settings import ForgeSettings
+from pyforge import __version__
+from pyforge.settings import get_settings
+
+DESCRIPTION = (
+    "Self-hostable code intelligence for Python: projects, analyses, findings, metrics, "
+    f"ML predictions and notifications. Version {__version__}."
+)
+
+
+def create_app(kit_settings: ForgeSettings | None = None) -> FastAPI:
+    """Build the PyForge API from settings (environment and ``.env`` by default)."""
+    settings = get_settings()
+    kit = kit_settings or settings.kit()
+    return create_forge_app(
+        kit,
+        title="PyForge",
+        description=DESCRIPTION,
+        routers=[],
+        consume_events=settings.inprocess_workers,
+    )

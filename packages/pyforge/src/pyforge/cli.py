@@ -1,0 +1,40 @@
+"""The ``pyforge`` command: one entry point for every process role.
+
+Sub-commands import their heavy dependencies lazily, so ``pyforge analyze`` never pulls in the
+web stack (FastAPI, SQLAlchemy) and starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="pyforge",
+    help="PyForge: code intelligence for Python projects.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Each role module adds its commands to ``app``; kept in separate modules so that a role's
+    # imports stay out of the others' start-up path.
+    from pyforge.commands import server
+
+    server.register(app)
+    try:
+        from pyforge.analysis import cli as analysis_cli
+    except ImportError:  # the engine package is optional while it is being built
+        return
+    analysis_cli.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()
