@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The secret used when none is configured; acceptable only outside production.
@@ -26,10 +26,6 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
-
-
-class InsecureSettingsError(ValueError):
-    """Raised when production settings would be unsafe to start with."""
 
 
 class ForgeSettings(BaseSettings):
@@ -64,6 +60,10 @@ class ForgeSettings(BaseSettings):
     email_verification_ttl_s: int = 24 * 3600
     password_reset_ttl_s: int = 3600
     password_min_length: int = 8
+    # Argon2id cost (RFC 9106 "second recommended" profile by default); tests lower it.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
 
     # Rate limits ("N/period" where period is second, minute, hour or day).
     rate_limit_enabled: bool = True
@@ -97,18 +97,26 @@ class ForgeSettings(BaseSettings):
     consumer_max_retries: int = 5
     consumer_retry_base_s: float = 1.0
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_means_default(cls, value: object) -> object:
+        # ``FORGE_SECRET_KEY=`` copied from .env.example means "not set", not "the empty key".
+        if value in ("", None) or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            return SecretStr(DEV_SECRET_KEY)
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.env is not Environment.PRODUCTION:
             return self
         key = self.secret_key.get_secret_value()
         if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
-            raise InsecureSettingsError(
+            raise ValueError(
                 f"FORGE_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production"
             )
         if "*" in self.cors_origins and self.cors_allow_credentials:
-            raise InsecureSettingsError(
+            raise ValueError(
                 "CORS origin '*' together with credentials is refused in production"
             )
         return self

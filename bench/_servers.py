@@ -1,0 +1,83 @@
+"""Helpers shared by the benchmarks: free ports, scratch PostgreSQL databases, server processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import asyncpg
+import httpx
+
+PG_ADMIN = os.environ.get("FORGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("FORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("FORGE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN.replace("+asyncpg", ""))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def scratch_postgres(prefix: str = "bench") -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards; yields its asyncpg URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def pyforge_server(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
+    """Migrate, then run ``pyforge serve`` until the block ends; yields the base URL."""
+    full = {**os.environ, **env, "PYFORGE_PORT": str(port), "PYFORGE_HOST": "127.0.0.1",
+            "FORGE_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "pyforge.cli"]
+    subprocess.run([*cli, "migrate"], env=full, check=True, capture_output=True)
+    proc = subprocess.Popen([*cli, "serve", "--workers", str(workers)], env=full,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def percentiles(samples: Sequence[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 of ``samples`` (same unit)."""
+    if len(samples) < 2:
+        v = samples[0] if samples else float("nan")
+        return v, v, v
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples), q[94], q[98]

@@ -1,0 +1,81 @@
+"""Redis cache backend (``redis.asyncio``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from forgekit.cache.base import Cache
+
+log = logging.getLogger("forgekit.cache")
+
+# SCAN's COUNT is a hint of work per round trip; UNLINK frees memory off the main thread, so
+# large batches are cheap for the server while bounding one command's size.
+_SCAN_COUNT = 1000
+_UNLINK_BATCH = 500
+
+
+def escape_glob(text: str) -> str:
+    """Escape Redis glob metacharacters so ``text`` matches itself literally in ``MATCH``."""
+    return "".join("\\" + ch if ch in "\\*?[]^" else ch for ch in text)
+
+
+class RedisCache(Cache):
+    """A cache stored in Redis: shared by every API and worker process."""
+
+    def __init__(self, client: Redis, namespace: str, *, owns_client: bool = True) -> None:
+        super().__init__(namespace)
+        self.client = client
+        self._owns_client = owns_client
+
+    @classmethod
+    def from_url(cls, url: str, namespace: str, **client_kwargs: Any) -> RedisCache:
+        """Connect lazily to ``url`` (``redis://`` or ``rediss://``)."""
+        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 5}
+        options.update(client_kwargs)
+        return cls(Redis.from_url(url, **options), namespace)
+
+    async def _get_raw(self, full_key: str) -> str | bytes | None:
+        value: str | bytes | None = await self.client.get(full_key)
+        return value
+
+    async def _set_raw(self, full_key: str, text: str, ttl: float | None) -> None:
+        # PX keeps sub-second TTLs exact; a TTL always rounds up so it never becomes 0 ms.
+        px = None if ttl is None else max(1, int(ttl * 1000 + 0.999))
+        await self.client.set(full_key, text.encode(), px=px)
+
+    async def _delete_raw(self, full_keys: list[str]) -> int:
+        deleted = 0
+        for start in range(0, len(full_keys), _UNLINK_BATCH):
+            deleted += int(await self.client.unlink(*full_keys[start : start + _UNLINK_BATCH]))
+        return deleted
+
+    async def _delete_prefix_raw(self, full_prefix: str) -> int:
+        # SCAN, never KEYS: KEYS blocks the server for the whole keyspace walk.
+        pattern = escape_glob(full_prefix) + "*"
+        deleted = 0
+        batch: list[Any] = []
+        async for key in self.client.scan_iter(match=pattern, count=_SCAN_COUNT):
+            batch.append(key)
+            if len(batch) >= _UNLINK_BATCH:
+                deleted += int(await self.client.unlink(*batch))
+                batch = []
+        if batch:
+            deleted += int(await self.client.unlink(*batch))
+        return deleted
+
+    async def ping(self) -> bool:
+        """Return ``True`` when Redis answers, ``False`` (logged) when it cannot be reached."""
+        try:
+            return bool(await self.client.ping())
+        except (RedisError, OSError) as exc:
+            log.warning("redis cache ping failed: %s", exc)
+            return False
+
+    async def close(self) -> None:
+        """Close the connection pool if this cache created it."""
+        if self._owns_client:
+            await self.client.aclose()

@@ -1,0 +1,45 @@
+"""The app-wide default limit that :func:`forgekit.app.create_app` puts on every route.
+
+It counts against ``settings.rate_limit_default`` in the ``default`` scope. App-level
+dependencies run before a route's own (authentication included), so the principal comes from
+``app.state.rate_limit_key`` when the app sets one (a :data:`KeyFunc`, e.g. one reading the
+bearer token) and is the client address otherwise. Routes add tighter limits with
+:func:`~forgekit.ratelimit.rate_limit`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request, Response
+
+from forgekit.ratelimit.decision import RateLimitDecision
+from forgekit.ratelimit.dependency import KeyFunc, client_ip_key, enforce
+from forgekit.ratelimit.rate import Rate, parse_rate
+
+DEFAULT_SCOPE = "default"
+
+
+@lru_cache(maxsize=32)
+def _rate(text: str) -> Rate:
+    return parse_rate(text)
+
+
+def _settings_rate(request: Request) -> Rate | None:
+    runtime: Any = getattr(request.app.state, "runtime", None)
+    text = getattr(getattr(runtime, "settings", None), "rate_limit_default", None)
+    return _rate(text) if isinstance(text, str) and text else None
+
+
+async def default_rate_limit(request: Request, response: Response) -> RateLimitDecision | None:
+    """Apply the configured default limit; a no-op when the app has no default rate."""
+    rate = _settings_rate(request)
+    if rate is None:
+        return None
+    key_func: KeyFunc = getattr(request.app.state, "rate_limit_key", None) or client_ip_key
+    principal = key_func(request)
+    if inspect.isawaitable(principal):
+        principal = await principal
+    return await enforce(request, response, DEFAULT_SCOPE, rate, principal)

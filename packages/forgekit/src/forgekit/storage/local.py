@@ -1,0 +1,162 @@
+"""Object storage in a local directory: the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlencode
+
+from forgekit.errors import NotFound
+from forgekit.storage.base import (
+    CHUNK_SIZE,
+    ObjectStorage,
+    SizedDigest,
+    StoredObject,
+    check_expiry,
+)
+from forgekit.storage.keys import safe_filename, validate_key
+from forgekit.storage.signing import UrlSigner
+
+# Writes go to disk in blocks of this size from a worker thread: one thread hop per block
+# rather than per (often small) network chunk.
+_WRITE_BLOCK = 1024 * 1024
+ROUTE_PREFIX = "/storage"
+
+
+def _write_block(fh: BinaryIO, digest: SizedDigest, block: bytearray) -> None:
+    digest.update(block)
+    fh.write(block)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(ObjectStorage):
+    """Blobs under ``root_dir/ab/cd/<sha256>``, written by atomic rename.
+
+    Two fan-out levels keep directories small (65,536 buckets). Temporary files live in
+    ``root_dir/.tmp`` on the same file system, so the final rename is atomic. Download URLs
+    point at :data:`~forgekit.storage.router.storage_router`, signed with ``signing_key``.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike[str], signing_key: str | bytes, base_url: str):
+        self.root = Path(root_dir).resolve()
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self.signer = UrlSigner(signing_key)
+        self.base_url = base_url.rstrip("/")
+
+    def path_for(self, key: str) -> Path:
+        """The file of ``key`` (validated, so always inside the root)."""
+        validate_key(key)
+        return self.root / key[:2] / key[2:4] / key
+
+    async def put_stream(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """See :meth:`ObjectStorage.put_stream`."""
+        digest = SizedDigest(max_size)
+        fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=self._tmp, prefix="up-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                block = bytearray()
+                async for chunk in chunks:
+                    digest.count(chunk)
+                    block += chunk
+                    if len(block) >= _WRITE_BLOCK:
+                        await asyncio.to_thread(_write_block, fh, digest, block)
+                        block = bytearray()
+                if block:
+                    await asyncio.to_thread(_write_block, fh, digest, block)
+                # The database will reference this key once we return: the bytes must be on
+                # disk before the name is.
+                await asyncio.to_thread(fh.flush)
+                await asyncio.to_thread(os.fsync, fh.fileno())
+            key = digest.hexdigest()
+            created = await asyncio.to_thread(self._commit, tmp, self.path_for(key))
+        except BaseException:
+            await asyncio.to_thread(tmp.unlink, missing_ok=True)
+            raise
+        return StoredObject(key, digest.size, content_type, created)
+
+    def _commit(self, tmp: Path, final: Path) -> bool:
+        if final.exists():
+            tmp.unlink()
+            return False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        # A concurrent upload of the same content may win the race; replacing its file with
+        # identical bytes is harmless.
+        tmp.replace(final)
+        _fsync_dir(final.parent)
+        return True
+
+    async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """See :meth:`ObjectStorage.open`."""
+        path = self.path_for(key)
+        try:
+            fh = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise NotFound(f"Object {key} not found.") from None
+        try:
+            while chunk := await asyncio.to_thread(fh.read, chunk_size):
+                yield chunk
+        finally:
+            fh.close()
+
+    async def read(self, key: str) -> bytes:
+        """See :meth:`ObjectStorage.read`."""
+        path = self.path_for(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotFound(f"Object {key} not found.") from None
+
+    async def exists(self, key: str) -> bool:
+        """See :meth:`ObjectStorage.exists`."""
+        return await asyncio.to_thread(self.path_for(key).is_file)
+
+    async def size(self, key: str) -> int:
+        """See :meth:`ObjectStorage.size`."""
+        path = self.path_for(key)
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except FileNotFoundError:
+            raise NotFound(f"Object {key} not found.") from None
+        return stat.st_size
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`ObjectStorage.delete`."""
+        await asyncio.to_thread(self.path_for(key).unlink, missing_ok=True)
+
+    async def download_url(self, key: str, expires_s: int, filename: str | None = None) -> str:
+        """``{base_url}/storage/{key}?exp=...&sig=...`` (see :meth:`ObjectStorage.download_url`)."""
+        validate_key(key)
+        check_expiry(expires_s)
+        name = safe_filename(filename)
+        exp = int(time.time()) + expires_s
+        query: dict[str, str | int] = {"exp": exp, "sig": self.signer.signature(key, exp, name)}
+        if name is not None:
+            query["filename"] = name
+        return f"{self.base_url}{ROUTE_PREFIX}/{key}?{urlencode(query)}"
+
+    def verify_download(
+        self, key: str, exp: str | None, sig: str | None, filename: str | None
+    ) -> None:
+        """Raise :class:`~forgekit.errors.Forbidden` unless the URL fields are validly signed."""
+        validate_key(key)
+        self.signer.verify(key, exp, sig, filename)
