@@ -35,5 +35,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-#: JSON everywhere, JSONB (indexable) on PostgreSQL.
-JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
+class JSONType(TypeDecorator[Any]):
+    """JSON everywhere, JSONB (indexable) on PostgreSQL.
+
+    A named type rather than ``JSON().with_variant(...)`` so that Alembic renders it as
+    ``forgekit.db.types.JSONType()`` and migrations stay identical on both databases.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
