@@ -17,10 +17,9 @@ import time
 import uuid
 
 import httpx
-
 from _servers import AMQP_URL, REDIS_URL, free_port, percentiles, pyforge_server, scratch_postgres
 
-PASSWORD = "bench-password-123"  # noqa: S105
+PASSWORD = "bench-password-123"
 
 
 async def _users(base: str, n: int) -> list[tuple[str, str]]:

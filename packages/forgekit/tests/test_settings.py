@@ -3,10 +3,8 @@
 from pathlib import Path
 
 import pytest
-
-from pydantic import ValidationError
-
 from forgekit.settings import DEV_SECRET_KEY, Environment, ForgeSettings
+from pydantic import ValidationError
 
 STRONG = "k" * 48
 

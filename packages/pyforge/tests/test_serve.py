@@ -55,10 +55,10 @@ def test_two_embedded_instances_side_by_side(tmp_path: Path) -> None:
             _wait_live(port, proc)
         # Each instance has its own database: a user registered on one is unknown on the other.
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
-        reg = httpx.post(f"{a}/auth/register", json={"email": "x@example.com", "username": "x",
+        reg = httpx.post(f"{a}/auth/register", json={"email": "x@example.com", "username": "xavier",
                                                      "password": "correct horse"})
         assert reg.status_code == 201, reg.text
-        login_b = httpx.post(f"{b}/auth/login", data={"username": "x", "password": "correct horse"})
+        login_b = httpx.post(f"{b}/auth/login", data={"username": "xavier", "password": "correct horse"})
         assert login_b.status_code == 401
         ready = httpx.get(f"{a}/ready").json()
         assert ready["status"] == "ready"

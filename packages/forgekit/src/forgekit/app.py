@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from forgekit import __version__
 from forgekit.errors import install_error_handlers
 from forgekit.identity import tasks as identity_tasks
+from forgekit.identity.deps import principal_rate_key
 from forgekit.identity.router import auth_router, teams_router
 from forgekit.observability.health import router as health_router
 from forgekit.observability.logging import configure_logging
@@ -85,6 +86,7 @@ def create_app(
     app.state.runtime = rt
     app.state.metrics = metrics
     app.state.rate_limiter = rt.rate_limiter
+    app.state.rate_limit_key = principal_rate_key
     install_error_handlers(app)
 
     app.include_router(health_router)
@@ -117,9 +119,13 @@ def create_app(
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit",
-                            "RateLimit-Remaining", "RateLimit-Reset"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
         )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, tracer=tracer)
     return app
-

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forgekit.observability.context import get_request_id
@@ -194,6 +195,18 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A lost connection or SQLite's "database is locked" after the busy timeout is a transient
+    # condition of the server, not a bug in the request: say so and invite a retry.
+    log.warning("database unavailable: %s", exc.__class__.__name__, extra={"error": str(exc)[:300]})
+    return problem_response(
+        503,
+        detail="The database is temporarily unavailable; retry shortly.",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception(
         "unhandled error", extra={"path": request.url.path, "request_id": get_request_id()}
@@ -210,4 +223,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(OperationalError, _handle_database_unavailable)
     app.add_exception_handler(Exception, _handle_unexpected)

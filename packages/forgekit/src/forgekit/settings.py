@@ -116,9 +116,7 @@ class ForgeSettings(BaseSettings):
                 f"{MIN_SECRET_KEY_LENGTH} characters in production"
             )
         if "*" in self.cors_origins and self.cors_allow_credentials:
-            raise ValueError(
-                "CORS origin '*' together with credentials is refused in production"
-            )
+            raise ValueError("CORS origin '*' together with credentials is refused in production")
         return self
 
     @classmethod
@@ -157,5 +155,7 @@ class ForgeSettings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """True when no external server is configured at all."""
-        return not (self.database_url or self.redis_url or self.amqp_url)
+        """True when no external server is configured at all (SQLite, no Redis, no broker)."""
+        return not (self.redis_url or self.amqp_url) and self.effective_database_url.startswith(
+            "sqlite"
+        )

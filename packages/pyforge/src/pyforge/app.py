@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
-import pyforge.models  # noqa: F401  (complete metadata)
 from forgekit.app import create_app as create_forge_app
 from forgekit.settings import ForgeSettings
+
+import pyforge.models  # noqa: F401  (complete metadata)
 from pyforge import __version__
 from pyforge.settings import get_settings
 

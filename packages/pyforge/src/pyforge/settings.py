@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from forgekit.settings import ForgeSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class PyForgeSettings(BaseSettings):

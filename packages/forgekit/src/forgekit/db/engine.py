@@ -20,12 +20,25 @@ from sqlalchemy.ext.asyncio import (
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Foreign keys are off by default in SQLite; WAL lets readers run beside the one writer,
     # and busy_timeout makes the relay and the API wait for the lock instead of failing.
+    # Let SQLAlchemy's "begin" hook below open transactions instead of the driver.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Every transaction takes the write lock up front (BEGIN IMMEDIATE). A deferred transaction
+    # that reads and then writes fails at once with "database is locked" when another
+    # connection committed in between (SQLite skips the busy handler there to avoid a
+    # deadlock), and the embedded event relay commits in the background all the time.
+    # Immediate transactions queue on the busy timeout instead; readers outside a transaction
+    # are still never blocked in WAL mode. Embedded mode serialises writers; PostgreSQL is the
+    # answer for concurrency.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -47,6 +60,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 KIT_VERSIONS = Path(str(resources.files("forgekit") / "migrations" / "versions"))
 
@@ -24,14 +25,21 @@ def alembic_config(database_url: str, version_dirs: Sequence[Path] = ()) -> Conf
     cfg.set_main_option("script_location", str(resources.files("forgekit") / "migrations"))
     locations = [KIT_VERSIONS, *version_dirs]
     # os.pathsep-separated; paths here never contain the separator.
-    cfg.set_main_option("version_path_separator", "os")
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     cfg.attributes["database_url"] = database_url
     return cfg
 
 
+def _ensure_sqlite_dir(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(database_url: str, version_dirs: Sequence[Path] = (), target: str = "heads") -> None:
     """Bring the database up to ``target`` (all branch heads by default)."""
+    _ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url, version_dirs), target)
 
 

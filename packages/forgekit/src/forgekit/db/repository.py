@@ -31,7 +31,7 @@ class Repository(Generic[ModelT]):
     def _soft_deletes(self) -> bool:
         return hasattr(self.model, "deleted_at")
 
-    def select_all(self, *, include_deleted: bool = False) -> Select[tuple[ModelT]]:
+    def select_all(self, *, include_deleted: bool = False) -> Select[ModelT]:
         """A ``SELECT`` of this model, hiding soft-deleted rows unless asked."""
         stmt = select(self.model)
         if self._soft_deletes and not include_deleted:
@@ -45,12 +45,12 @@ class Repository(Generic[ModelT]):
         )
         return await self.one_or_none(stmt)
 
-    async def one_or_none(self, stmt: Select[tuple[ModelT]]) -> ModelT | None:
+    async def one_or_none(self, stmt: Select[ModelT]) -> ModelT | None:
         """Execute ``stmt`` and return its single row or None."""
         result = await self.session.execute(stmt)
         return result.scalars().unique().one_or_none()
 
-    async def all(self, stmt: Select[tuple[ModelT]]) -> Sequence[ModelT]:
+    async def all(self, stmt: Select[ModelT]) -> Sequence[ModelT]:
         """Execute ``stmt`` and return every row."""
         result = await self.session.execute(stmt)
         return result.scalars().unique().all()

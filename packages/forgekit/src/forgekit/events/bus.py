@@ -114,6 +114,10 @@ class EventBus(abc.ABC):
         """``(pending_count, oldest_age_s)`` of the outbox."""
         return await outbox_stats(self.db)
 
+    async def ping(self) -> bool:
+        """True when the transport answers (the in-process bus lives in the database)."""
+        return True
+
     @abc.abstractmethod
     async def queue_depths(self) -> dict[str, int]:
         """Messages waiting per queue (main, retry and dead-letter queue of each consumer)."""

@@ -367,6 +367,13 @@ class RabbitMQEventBus(EventBus):
             self._admin_conn = await aio_pika.connect(self.url, timeout=self._publish_timeout)
         return self._admin_conn
 
+    async def ping(self) -> bool:
+        """Open and close a channel: a real round trip to the broker."""
+        conn = await self._admin()
+        channel = await conn.channel()
+        await channel.close()
+        return True
+
     async def queue_depths(self) -> dict[str, int]:
         """Ready messages in each consumer's main, retry and dead-letter queue (0 if absent)."""
         conn = await self._admin()

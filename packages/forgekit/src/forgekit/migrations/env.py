@@ -28,9 +28,11 @@ def _run(connection: Any) -> None:
 
 async def _run_async(url: str) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
-    async with engine.connect() as conn:
-        await conn.run_sync(_run)
-    await engine.dispose()
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(_run)
+    finally:
+        await engine.dispose()
 
 
 def run_migrations_online() -> None:

@@ -25,8 +25,10 @@ router = APIRouter(tags=["health"])
 async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
-    except Exception as exc:  # noqa: BLE001 - a failing backend is a result here, not an error
+        answer = await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+        if answer is False:
+            raise ConnectionError("no answer")
+    except Exception as exc:
         return {
             "status": "down",
             "error": f"{type(exc).__name__}: {exc}"[:200],

@@ -8,7 +8,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2
 
 
 class AppMetrics:
-    """HTTP, outbox and queue metrics, named ``<namespace>_...`` (e.g. ``pyforge_requests_total``)."""
+    """HTTP, outbox and queue metrics named ``<namespace>_...`` (``pyforge_requests_total``)."""
 
     def __init__(self, namespace: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -36,15 +36,22 @@ class AppMetrics:
             registry=self.registry,
         )
         self.outbox_pending = Gauge(
-            "outbox_pending_events", "Committed events not yet published", namespace=ns,
+            "outbox_pending_events",
+            "Committed events not yet published",
+            namespace=ns,
             registry=self.registry,
         )
         self.outbox_lag = Gauge(
-            "outbox_lag_seconds", "Age of the oldest unpublished event", namespace=ns,
+            "outbox_lag_seconds",
+            "Age of the oldest unpublished event",
+            namespace=ns,
             registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "queue_depth", "Messages waiting in a consumer queue", ["queue"], namespace=ns,
+            "queue_depth",
+            "Messages waiting in a consumer queue",
+            ["queue"],
+            namespace=ns,
             registry=self.registry,
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forgekit.errors import PayloadTooLarge, problem_response
+from forgekit.errors import problem_response
 from forgekit.observability.context import reset_request_id, set_request_id
 from forgekit.observability.metrics import AppMetrics
 
@@ -67,9 +67,9 @@ class ObservabilityMiddleware:
         try:
             if span_cm is not None:
                 with span_cm:
-                    await self.app(scope, receive, send_wrapper)
+                    await self._call_app(scope, receive, send_wrapper)
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self._call_app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -91,6 +91,30 @@ class ObservabilityMiddleware:
                 },
             )
             reset_request_id(token)
+
+    async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Unexpected errors end here, inside the request-id context, so the 500 answer and the
+        # log line carry the id (Starlette's outer error middleware would run after it is gone).
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope["path"]})
+            if started:
+                raise  # the response is under way: nothing sensible can be sent any more
+            response = problem_response(
+                500,
+                detail="An unexpected error occurred; quote the request id when reporting it.",
+                instance=scope["path"],
+            )
+            await response(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:
@@ -117,14 +141,27 @@ class BodySizeLimitMiddleware:
             await response(scope, receive, send)
             return
         received = 0
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not exceeded:
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+                    # Hand the app an empty, final chunk; whatever it answers is replaced by
+                    # the 413 below (raising here would surface as a 400 "parse error").
+                    exceeded = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def replacing_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                too_large = problem_response(
+                    413, detail=f"The request body exceeds the limit of {limit} bytes."
+                )
+                await too_large(scope, receive, send)
+
+        await self.app(scope, limited_receive, replacing_send)

@@ -42,4 +42,6 @@ async def default_rate_limit(request: Request, response: Response) -> RateLimitD
     principal = key_func(request)
     if inspect.isawaitable(principal):
         principal = await principal
-    return await enforce(request, response, DEFAULT_SCOPE, rate, principal)
+    # One bucket per principal *and route*, so a burst on one endpoint does not starve others.
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    return await enforce(request, response, f"{DEFAULT_SCOPE}:{route}", rate, principal)

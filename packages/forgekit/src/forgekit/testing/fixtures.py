@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from forgekit.db import migrate
+from forgekit.identity.testing import FAST_PASSWORD_HASHING
 from forgekit.settings import Environment, ForgeSettings
 from forgekit.testing.servers import RealServers, require_real_servers
 
@@ -35,14 +36,14 @@ __all__ = [
     "BACKENDS",
     "app",
     "app_factory",
-    "client",
-    "runtime",
     "backend",
+    "client",
     "database_url",
     "forge_settings",
     "migration_dirs",
     "real_servers",
     "run_id",
+    "runtime",
     "template_databases",
 ]
 
@@ -76,7 +77,10 @@ async def _pg_exec(admin_url: str, *statements: str) -> None:
 
     url = make_url(admin_url)
     conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database=url.database or "postgres",
     )
     try:
@@ -116,7 +120,9 @@ class TemplateDatabases:
 
     def drop(self) -> None:
         if self._pg and self._pg_admin:
-            asyncio.run(_pg_exec(self._pg_admin, f'DROP DATABASE IF EXISTS "{self._pg}" WITH (FORCE)'))
+            asyncio.run(
+                _pg_exec(self._pg_admin, f'DROP DATABASE IF EXISTS "{self._pg}" WITH (FORCE)')
+            )
 
 
 @pytest.fixture(scope="session")
@@ -170,6 +176,8 @@ def forge_settings(
         "log_json": False,
         "outbox_poll_interval_s": 0.05,
         "consumer_retry_base_s": 0.05,
+        # argon2id stays; only its cost is lowered so hundreds of logins run in seconds.
+        **FAST_PASSWORD_HASHING,
     }
     if real_servers is not None:
         overrides.update(
@@ -179,7 +187,7 @@ def forge_settings(
             events_exchange=f"test.{unique}.events",
             events_queue_prefix=f"test.{unique}",
         )
-    return ForgeSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return ForgeSettings(_env_file=None, **overrides)
 
 
 AppFactory = Callable[[ForgeSettings], FastAPI]

@@ -54,7 +54,7 @@ def migrate(
             db.downgrade(url, downgrade_to)
         else:
             db.upgrade(url)
-    except Exception as exc:  # noqa: BLE001 - one clear line for the operator, not a traceback
+    except Exception as exc:
         typer.echo(f"error: migration failed: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"database migrated ({url.split('@')[-1]})", err=True)
@@ -62,6 +62,7 @@ def migrate(
 
 async def _run_worker() -> None:
     from forgekit.runtime import Runtime
+
     from pyforge.settings import get_settings
 
     runtime = Runtime.from_settings(get_settings().kit())
