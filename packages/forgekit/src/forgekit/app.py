@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 
 from forgekit import __version__
 from forgekit.errors import install_error_handlers
-from forgekit.identity import tasks as identity_tasks
 from forgekit.identity.deps import principal_rate_key
 from forgekit.identity.router import auth_router, teams_router
 from forgekit.observability.health import router as health_router
@@ -60,7 +59,6 @@ def create_app(
     """
     configure_logging(settings.log_level, json_lines=settings.log_json)
     rt = runtime or Runtime.from_settings(settings)
-    identity_tasks.register(rt)
     for hook in setup:
         hook(rt)
     metrics = AppMetrics(settings.app_name)

@@ -42,7 +42,7 @@ class Runtime:
         )
         prefix = settings.effective_redis_prefix
         redis_url = settings.redis_url or None
-        return cls(
+        runtime = cls(
             settings=settings,
             db=db,
             cache=create_cache(redis_url, namespace=prefix + "cache:"),
@@ -55,6 +55,12 @@ class Runtime:
             events=create_event_bus(settings, db),
             mailer=create_mailer(settings),
         )
+        # The kit's own consumers (audit is registered by the bus; account e-mails here), so
+        # that every role built from a Runtime -- API or worker -- handles the same events.
+        from forgekit.identity import tasks as identity_tasks
+
+        identity_tasks.register(runtime)
+        return runtime
 
     async def start(self, *, consume: bool = True) -> None:
         """Connect the event bus (and its consumers when ``consume``)."""

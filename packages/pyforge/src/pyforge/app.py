@@ -8,6 +8,7 @@ from forgekit.settings import ForgeSettings
 
 import pyforge.models  # noqa: F401  (complete metadata)
 from pyforge import __version__
+from pyforge.runtime import build_runtime
 from pyforge.settings import get_settings
 
 DESCRIPTION = (
@@ -26,4 +27,5 @@ def create_app(kit_settings: ForgeSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[],
         consume_events=settings.inprocess_workers,
+        runtime=build_runtime(kit),
     )

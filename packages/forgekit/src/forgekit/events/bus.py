@@ -11,7 +11,7 @@ import abc
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from forgekit.db import Database
@@ -43,7 +43,11 @@ class EventBus(abc.ABC):
     # Registration ---------------------------------------------------------------------------
 
     def subscribe(
-        self, name: str, patterns: list[str] | tuple[str, ...], handler: Handler, *,
+        self,
+        name: str,
+        patterns: list[str] | tuple[str, ...],
+        handler: Handler,
+        *,
         prefetch: int = 10,
     ) -> Subscription:
         """Register consumer ``name`` for events whose type matches any of ``patterns``.
@@ -59,6 +63,22 @@ class EventBus(abc.ABC):
         sub = Subscription(name=name, patterns=tuple(patterns), handler=handler, prefetch=prefetch)
         self._subscriptions[name] = sub
         return sub
+
+    def keep_only(self, groups: Collection[str]) -> None:
+        """Drop consumers outside ``groups`` (a consumer's group is its name up to the first dot).
+
+        Lets a worker process run a subset of the consumers: ``pyforge worker --queues analysis``.
+        """
+        if self._started:
+            raise RuntimeError("keep_only() must be called before start()")
+        unknown = set(groups) - {name.split(".", 1)[0] for name in self._subscriptions}
+        if unknown:
+            raise ValueError(f"no consumers in group(s): {', '.join(sorted(unknown))}")
+        self._subscriptions = {
+            name: sub
+            for name, sub in self._subscriptions.items()
+            if name.split(".", 1)[0] in groups
+        }
 
     @property
     def subscriptions(self) -> Mapping[str, Subscription]:

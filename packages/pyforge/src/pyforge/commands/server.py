@@ -60,20 +60,19 @@ def migrate(
     typer.echo(f"database migrated ({url.split('@')[-1]})", err=True)
 
 
-async def _run_worker() -> None:
-    from forgekit.runtime import Runtime
-
+async def _run_worker(groups: list[str] | None) -> None:
+    from pyforge.runtime import build_runtime
     from pyforge.settings import get_settings
 
-    runtime = Runtime.from_settings(get_settings().kit())
-    from forgekit.identity import tasks as identity_tasks
-
-    identity_tasks.register(runtime)
+    runtime = build_runtime(get_settings().kit())
+    if groups:
+        runtime.events.keep_only(groups)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(consume=True)
+    typer.echo(f"consuming: {', '.join(sorted(runtime.events.subscriptions))}", err=True)
     try:
         await stop.wait()
     finally:
@@ -81,11 +80,17 @@ async def _run_worker() -> None:
 
 
 def worker(
-    queues: str = typer.Option(ALL_QUEUES, help="Comma-separated consumer groups to run."),
+    queues: str = typer.Option(
+        ALL_QUEUES, help="Comma-separated consumer groups to run (e.g. analysis,notify), or all."
+    ),
 ) -> None:
-    """Consume events (analysis, ML, notifications) until stopped."""
-    typer.echo(f"PyForge worker consuming: {queues}", err=True)
-    asyncio.run(_run_worker())
+    """Consume events (analysis, ML, notifications, audit, e-mail) until stopped."""
+    groups = None if queues == ALL_QUEUES else [q.strip() for q in queues.split(",") if q.strip()]
+    try:
+        asyncio.run(_run_worker(groups))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:
