@@ -40,6 +40,7 @@ async def _users(base: str, n: int) -> list[tuple[str, str]]:
 async def _drive(base: str, clients: int, per_client: int, make_request) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as c:
 
@@ -50,22 +51,26 @@ async def _drive(base: str, clients: int, per_client: int, make_request) -> dict
                 try:
                     r = await make_request(c, idx)
                     ok = r.status_code < 400
-                except httpx.HTTPError:
-                    ok = False
+                    kind = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    ok, kind = False, type(exc).__name__
                 latencies.append((time.perf_counter() - start) * 1000)
-                errors += 0 if ok else 1
+                if not ok:
+                    errors += 1
+                    kinds[kind] = kinds.get(kind, 0) + 1
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one_client(i) for i in range(clients)))
         wall = time.perf_counter() - t0
     p50, p95, p99 = percentiles(latencies)
     return {"n": len(latencies), "errors": errors, "rps": len(latencies) / wall,
-            "p50": p50, "p95": p95, "p99": p99}
+            "p50": p50, "p95": p95, "p99": p99, "kinds": kinds}
 
 
 def _row(name: str, clients: int, r: dict[str, float]) -> None:
     print(f"{name:<14} {clients:>6} {r['n']:>7} {r['errors']:>6} {r['rps']:>9.0f} "
-          f"{r['p50']:>9.1f} {r['p95']:>9.1f} {r['p99']:>9.1f}")
+          f"{r['p50']:>9.1f} {r['p95']:>9.1f} {r['p99']:>9.1f}"
+          + (f"  errors: {r['kinds']}" if r["kinds"] else ""))
 
 
 async def _bench(base: str, per_client: int, login_clients: tuple[int, ...]) -> None:

@@ -62,7 +62,8 @@ def create_app(
     for hook in setup:
         hook(rt)
     metrics = AppMetrics(settings.app_name)
-    tracer = configure_tracing(settings.app_name, settings.otel_endpoint)
+    tracer_provider = configure_tracing(settings.app_name, settings.otel_endpoint)
+    tracer = tracer_provider.get_tracer("forgekit") if tracer_provider is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +73,8 @@ def create_app(
             yield
         finally:
             await rt.close()
+            if tracer_provider is not None:
+                tracer_provider.shutdown()  # flushes the spans still batched
 
     app = FastAPI(
         title=title,

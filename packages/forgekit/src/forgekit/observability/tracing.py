@@ -9,7 +9,10 @@ log = logging.getLogger("forgekit.tracing")
 
 
 def configure_tracing(service_name: str, endpoint: str) -> Any | None:
-    """Install an OTLP/HTTP span exporter and return a tracer, or None when disabled.
+    """A tracer provider exporting over OTLP/HTTP to ``endpoint``, or None when disabled.
+
+    The provider belongs to the app (not installed globally), so each app exports to its own
+    endpoint and flushes on shutdown; request spans come from ``provider.get_tracer()``.
 
     The SDK is an optional extra (``forgekit[tracing]``); asking for tracing without it is a
     configuration error worth a loud log line, not a crash of the service.
@@ -17,7 +20,6 @@ def configure_tracing(service_name: str, endpoint: str) -> Any | None:
     if not endpoint:
         return None
     try:
-        from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -27,5 +29,4 @@ def configure_tracing(service_name: str, endpoint: str) -> Any | None:
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    trace.set_tracer_provider(provider)
-    return trace.get_tracer("forgekit")
+    return provider
