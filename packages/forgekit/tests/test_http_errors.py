@@ -94,3 +94,35 @@ async def test_unexpected_error_is_500_without_internals(forge_settings: ForgeSe
 async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/no/such/path"), 404, "not-found")
     assert_problem(await client.delete("/live"), 405, "method-not-allowed")
+
+
+async def test_database_outage_is_503_with_retry_after(forge_settings: ForgeSettings) -> None:
+    from sqlalchemy import text
+
+    from forgekit.deps import SessionDep
+
+    db_probe = APIRouter()
+
+    @db_probe.get("/probe/db")
+    async def read(session: SessionDep) -> dict:
+        return {"one": (await session.execute(text("SELECT 1"))).scalar()}
+
+    app = create_app(forge_settings, title="probe", routers=[db_probe])
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            assert (await c.get("/probe/db")).json() == {"one": 1}
+            db = app.state.runtime.db
+            await db.dispose()
+            from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+            broken = (
+                create_async_engine("sqlite+aiosqlite:////nonexistent-dir/x.db")
+                if db.is_sqlite
+                else create_async_engine(db.engine.url.set(port=1))
+            )
+            db.sessionmaker = async_sessionmaker(broken)
+            resp = await c.get("/probe/db")
+            await broken.dispose()
+    body = assert_problem(resp, 503, "service-unavailable")
+    assert resp.headers["retry-after"] == "1"
+    assert "nonexistent" not in body["detail"]

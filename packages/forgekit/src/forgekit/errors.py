@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forgekit.observability.context import get_request_id
@@ -195,13 +197,14 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # A lost connection or SQLite's "database is locked" after the busy timeout is a transient
-    # condition of the server, not a bug in the request: say so and invite a retry.
-    log.warning("database unavailable: %s", exc.__class__.__name__, extra={"error": str(exc)[:300]})
+async def _handle_backend_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A refused or lost connection (database, Redis), an exhausted pool or SQLite's "database
+    # is locked" after the busy timeout is a transient condition of the server, not a bug in
+    # the request: say so and invite a retry, without the backend's own message.
+    log.warning("backend unavailable: %s", exc.__class__.__name__, extra={"error": str(exc)[:300]})
     return problem_response(
         503,
-        detail="The database is temporarily unavailable; retry shortly.",
+        detail="A backend service is temporarily unavailable; retry shortly.",
         instance=request.url.path,
         headers={"Retry-After": "1"},
     )
@@ -223,5 +226,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
-    app.add_exception_handler(OperationalError, _handle_database_unavailable)
+    for transient in (
+        OperationalError,
+        PoolTimeoutError,
+        ConnectionError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    ):
+        app.add_exception_handler(transient, _handle_backend_unavailable)
     app.add_exception_handler(Exception, _handle_unexpected)
