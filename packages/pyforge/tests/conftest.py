@@ -7,12 +7,12 @@ import pytest
 from fastapi import FastAPI
 from forgekit.settings import ForgeSettings
 from forgekit.testing.fixtures import *  # noqa: F403
-from pyforge.db import MIGRATIONS_DIR
+from pyforge.db import MIGRATION_DIRS
 
 
 @pytest.fixture(scope="session")
 def migration_dirs() -> list[Path]:
-    return [MIGRATIONS_DIR]
+    return list(MIGRATION_DIRS)
 
 
 @pytest.fixture

@@ -8,8 +8,12 @@ from forgekit.settings import ForgeSettings
 
 import pyforge.models  # noqa: F401  (complete metadata)
 from pyforge import __version__
+from pyforge.files.router import router as files_router
+from pyforge.notify.router import router as notify_router
+from pyforge.notify.router import webhooks_router, ws_router
+from pyforge.projects.router import router as projects_router
 from pyforge.runtime import build_runtime
-from pyforge.settings import get_settings
+from pyforge.settings import PyForgeSettings, get_settings
 
 DESCRIPTION = (
     "Self-hostable code intelligence for Python: projects, analyses, findings, metrics, "
@@ -17,15 +21,17 @@ DESCRIPTION = (
 )
 
 
-def create_app(kit_settings: ForgeSettings | None = None) -> FastAPI:
+def create_app(
+    kit_settings: ForgeSettings | None = None, settings: PyForgeSettings | None = None
+) -> FastAPI:
     """Build the PyForge API from settings (environment and ``.env`` by default)."""
-    settings = get_settings()
+    settings = settings or get_settings()
     kit = kit_settings or settings.kit()
     return create_forge_app(
         kit,
         title="PyForge",
         description=DESCRIPTION,
-        routers=[],
+        routers=[projects_router, files_router, notify_router, webhooks_router, ws_router],
         consume_events=settings.inprocess_workers,
-        runtime=build_runtime(kit),
+        runtime=build_runtime(kit, settings),
     )

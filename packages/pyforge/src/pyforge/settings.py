@@ -22,6 +22,34 @@ class PyForgeSettings(BaseSettings):
     #: one command gives a working platform; production runs ``pyforge worker`` instead.
     inprocess_workers: bool = True
 
+    # Notifications (pyforge.notify).
+    #: Let webhooks and Slack URLs reach loopback, private and link-local addresses. Off by
+    #: default: a user-supplied URL must not become a way into the internal network (SSRF).
+    webhooks_allow_private_networks: bool = False
+    #: Timeout of one outbound webhook/Slack request (connect, read, write, pool each).
+    notify_http_timeout_s: float = 5.0
+    #: Bytes of a receiver's response read at most; the rest is dropped unread.
+    notify_http_max_response_bytes: int = 65_536
+    #: A delivery still failing this long after it was created is marked failed.
+    notify_delivery_max_age_s: float = 24 * 3600.0
+    #: First retry delay; it doubles per attempt (with jitter) up to ``notify_retry_max_s``.
+    notify_retry_base_s: float = 10.0
+    notify_retry_max_s: float = 3600.0
+    #: How often the delivery loop looks for due deliveries when nothing woke it.
+    notify_delivery_poll_s: float = 1.0
+    #: Deliveries performed concurrently by one process.
+    notify_delivery_concurrency: int = 8
+    #: Base of the links in notifications (the web UI); empty means the kit's public URL.
+    notify_link_base_url: str = ""
+    #: WebSocket: an application ping frame after this many seconds without traffic.
+    ws_ping_interval_s: float = 20.0
+    #: WebSocket: how long a client may take to authenticate with its first message.
+    ws_auth_timeout_s: float = 10.0
+    #: WebSocket: how often a connection's credential and project access are checked again.
+    ws_recheck_interval_s: float = 60.0
+    #: WebSocket: messages queued for one slow client before it is disconnected.
+    ws_send_queue_size: int = 1000
+
     def kit(self) -> ForgeSettings:
         """The kit's settings for this deployment (data in ``data_dir``)."""
         return ForgeSettings.for_product(

@@ -1,0 +1,172 @@
+"""Finding the files to analyse: directory walk, excludes, ``.gitignore``, ``--changed-since``.
+
+Directory symlinks are not followed (so symlink loops cannot trap the walk); file symlinks are
+followed once and de-duplicated by their real path. Problems with single files (broken links,
+loops, permissions) become notes; only a path argument that does not exist is an input error.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from pyforge.analysis.config import Config
+from pyforge.analysis.report import Note
+
+#: Directory names never descended into (ruff's default excludes, plus PyForge's cache).
+DEFAULT_EXCLUDED_DIRS = frozenset({
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints",
+    ".mypy_cache", ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache",
+    ".svn", ".tox", ".venv", ".vscode", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv", "__pycache__", ".pyforge-cache",
+})  # fmt: skip
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+class InputError(Exception):
+    """A problem with the command's input (exit code 2); the message is one line."""
+
+
+@dataclass
+class Discovery:
+    """The files to analyse, as (absolute path, root-relative posix path), and notes."""
+
+    files: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+def relative(path: str, root: Path) -> str:
+    """``path`` relative to ``root`` with '/' separators (absolute if outside the root)."""
+    rel = os.path.relpath(path, root)
+    if rel.startswith(".."):
+        return Path(path).as_posix()
+    return Path(rel).as_posix()
+
+
+def resolve_root(paths: Sequence[Path], config_source: Path | None) -> Path:
+    """The directory findings are relative to: the config's, the cwd's, or the paths' common one."""
+    absolute = [p.resolve() for p in paths]
+    if config_source is not None:
+        base = config_source.parent.resolve()
+        if all(p == base or base in p.parents for p in absolute):
+            return base
+    cwd = Path.cwd().resolve()
+    if all(p == cwd or cwd in p.parents for p in absolute):
+        return cwd
+    parents = [p if p.is_dir() else p.parent for p in absolute]
+    return Path(os.path.commonpath([str(p) for p in parents]))
+
+
+class _Ignores:
+    """Config excludes (relative to the root) and every ``.gitignore`` met on the way down."""
+
+    def __init__(self, root: Path, config: Config) -> None:
+        self.root = root
+        self.exclude = (
+            pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        )
+        self.use_gitignore = config.respect_gitignore
+        self.gitignores: dict[str, pathspec.GitIgnoreSpec] = {}
+
+    def load_dir(self, directory: str) -> None:
+        if not self.use_gitignore:
+            return
+        try:
+            with (Path(directory) / ".gitignore").open(encoding="utf-8", errors="replace") as fh:
+                self.gitignores[directory] = pathspec.GitIgnoreSpec.from_lines(fh)
+        except OSError:
+            return
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        if self.exclude is not None:
+            rel = relative(path, self.root)
+            if not rel.startswith("/") and self.exclude.match_file(rel + suffix):
+                return True
+        for directory, spec in self.gitignores.items():
+            if path.startswith(directory + os.sep):
+                rel = os.path.relpath(path, directory).replace(os.sep, "/")
+                if spec.match_file(rel + suffix):
+                    return True
+        return False
+
+
+def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
+    """Expand the path arguments into the Python files to analyse."""
+    out = Discovery()
+    seen: set[str] = set()
+    ignores = _Ignores(root, config)
+    for p in paths:
+        if not os.path.lexists(p):
+            raise InputError(f"path does not exist: {p}")
+        # .gitignore files between the root and a path argument apply to it as well.
+        for parent in [d for d in Path(p).absolute().parents if d == root or root in d.parents]:
+            ignores.load_dir(str(parent))
+
+    def add(path: Path) -> None:
+        try:
+            real = path.resolve(strict=True)
+        except OSError as exc:
+            reason = "symlink loop" if exc.errno == errno.ELOOP else exc.strerror or "unresolvable"
+            out.notes.append(Note(relative(str(path), root), f"skipped: {reason}"))
+            return
+        except RuntimeError:  # symlink loop on Python versions that raise it
+            out.notes.append(Note(relative(str(path), root), "skipped: symlink loop"))
+            return
+        if str(real) in seen:
+            return
+        seen.add(str(real))
+        if not real.is_file():
+            out.notes.append(Note(relative(str(path), root), "skipped: not a regular file"))
+            return
+        out.files.append((str(path), relative(str(path), root)))
+
+    for p in paths:
+        top = Path(p).absolute()
+        if not top.is_dir():
+            add(top)  # an explicit file is analysed even if excluded
+            continue
+        for directory, dirs, files in os.walk(str(top), followlinks=False):
+            ignores.load_dir(directory)
+            base = Path(directory)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if d not in DEFAULT_EXCLUDED_DIRS
+                and not (base / d).is_symlink()
+                and not ignores.ignored(str(base / d), True)
+            )
+            for name in sorted(files):
+                if name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(str(base / name), False):
+                    add(base / name)
+    out.files.sort(key=lambda f: f[1])
+    return out
+
+
+def changed_files(root: Path, ref: str) -> set[str]:
+    """Root-relative paths changed since git ``ref`` (committed, staged, unstaged, untracked)."""
+    commands = (
+        ["git", "diff", "--name-only", "--relative", ref, "--"],
+        ["git", "ls-files", "--others", "--exclude-standard"],
+    )
+    changed: set[str] = set()
+    for argv in commands:
+        try:
+            proc = subprocess.run(  # noqa: S603 - fixed argv; ref is passed as one argument
+                argv, cwd=root, capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise InputError(f"--changed-since needs git: {exc}") from None
+        if proc.returncode != 0:
+            detail = proc.stderr.strip().splitlines()
+            raise InputError(
+                f"--changed-since {ref}: {detail[0] if detail else 'git failed'}"
+            )
+        changed.update(line.strip() for line in proc.stdout.splitlines() if line.strip())
+    return changed

@@ -1,0 +1,268 @@
+"""Report objects and their JSON form.
+
+JSON schema (``schema_version`` "1.0"; additions keep the major version, removals bump it)::
+
+    {
+      "schema_version": "1.0",
+      "tool": {"name": "pyforge", "version": "..."},
+      "root": "/abs/path/analysed",
+      "summary": {
+        "files": 12, "files_analyzed": 11, "files_skipped": 1, "functions": 80, "classes": 9,
+        "loc": 3000, "sloc": 2100, "findings": 40,
+        "findings_by_severity": {"info": 1, "minor": 30, "major": 8, "critical": 1, "blocker": 0},
+        "findings_by_category": {"style": 20, ...},
+        "cyclomatic": {"average": 2.9, "max": 31},
+        "cognitive": {"average": 2.1, "max": 44},
+        "maintainability_index": {"average": 61.2, "min": 8.3},
+        "type_coverage": 64.5,
+        "ratings": {"reliability": "C", "security": "D", "maintainability": "A",
+                    "complexity": "A"},
+        "duration_s": 1.23, "cache_hits": 0,
+        "baseline": {"path": "...", "known": 30}      # only with --baseline
+      },
+      "gate": {"passed": false, "conditions": [{"name": ..., "passed": ..., "detail": ...}]},
+      "notes": [{"path": "big.py", "message": "skipped: 12.0 MB is over max_file_size"}],
+      "files": [{
+        "path": "pkg/mod.py",            # relative to root, '/'-separated
+        "status": "ok",                  # ok | error (syntax/decoding) | skipped
+        "sha256": "...",
+        "metrics": {"loc", "lloc", "sloc", "comments", "multi", "blank", "single_comments",
+                    "cyclomatic", "maintainability_index", "halstead": {...},
+                    "type_coverage", "typing": {...}} | null,
+        "functions": [{"name", "qualname", "line", "end_line", "column", "is_method",
+                       "is_async", "cyclomatic", "cognitive", "max_nesting", "parameters",
+                       "annotated_parameters", "has_return_annotation", "length",
+                       "decorated"}],
+        "classes": [{"name", "qualname", "line", "end_line", "cyclomatic",
+                     "total_cyclomatic", "methods"}],
+        "findings": 3
+      }],
+      "findings": [{"rule", "category", "severity", "confidence", "message", "path",
+                    "line", "column", "end_line", "end_column", "scope", "fingerprint",
+                    "fix"?, "properties"?}]
+    }
+
+Lines and columns are 1-based.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyforge import __version__
+from pyforge.analysis.findings import Category, Finding, Severity, severity_counts
+from pyforge.analysis.metrics.mi import cc_rank, mi_rank
+from pyforge.analysis.metrics.model import ClassMetrics, FileMetrics, FunctionMetrics
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the user should know that is not a finding (a skipped file, a tool error)."""
+
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass
+class FileReport:
+    """Everything about one file: metrics, functions, classes and findings."""
+
+    path: str
+    status: str = "ok"
+    sha256: str = ""
+    metrics: FileMetrics | None = None
+    functions: list[FunctionMetrics] = field(default_factory=list)
+    classes: list[ClassMetrics] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    #: line -> suppressed rule ids, from ``# pyforge: ignore[...]`` comments (not in the JSON).
+    suppressions: dict[int, list[str]] = field(default_factory=dict)
+    #: per-analyzer facts for project-wide checks (not in the JSON report).
+    facts: dict[str, Any] = field(default_factory=dict)
+    #: True when read from the cache (its facts are then loaded only if needed).
+    cached: bool = False
+
+    def scope_at(self, line: int) -> str:
+        """Qualified name of the innermost function or class containing ``line``."""
+        spans = [(f.line, f.end_line, f.qualname) for f in self.functions]
+        spans += [(c.line, c.end_line, c.qualname) for c in self.classes]
+        best, best_size = "", -1
+        for start, end, qualname in spans:
+            if start <= line <= end and (best_size < 0 or end - start < best_size):
+                best, best_size = qualname, end - start
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``files[]``); findings are listed once, at the top level."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "sha256": self.sha256,
+            "metrics": self.metrics.to_dict() if self.metrics else None,
+            "functions": [f.to_dict() for f in self.functions],
+            "classes": [c.to_dict() for c in self.classes],
+            "findings": len(self.findings),
+        }
+
+    def to_cache(self) -> dict[str, Any]:
+        """Complete JSON form for the cache (findings and notes included; facts are cached
+        separately, since they are only read when project-wide checks must run again)."""
+        data = self.to_dict()
+        data["findings"] = [f.to_dict() for f in self.findings]
+        data["notes"] = [n.message for n in self.notes]
+        data["suppressions"] = {str(k): v for k, v in self.suppressions.items()}
+        return data
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> FileReport:
+        """Inverse of :meth:`to_cache`."""
+        path = data["path"]
+        return cls(
+            path=path,
+            status=data["status"],
+            sha256=data["sha256"],
+            metrics=FileMetrics.from_dict(data["metrics"]) if data["metrics"] else None,
+            functions=[FunctionMetrics.from_dict(f) for f in data["functions"]],
+            classes=[ClassMetrics.from_dict(c) for c in data["classes"]],
+            findings=[Finding.from_dict(f) for f in data["findings"]],
+            notes=[Note(path, m) for m in data.get("notes", [])],
+            suppressions={int(k): v for k, v in data.get("suppressions", {}).items()},
+            facts=data.get("facts", {}),
+            cached=True,
+        )
+
+
+def _worst_rating(findings: Iterable[Finding], category: Category) -> str:
+    """SonarQube-style rating: A none, B minor, C major, D critical, E blocker (info ignored)."""
+    worst = -1
+    for f in findings:
+        if f.category is category and f.severity is not Severity.INFO:
+            worst = max(worst, f.severity.rank)
+    return "ABCDE"[max(0, worst)] if worst >= 1 else "A"
+
+
+@dataclass
+class GateCondition:
+    """One evaluated quality-gate condition."""
+
+    name: str
+    passed: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass
+class GateResult:
+    """The quality gate's verdict."""
+
+    conditions: list[GateCondition]
+
+    @property
+    def passed(self) -> bool:
+        """True when every condition holds."""
+        return all(c.passed for c in self.conditions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"passed": self.passed, "conditions": [c.to_dict() for c in self.conditions]}
+
+
+@dataclass
+class AnalysisReport:
+    """The result of one analysis run."""
+
+    root: str
+    files: list[FileReport]
+    findings: list[Finding]
+    notes: list[Note] = field(default_factory=list)
+    duration_s: float = 0.0
+    cache_hits: int = 0
+    baseline_path: str | None = None
+    baseline_known: int = 0
+    gate: GateResult | None = None
+
+    @property
+    def functions(self) -> list[FunctionMetrics]:
+        """Every function of every file."""
+        return [fn for f in self.files for fn in f.functions]
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary`` object of the JSON schema."""
+        fns = self.functions
+        metrics = [f.metrics for f in self.files if f.metrics is not None]
+        mis = [m.maintainability_index for m in metrics]
+        params = sum(m.parameters for m in metrics)
+        returns = sum(m.returns for m in metrics)
+        typed = sum(m.annotated_parameters + m.annotated_returns for m in metrics)
+        avg_cc = sum(f.cyclomatic for f in fns) / len(fns) if fns else 0.0
+        avg_mi = sum(mis) / len(mis) if mis else 100.0
+        out: dict[str, Any] = {
+            "files": len(self.files),
+            "files_analyzed": sum(1 for f in self.files if f.status == "ok"),
+            "files_skipped": sum(1 for f in self.files if f.status == "skipped"),
+            "files_with_errors": sum(1 for f in self.files if f.status == "error"),
+            "functions": len(fns),
+            "classes": sum(len(f.classes) for f in self.files),
+            "loc": sum(m.raw.loc for m in metrics),
+            "sloc": sum(m.raw.sloc for m in metrics),
+            "findings": len(self.findings),
+            "findings_by_severity": severity_counts(self.findings),
+            "findings_by_category": dict(
+                sorted(Counter(f.category.value for f in self.findings).items())
+            ),
+            "cyclomatic": {"average": round(avg_cc, 2), "max": max((f.cyclomatic for f in fns),
+                                                                     default=0)},
+            "cognitive": {
+                "average": round(sum(f.cognitive for f in fns) / len(fns), 2) if fns else 0.0,
+                "max": max((f.cognitive for f in fns), default=0),
+            },
+            "maintainability_index": {
+                "average": round(avg_mi, 2),
+                "min": round(min(mis), 2) if mis else 100.0,
+            },
+            "type_coverage": round(100.0 * typed / (params + returns), 2)
+            if params + returns
+            else 100.0,
+            "ratings": {
+                "reliability": _worst_rating(self.findings, Category.BUG_RISK),
+                "security": _worst_rating(self.findings, Category.SECURITY),
+                "maintainability": mi_rank(avg_mi),
+                "complexity": cc_rank(avg_cc),
+            },
+            "duration_s": round(self.duration_s, 3),
+            "cache_hits": self.cache_hits,
+        }  # fmt: skip
+        if self.baseline_path is not None:
+            out["baseline"] = {"path": self.baseline_path, "known": self.baseline_known}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole report in the documented JSON schema."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "pyforge", "version": __version__},
+            "root": self.root,
+            "summary": self.summary(),
+            "gate": self.gate.to_dict() if self.gate else None,
+            "notes": [n.to_dict() for n in self.notes],
+            "files": [f.to_dict() for f in self.files],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def worst_functions(self, n: int = 10) -> Sequence[tuple[str, FunctionMetrics]]:
+        """The ``n`` most complex functions (by cyclomatic, then cognitive), with their file."""
+        pairs = [(f.path, fn) for f in self.files for fn in f.functions]
+        pairs.sort(key=lambda p: (-p[1].cyclomatic, -p[1].cognitive, p[0], p[1].line))
+        return pairs[:n]

@@ -1,0 +1,468 @@
+"""The single pass over a file's AST: metrics and every node rule, in one traversal.
+
+Cyclomatic complexity follows radon's ``ComplexityVisitor`` exactly: +1 for ``if``/``elif``,
+conditional expressions, ``assert`` (whose operands are not looked into), each ``except``
+handler, ``try ... else``, loops (+1 more with ``else``), every comprehension ``for`` and its
+``if`` clauses, and ``n - 1`` per boolean operation of ``n`` operands; a ``match`` adds its
+cases, less one for a catch-all. A function's figure excludes its nested functions and classes;
+decorators, defaults and annotations count nowhere. A class's figure is 1 + the decision points
+of its body + its methods' figures, averaged over the methods the way radon reports it.
+
+Cognitive complexity follows SonarSource's whitepaper: +1 for each ``if``, ``elif``, ``else``,
+conditional expression, loop, ``except`` and ``match``, plus the nesting level for the
+structures that nest (everything but ``elif``/``else``); +1 per sequence of like boolean
+operators; +1 per recursive call. Nested functions and lambdas add a nesting level, and a nested
+function's increments also count towards its enclosing function.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pyforge.analysis.context import FileContext
+from pyforge.analysis.metrics.halstead import HalsteadCounter
+from pyforge.analysis.metrics.model import ClassMetrics, FunctionMetrics
+from pyforge.analysis.registry import FunctionCheck, NodeCheck, Rule
+
+_LEAF_TYPES: frozenset[type] = frozenset(
+    t
+    for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+    for t in base.__subclasses__()
+)
+_HALSTEAD_TYPES: frozenset[type] = frozenset(
+    {ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.AugAssign, ast.Compare}
+)
+# Child fields worth visiting for the most frequent node types (the rest use ``_fields``):
+# skipping identifier strings, constants and context singletons saves a third of the pass.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    ast.Name: (),
+    ast.Constant: (),
+    ast.Pass: (),
+    ast.Break: (),
+    ast.Continue: (),
+    ast.Global: (),
+    ast.Nonlocal: (),
+    ast.alias: (),
+    ast.Attribute: ("value",),
+    ast.Call: ("func", "args", "keywords"),
+    ast.keyword: ("value",),
+    ast.Expr: ("value",),
+    ast.Assign: ("targets", "value"),
+    ast.Return: ("value",),
+    ast.Subscript: ("value", "slice"),
+    ast.Tuple: ("elts",),
+    ast.List: ("elts",),
+    ast.BinOp: ("left", "right"),
+    ast.UnaryOp: ("operand",),
+    ast.Compare: ("left", "comparators"),
+    ast.AugAssign: ("target", "value"),
+    ast.arg: ("annotation",),
+    ast.arguments: ("posonlyargs", "args", "vararg", "kwonlyargs", "kw_defaults", "kwarg",
+                    "defaults"),
+    ast.Starred: ("value",),
+    ast.Dict: ("keys", "values"),
+    ast.JoinedStr: ("values",),
+    ast.FormattedValue: ("value", "format_spec"),
+    ast.Import: (),
+    ast.ImportFrom: (),
+}  # fmt: skip
+_SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
+
+BoundNodeCheck = Callable[[FileContext, ast.AST], None]
+
+
+@dataclass(slots=True)
+class _Block:
+    """A radon block (module, class or function) accumulating its decision points."""
+
+    kind: str
+    cc: int = 1
+    methods: int = 0
+    function: FunctionMetrics | None = None
+
+
+@dataclass(slots=True)
+class _FunctionState:
+    metrics: FunctionMetrics
+    name: str
+    is_method: bool
+    nesting: int = 0
+    depth: int = 0
+
+
+@dataclass
+class Walker:
+    """Walks one module once, filling ``ctx.metrics``/``functions``/``classes`` and findings."""
+
+    ctx: FileContext
+    node_checks: dict[type, list[tuple[Rule, NodeCheck]]] = field(default_factory=dict)
+    function_checks: Sequence[tuple[Rule, FunctionCheck]] = ()
+    halstead: HalsteadCounter = field(default_factory=HalsteadCounter)
+    module_total: int = 0
+    _block: _Block = field(default_factory=lambda: _Block("module"))
+    _fn: _FunctionState | None = None
+    _cc_on: bool = True
+    _h_on: bool = True
+    _h_context: str | None = None
+    _scope: list[str] = field(default_factory=list)
+    _elifs: set[int] = field(default_factory=set)
+    _bool_continuations: set[int] = field(default_factory=set)
+
+    def run(self, tree: ast.Module) -> None:
+        """Walk the module; afterwards ``module_total`` is radon's ``total_complexity``."""
+        self._handlers: dict[type, Callable[[ast.AST], None]] = {
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.ClassDef: self._class,
+            ast.If: self._if,
+            ast.For: self._loop,
+            ast.AsyncFor: self._loop,
+            ast.While: self._loop,
+            ast.Try: self._try,
+            ast.TryStar: self._try,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
+            ast.Assert: self._assert,
+            ast.BoolOp: self._boolop,
+            ast.IfExp: self._ifexp,
+            ast.comprehension: self._comprehension,
+            ast.Match: self._match,
+            ast.Lambda: self._lambda,
+            ast.Call: self._call,
+        }
+        for stmt in tree.body:
+            self.visit(stmt)
+        self.module_total += self._block.cc
+
+    # -- traversal -------------------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        """Run the node rules for ``node``, count it, then visit its children."""
+        t = type(node)
+        checks = self.node_checks.get(t)
+        ctx = self.ctx
+        if checks:
+            for rule, check in checks:
+                hits = check(ctx, node)
+                if hits:
+                    ctx.add_all(rule, hits)
+        if self._h_on and t in _HALSTEAD_TYPES:
+            self.halstead.count(node, self._h_context)
+        handler = self._handlers.get(t)
+        if handler is None and _CHILD_FIELDS.get(t) == ():
+            return  # a leaf: nothing below it to visit
+        ctx.parents.append(node)
+        if handler is None:
+            self.generic(node)
+        else:
+            handler(node)
+        ctx.parents.pop()
+
+    def generic(self, node: ast.AST) -> None:
+        """Visit every child node (operator and context singletons excepted)."""
+        t = type(node)
+        names = _CHILD_FIELDS.get(t)
+        if names is None:
+            names = node._fields
+        for name in names:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and type(item) not in _LEAF_TYPES:
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and type(value) not in _LEAF_TYPES:
+                self.visit(value)
+
+    def _visit_all(self, nodes: Sequence[ast.AST]) -> None:
+        for n in nodes:
+            self.visit(n)
+
+    def _nested(self, nodes: Sequence[ast.AST], *, nest: bool = True, depth: bool = True) -> None:
+        """Visit ``nodes`` one cognitive nesting level (and one block depth) deeper."""
+        fn = self._fn
+        if fn is None:
+            self._visit_all(nodes)
+            return
+        fn.nesting += nest
+        fn.depth += depth
+        if fn.depth > fn.metrics.max_nesting:
+            fn.metrics.max_nesting = fn.depth
+        self._visit_all(nodes)
+        fn.nesting -= nest
+        fn.depth -= depth
+
+    def _cognitive(self, *, nesting: bool) -> None:
+        fn = self._fn
+        if fn is not None:
+            fn.metrics.cognitive += 1 + (fn.nesting if nesting else 0)
+            if nesting:
+                fn.metrics.cognitive_nested_increments += 1
+
+    # -- blocks ----------------------------------------------------------------------------
+
+    def _function(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        saved_cc, saved_h = self._cc_on, self._h_on
+        # radon counts neither decision points nor Halstead operators in decorators, default
+        # values or annotations; rules still look at them.
+        self._cc_on = self._h_on = False
+        self._visit_all(node.decorator_list)
+        self.visit(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+        for extra in getattr(node, "type_params", ()):
+            self.visit(extra)
+
+        parent = self._block
+        is_method = parent.kind == "class"
+        qualname = ".".join((*self._scope, node.name))
+        fm = FunctionMetrics(
+            name=node.name,
+            qualname=qualname,
+            line=node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            column=node.col_offset + 1,
+            is_method=is_method,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            decorated=bool(node.decorator_list),
+        )
+        self._count_parameters(node, fm, is_method)
+
+        outer_fn, outer_h_context, outer_scope = self._fn, self._h_context, self.ctx.scope
+        outer_function, outer_loops = self.ctx.function, self.ctx.loop_depth
+        block = _Block("function", function=fm)
+        self._block = block
+        self._fn = _FunctionState(fm, node.name, is_method)
+        self._cc_on = self._h_on = True
+        self._h_context = node.name
+        self._scope.append(node.name)
+        self.ctx.scope, self.ctx.function, self.ctx.loop_depth = qualname, fm, 0
+
+        self._visit_all(node.body)
+        fm.cyclomatic = block.cc
+        for rule, check in self.function_checks:
+            hits = check(self.ctx, fm)
+            if hits:
+                self.ctx.add_all(rule, hits, scope=qualname)
+
+        self._scope.pop()
+        self.ctx.scope, self.ctx.function, self.ctx.loop_depth = (
+            outer_scope,
+            outer_function,
+            outer_loops,
+        )
+        self._block, self._fn, self._h_context = parent, outer_fn, outer_h_context
+        self._cc_on, self._h_on = saved_cc, saved_h
+        self.ctx.functions.append(fm)
+
+        if parent.kind == "class":
+            parent.cc += fm.cyclomatic
+            parent.methods += 1
+        elif parent.kind == "module":
+            self.module_total += fm.cyclomatic - 1
+        if outer_fn is not None:
+            # The nested function's increments count in the enclosing one, one level deeper
+            # than the ``def`` itself (its body nests inside it).
+            rebase = outer_fn.nesting + 1
+            outer = outer_fn.metrics
+            outer.cognitive += fm.cognitive + fm.cognitive_nested_increments * rebase
+            outer.cognitive_nested_increments += fm.cognitive_nested_increments
+
+    @staticmethod
+    def _count_parameters(
+        node: ast.FunctionDef | ast.AsyncFunctionDef, fm: FunctionMetrics, is_method: bool
+    ) -> None:
+        a = node.args
+        params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
+        if a.vararg is not None:
+            params.append(a.vararg)
+        if a.kwarg is not None:
+            params.append(a.kwarg)
+        positional = a.posonlyargs or a.args
+        if (
+            is_method
+            and positional
+            and positional[0].arg in _SELF_NAMES
+            and not any(
+                isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list
+            )
+        ):
+            params.remove(positional[0])
+        fm.parameters = len(params)
+        fm.annotated_parameters = sum(1 for p in params if p.annotation is not None)
+        fm.has_return_annotation = node.returns is not None
+
+    def _class(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.ClassDef)
+        saved_cc = self._cc_on
+        self._cc_on = False
+        self._visit_all(node.decorator_list)
+        self._visit_all(node.bases)
+        self._visit_all(node.keywords)
+        parent = self._block
+        block = _Block("class")
+        self._block = block
+        self._cc_on = True
+        qualname = ".".join((*self._scope, node.name))
+        self._scope.append(node.name)
+        outer_scope, outer_function = self.ctx.scope, self.ctx.function
+        self.ctx.scope = qualname
+        self._visit_all(node.body)
+        self.ctx.scope, self.ctx.function = outer_scope, outer_function
+        self._scope.pop()
+        self._block = parent
+        self._cc_on = saved_cc
+        methods = block.methods
+        shown = int(block.cc / methods) + (methods > 1) if methods else block.cc
+        self.ctx.classes.append(
+            ClassMetrics(
+                name=node.name,
+                qualname=qualname,
+                line=node.lineno,
+                end_line=node.end_lineno or node.lineno,
+                cyclomatic=shown,
+                total_cyclomatic=block.cc,
+                methods=methods,
+            )
+        )
+        if parent.kind == "module":
+            self.module_total += block.cc - 1
+
+    def _lambda(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Lambda)
+        self.visit(node.args)
+        self._nested([node.body], depth=False)
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _if(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.If)
+        if self._cc_on:
+            self._block.cc += 1
+        is_elif = id(node) in self._elifs
+        fn = self._fn
+        if is_elif and fn is not None:
+            # An ``elif`` sits at the level of the ``if`` it continues, not inside its ``else``.
+            fn.nesting -= 1
+            fn.depth -= 1
+        self._cognitive(nesting=not is_elif)
+        self.visit(node.test)
+        self._nested(node.body)
+        orelse = node.orelse
+        if orelse:
+            first = orelse[0]
+            if (
+                len(orelse) == 1
+                and isinstance(first, ast.If)
+                and first.col_offset == node.col_offset
+                and first.lineno > node.lineno
+            ):
+                self._elifs.add(id(first))
+            else:
+                self._cognitive(nesting=False)
+            self._nested(orelse)
+        if is_elif and fn is not None:
+            fn.nesting += 1
+            fn.depth += 1
+
+    def _loop(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.For | ast.AsyncFor | ast.While)
+        if self._cc_on:
+            self._block.cc += 1 + bool(node.orelse)
+        self._cognitive(nesting=True)
+        if isinstance(node, ast.While):
+            self.visit(node.test)
+        else:
+            self.visit(node.target)
+            self.visit(node.iter)
+        self.ctx.loop_depth += 1
+        self._nested(node.body)
+        self.ctx.loop_depth -= 1
+        self._nested(node.orelse)
+
+    def _try(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Try | ast.TryStar)
+        # radon only knows ``Try``; ``try ... except*`` adds nothing to its figure.
+        if self._cc_on and isinstance(node, ast.Try):
+            self._block.cc += len(node.handlers) + bool(node.orelse)
+        self._nested(node.body, nest=False)
+        checks = self.node_checks.get(ast.ExceptHandler)
+        for handler in node.handlers:
+            self._cognitive(nesting=True)
+            if checks:
+                for rule, check in checks:
+                    self.ctx.add_all(rule, check(self.ctx, handler))
+            self.ctx.parents.append(handler)
+            if handler.type is not None:
+                self.visit(handler.type)
+            self._nested(handler.body)
+            self.ctx.parents.pop()
+        self._nested(node.orelse, nest=False)
+        self._nested(node.finalbody, nest=False)
+
+    def _with(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.With | ast.AsyncWith)
+        self._visit_all(node.items)
+        self._nested(node.body, nest=False)
+
+    def _assert(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Assert)
+        saved = self._cc_on
+        if saved:
+            self._block.cc += 1
+        # radon does not look inside an assert for further decision points.
+        self._cc_on = False
+        self.generic(node)
+        self._cc_on = saved
+
+    def _boolop(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.BoolOp)
+        if self._cc_on:
+            self._block.cc += len(node.values) - 1
+        if id(node) not in self._bool_continuations:
+            self._cognitive(nesting=False)
+        for value in node.values:
+            if isinstance(value, ast.BoolOp) and type(value.op) is type(node.op):
+                self._bool_continuations.add(id(value))
+        self._visit_all(node.values)
+
+    def _ifexp(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.IfExp)
+        if self._cc_on:
+            self._block.cc += 1
+        self._cognitive(nesting=True)
+        self._nested([node.test, node.body, node.orelse], depth=False)
+
+    def _comprehension(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.comprehension)
+        if self._cc_on:
+            self._block.cc += len(node.ifs) + 1
+        self.generic(node)
+
+    def _match(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Match)
+        if self._cc_on:
+            catch_all = any(
+                isinstance(c.pattern, ast.MatchAs) and c.pattern.pattern is None for c in node.cases
+            )
+            self._block.cc += max(0, len(node.cases) - catch_all)
+        self._cognitive(nesting=True)
+        self.visit(node.subject)
+        self._nested(node.cases)
+
+    def _call(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        fn = self._fn
+        if fn is not None:
+            func = node.func
+            if (isinstance(func, ast.Name) and func.id == fn.name and not fn.is_method) or (
+                isinstance(func, ast.Attribute)
+                and func.attr == fn.name
+                and fn.is_method
+                and isinstance(func.value, ast.Name)
+                and func.value.id in _SELF_NAMES
+            ):
+                fn.metrics.cognitive += 1
+        self.generic(node)

@@ -1,0 +1,1 @@
+"""Project files: a project's source tree, contents in object storage, rows in ``project_files``."""

@@ -1,0 +1,54 @@
+"""Request and response bodies of the files API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class FileRead(BaseModel):
+    """A file of a project's tree (metadata only)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    path: str
+    size: int
+    mime_type: str
+    sha256: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FileContent(FileRead):
+    """A file with its content: text when it is UTF-8, else base64; None above the cap."""
+
+    encoding: Literal["utf-8", "base64"] | None
+    content: str | None
+    #: True when the file is larger than the inline cap (use ``download_url``).
+    truncated: bool
+    download_url: str
+
+
+class FilePage(BaseModel):
+    """One page of a project's tree, sorted by path."""
+
+    items: list[FileRead]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+class UploadResult(BaseModel):
+    """What an upload changed."""
+
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+    files: list[FileRead]

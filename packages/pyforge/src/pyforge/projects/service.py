@@ -1,0 +1,374 @@
+"""Project rules: creation, listing, reads through the cache, replace/patch, soft delete.
+
+Services raise :mod:`forgekit.errors` problems and commit explicitly, so that the outbox event
+and the change that caused it share one transaction. The cache entry ``project:{id}`` is
+dropped after every committed change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from forgekit.cache import Cache
+from forgekit.cache.ttl import PROJECT_TTL, project_key
+from forgekit.errors import BadRequest, Forbidden, Unprocessable
+from forgekit.events.outbox import enqueue
+from forgekit.identity.models import Team
+from forgekit.identity.principal import Principal
+from forgekit.identity.rbac import Permission, Role, role_has
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pyforge.access import (
+    PROJECT_NOT_FOUND,
+    access_role,
+    authorize,
+    memberships_of,
+    resolve_role,
+    role_for,
+    team_role,
+)
+from pyforge.projects.models import Project
+from pyforge.projects.repository import ProjectRepository
+from pyforge.projects.schemas import (
+    ProjectCreate,
+    ProjectPage,
+    ProjectRead,
+    ProjectReplace,
+    ProjectSettings,
+    ProjectUpdate,
+)
+
+#: Event types this domain emits.
+PROJECT_CREATED = "project.created"
+PROJECT_UPDATED = "project.updated"
+PROJECT_DELETED = "project.deleted"
+
+MAX_PAGE_SIZE = 100
+
+
+class ProjectSort(StrEnum):
+    """Sort orders of the project list; ``-`` means descending."""
+
+    NAME = "name"
+    NAME_DESC = "-name"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    UPDATED_AT = "updated_at"
+    UPDATED_AT_DESC = "-updated_at"
+
+    @property
+    def field(self) -> str:
+        """The column sorted on."""
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        """True for a descending order."""
+        return self.value.startswith("-")
+
+
+class InvalidCursor(BadRequest):
+    slug, title = "invalid-cursor", "Invalid cursor"
+
+
+def _encode_cursor(sort: ProjectSort, value: Any, last_id: uuid.UUID) -> str:
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    data = json.dumps({"s": sort.value, "v": raw, "i": str(last_id)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: ProjectSort) -> tuple[Any, uuid.UUID]:
+    # The cursor is opaque to clients but not trusted: anything malformed is a 400.
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(data, dict) or not isinstance(data.get("v"), str):
+            raise ValueError("bad cursor shape")
+        if data.get("s") != sort.value:
+            raise InvalidCursor("The cursor belongs to another sort order; start again.")
+        last_id = uuid.UUID(str(data["i"]))
+        value: Any = data["v"]
+        if sort.field != "name":
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("naive timestamp")
+    except InvalidCursor:
+        raise
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        raise InvalidCursor("The cursor is not valid.") from None
+    return value, last_id
+
+
+def _read(project: Project, role: Role | None) -> ProjectRead:
+    read = ProjectRead.model_validate(project)
+    read.role = role.value if role is not None else None
+    return read
+
+
+def _actor(principal: Principal) -> dict[str, Any]:
+    return {"actor_id": str(principal.user_id)}
+
+
+def _event_payload(project: Project) -> dict[str, Any]:
+    return {
+        "project_id": str(project.id),
+        "name": project.name,
+        "owner_id": str(project.owner_id),
+        "team_id": str(project.team_id) if project.team_id else None,
+        "is_public": project.is_public,
+    }
+
+
+class ProjectService:
+    """Projects: who may see and change them is decided by :mod:`pyforge.access`."""
+
+    async def _check_team(
+        self, session: AsyncSession, principal: Principal, team_id: uuid.UUID
+    ) -> None:
+        """A project may be placed in a team only by its members who may write there."""
+        team = await session.scalar(
+            select(Team).where(Team.id == team_id, Team.deleted_at.is_(None))
+        )
+        role = None if team is None else await team_role(session, team_id, principal.user_id)
+        if team is None or (role is None and not principal.is_admin):
+            # Unknown and foreign teams look the same: a team id reveals nothing.
+            raise Unprocessable(
+                "No such team among yours.",
+                errors=[
+                    {"field": "body.team_id", "message": "team not found", "type": "not_found"}
+                ],
+            )
+        if (
+            role is not None
+            and not principal.is_admin
+            and not role_has(role, Permission.PROJECT_WRITE)
+        ):
+            raise Forbidden(f"Your role in this team ({role.value}) cannot add projects to it.")
+
+    async def create(
+        self, session: AsyncSession, cache: Cache, principal: Principal, data: ProjectCreate
+    ) -> ProjectRead:
+        """Create a project owned by the caller (optionally in one of their teams). Commits."""
+        if data.team_id is not None:
+            await self._check_team(session, principal, data.team_id)
+        project = Project(
+            name=data.name,
+            description=data.description,
+            owner_id=principal.user_id,
+            team_id=data.team_id,
+            settings=data.settings.model_dump(mode="json"),
+            is_public=data.is_public,
+        )
+        await ProjectRepository(session).add(project)
+        await enqueue(session, PROJECT_CREATED, _event_payload(project), metadata=_actor(principal))
+        await session.commit()
+        await cache.delete(project_key(project.id))
+        return _read(project, Role.ADMIN if principal.is_admin else Role.OWNER)
+
+    async def list(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        limit: int,
+        offset: int = 0,
+        cursor: str | None = None,
+        sort: ProjectSort = ProjectSort.CREATED_AT_DESC,
+        q: str | None = None,
+        team_id: uuid.UUID | None = None,
+        include_public: bool = False,
+    ) -> ProjectPage:
+        """A page of the projects the caller may read, with the total of all pages.
+
+        Either ``offset`` or the opaque ``cursor`` of the previous page selects the page; a
+        cursor is stable while rows are added or removed, an offset is not.
+        """
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        repo = ProjectRepository(session)
+        stmt = repo.select_visible(principal, include_public=include_public)
+        if team_id is not None:
+            stmt = stmt.where(Project.team_id == team_id)
+        if q is not None:
+            stmt = repo.search(stmt, q)
+        total = await repo.count(stmt)
+        column = getattr(Project, sort.field)
+        if cursor is not None:
+            value, last_id = _decode_cursor(cursor, sort)
+            stmt = repo.after(stmt, column, value, last_id, descending=sort.descending)
+            offset = 0
+        order = (column.desc(), Project.id.desc()) if sort.descending else (column, Project.id)
+        rows = list(await repo.all(stmt.order_by(*order).offset(offset).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if has_more and rows:
+            last = rows[-1]
+            next_cursor = _encode_cursor(sort, getattr(last, sort.field), last.id)
+        memberships = {} if principal.is_admin else await memberships_of(session, principal.user_id)
+        items = [
+            _read(
+                p,
+                resolve_role(
+                    principal,
+                    owner_id=p.owner_id,
+                    team_id=p.team_id,
+                    is_public=p.is_public,
+                    memberships=memberships,
+                ),
+            )
+            for p in rows
+        ]
+        return ProjectPage(
+            items=items, total=total, limit=limit, offset=offset, next_cursor=next_cursor
+        )
+
+    async def get(
+        self, session: AsyncSession, cache: Cache, principal: Principal, project_id: uuid.UUID
+    ) -> ProjectRead:
+        """One project, read through the cache; access is checked on every call.
+
+        The cached entry holds the project's attributes, not anyone's role: membership is read
+        from the database each time, so a removed member loses access at once.
+        """
+
+        async def load() -> dict[str, Any] | None:
+            project = await ProjectRepository(session).get(project_id)
+            return None if project is None else _read(project, None).model_dump(mode="json")
+
+        cached = await cache.get_or_set(project_key(project_id), load, PROJECT_TTL)
+        if cached is None:
+            authorize(principal, None, Permission.PROJECT_READ)
+        read = ProjectRead.model_validate(cached)
+        role = await role_for(
+            session,
+            principal,
+            owner_id=read.owner_id,
+            team_id=read.team_id,
+            is_public=read.is_public,
+        )
+        read.role = authorize(principal, role, Permission.PROJECT_READ).value
+        return read
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        principal: Principal,
+        project: Project,
+        values: dict[str, Any],
+    ) -> ProjectRead:
+        role = access_role(project)
+        changed = {k: v for k, v in values.items() if getattr(project, k) != v}
+        sensitive = {"team_id", "is_public"} & changed.keys()
+        if sensitive and not (role is not None and role_has(role, Permission.PROJECT_DELETE)):
+            # Moving a project between teams or publishing it changes who can read its code:
+            # an owner's decision, not a developer's.
+            raise Forbidden(
+                f"Only the project's owner may change {', '.join(sorted(sensitive))}.",
+                fields=sorted(sensitive),
+            )
+        if changed.get("team_id") is not None:
+            await self._check_team(session, principal, changed["team_id"])
+        if changed:
+            await ProjectRepository(session).update(project, changed)
+            await enqueue(
+                session,
+                PROJECT_UPDATED,
+                {**_event_payload(project), "changed": sorted(changed)},
+                metadata=_actor(principal),
+            )
+            await session.commit()
+            await cache.delete(project_key(project.id))
+        return _read(project, role)
+
+    async def replace(
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        principal: Principal,
+        project: Project,
+        data: ProjectReplace,
+    ) -> ProjectRead:
+        """PUT: the project becomes exactly ``data`` (omitted fields take their defaults)."""
+        values = data.model_dump(mode="json")
+        values["team_id"] = data.team_id
+        return await self._apply(session, cache, principal, project, values)
+
+    async def update(
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        principal: Principal,
+        project: Project,
+        data: ProjectUpdate,
+    ) -> ProjectRead:
+        """PATCH: change the fields sent; ``settings`` keys merge into the stored settings."""
+        sent = data.model_fields_set
+        values: dict[str, Any] = {}
+        for name in ("name", "is_public"):
+            if name in sent:
+                if getattr(data, name) is None:
+                    raise Unprocessable(
+                        f"'{name}' cannot be null.",
+                        errors=[
+                            {"field": f"body.{name}", "message": "may not be null", "type": "null"}
+                        ],
+                    )
+                values[name] = getattr(data, name)
+        if "description" in sent:
+            values["description"] = data.description
+        if "team_id" in sent:
+            values["team_id"] = data.team_id
+        if "settings" in sent and data.settings is not None:
+            merged = {
+                **(project.settings or {}),
+                **data.settings.model_dump(mode="json", exclude_unset=True, exclude_none=True),
+            }
+            try:
+                settings = ProjectSettings.model_validate(merged)
+            except ValidationError as exc:
+                # Only stored settings that a newer engine no longer accepts get here.
+                raise Unprocessable(
+                    "The merged settings are invalid; send them complete with PUT.",
+                    errors=[
+                        {
+                            "field": ".".join(["body", "settings", *map(str, e["loc"])]),
+                            "message": e["msg"],
+                            "type": e["type"],
+                        }
+                        for e in exc.errors()
+                    ],
+                ) from None
+            values["settings"] = settings.model_dump(mode="json")
+        return await self._apply(session, cache, principal, project, values)
+
+    async def delete(
+        self, session: AsyncSession, cache: Cache, principal: Principal, project: Project
+    ) -> None:
+        """Soft-delete a project (owners and admins). Commits."""
+        await ProjectRepository(session).delete(project)
+        await enqueue(session, PROJECT_DELETED, _event_payload(project), metadata=_actor(principal))
+        await session.commit()
+        # Prefix: other domains keep entries under ``project:{id}:…``; none should outlive it.
+        await cache.delete_prefix(project_key(project.id))
+
+
+projects = ProjectService()
+
+__all__ = [
+    "PROJECT_CREATED",
+    "PROJECT_DELETED",
+    "PROJECT_NOT_FOUND",
+    "PROJECT_UPDATED",
+    "ProjectService",
+    "ProjectSort",
+    "projects",
+]

@@ -1,0 +1,211 @@
+"""The /ws endpoint with a real WebSocket client against the app served by uvicorn on loopback,
+on both backends: authentication, subscriptions limited to readable projects, cross-project
+isolation, pings, access re-checks, and fan-out across two app instances through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from forgekit.identity.models import Team, TeamMember
+from forgekit.identity.testing import create_api_key, register_and_login
+from forgekit.runtime import Runtime
+from forgekit.settings import ForgeSettings
+from pyforge.app import create_app
+from pyforge.notify.context import notify_context
+from pyforge.notify.live import RedisLiveHub
+from pyforge.notify.testing import make_project, serve_asgi
+from pyforge.settings import PyForgeSettings
+from sqlalchemy import delete
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+NOTIFY = {"notify_delivery_poll_s": 0.05, "ws_ping_interval_s": 5.0,
+          "ws_recheck_interval_s": 0.5, "ws_auth_timeout_s": 0.5}
+
+
+@pytest.fixture
+def notify_settings(request: pytest.FixtureRequest) -> PyForgeSettings:
+    return PyForgeSettings(_env_file=None, **{**NOTIFY, **getattr(request, "param", {})})
+
+
+@pytest.fixture
+def app_factory(notify_settings: PyForgeSettings):
+    return lambda settings: create_app(settings, notify_settings)
+
+
+@pytest.fixture
+async def server(app: FastAPI) -> AsyncIterator[str]:
+    async with serve_asgi(app) as url:
+        yield url.replace("http://", "ws://") + "/ws"
+
+
+async def recv(ws: ClientConnection, timeout: float = 10.0, skip_pings: bool = True) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if not (skip_pings and message["type"] == "ping"):
+            return message
+
+
+async def no_message(ws: ClientConnection, wait: float = 0.5) -> None:
+    try:
+        message = await recv(ws, timeout=wait)
+    except TimeoutError:
+        return
+    raise AssertionError(f"unexpected message {message}")
+
+
+@asynccontextmanager
+async def live(url: str, token: str | None = None, **kwargs: Any) -> AsyncIterator[ClientConnection]:
+    target = f"{url}?token={token}" if token else url
+    async with connect(target, open_timeout=5, close_timeout=2, **kwargs) as ws:
+        if token or kwargs.get("additional_headers"):
+            assert (await recv(ws))["type"] == "welcome"
+        yield ws
+
+
+async def subscribe(ws: ClientConnection, project_id: uuid.UUID) -> dict:
+    await ws.send(json.dumps({"action": "subscribe", "project_id": str(project_id)}))
+    return await recv(ws)
+
+
+async def test_clients_receive_only_their_projects_events(
+    client: httpx.AsyncClient, runtime: Runtime, server: str
+) -> None:
+    alice, bob = await register_and_login(client), await register_and_login(client)
+    async with runtime.db.session() as session:
+        pa = await make_project(session, alice.id, name="alice's")
+        pb = await make_project(session, bob.id, name="bob's")
+
+    async with live(server, alice.access_token) as wa, live(
+        server, additional_headers={"Authorization": f"Bearer {bob.access_token}"}
+    ) as wb:
+        assert await subscribe(wa, pa.id) == {"type": "subscribed", "project_id": str(pa.id)}
+        denied = await subscribe(wa, pb.id)  # bob's private project does not exist for alice
+        assert denied["type"] == "error" and denied["code"] == "not-found"
+        assert denied["project_id"] == str(pb.id)
+        assert (await subscribe(wb, pb.id))["type"] == "subscribed"
+
+        e1 = await runtime.events.emit("analysis.progress", {
+            "project_id": str(pa.id), "analysis_id": "a1", "files_done": 3, "files_total": 9})
+        e2 = await runtime.events.emit("analysis.completed", {
+            "project_id": str(pb.id), "analysis_id": "b1", "status": "succeeded"})
+        e3 = await runtime.events.emit("analysis.completed", {
+            "project_id": str(pa.id), "analysis_id": "a1", "status": "succeeded"})
+
+        got_a = [await recv(wa), await recv(wa)]
+        got_b = await recv(wb)
+        await no_message(wa)
+        await no_message(wb)
+
+    assert sorted(m["id"] for m in got_a) == sorted([str(e1.id), str(e3.id)])
+    progress = next(m for m in got_a if m["type"] == "analysis.progress")
+    assert progress["project_id"] == str(pa.id)
+    assert progress["payload"] == {"project_id": str(pa.id), "analysis_id": "a1",
+                                   "files_done": 3, "files_total": 9}
+    assert progress["timestamp"]
+    assert got_b["id"] == str(e2.id) and got_b["type"] == "analysis.completed"
+
+
+async def test_authentication_and_scopes(
+    client: httpx.AsyncClient, runtime: Runtime, server: str
+) -> None:
+    user = await register_and_login(client)
+    async with runtime.db.session() as session:
+        project = await make_project(session, user.id)
+
+    async with connect(f"{server}?token=not-a-token") as ws:
+        error = json.loads(await ws.recv())
+        assert error["type"] == "error" and error["code"] == "unauthorized"
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4401
+
+    async with connect(server) as ws:  # nothing sent: times out
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd.code == 4408
+
+    key = await create_api_key(client, user, ["project:read"])
+    async with live(server) as ws:  # first-message authentication with an API key
+        await ws.send(json.dumps({"action": "auth", "token": key["key"]}))
+        assert (await recv(ws))["type"] == "welcome"
+        assert (await subscribe(ws, project.id))["type"] == "subscribed"
+        await ws.send(json.dumps({"action": "ping"}))
+        assert await recv(ws) == {"type": "pong"}
+        await ws.send("not json")
+        assert (await recv(ws))["code"] == "bad_request"
+        await ws.send(json.dumps({"action": "subscribe", "project_id": "nope"}))
+        assert (await recv(ws))["code"] == "bad_request"
+
+    no_read = await create_api_key(client, user, ["ml:predict"])
+    async with live(server, no_read["key"]) as ws:
+        refused = await subscribe(ws, project.id)
+        assert refused["type"] == "error" and refused["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("notify_settings", [{"ws_ping_interval_s": 0.2}], indirect=True)
+async def test_idle_connections_get_pings(
+    client: httpx.AsyncClient, runtime: Runtime, server: str
+) -> None:
+    user = await register_and_login(client)
+    async with live(server, user.access_token) as ws:
+        assert await recv(ws, timeout=2, skip_pings=False) == {"type": "ping"}
+        assert await recv(ws, timeout=2, skip_pings=False) == {"type": "ping"}
+
+
+async def test_losing_access_ends_the_subscription(
+    client: httpx.AsyncClient, runtime: Runtime, server: str
+) -> None:
+    owner, member = await register_and_login(client), await register_and_login(client)
+    async with runtime.db.transaction() as session:
+        team = Team(id=uuid.uuid4(), name="t")
+        session.add(team)
+        await session.flush()
+        session.add(TeamMember(team_id=team.id, user_id=member.id, role="viewer"))
+    async with runtime.db.session() as session:
+        project = await make_project(session, owner.id, team_id=team.id)
+
+    async with live(server, member.access_token) as ws:
+        assert (await subscribe(ws, project.id))["type"] == "subscribed"
+        async with runtime.db.transaction() as session:
+            await session.execute(delete(TeamMember).where(TeamMember.user_id == member.id))
+        revoked = await recv(ws, timeout=5)
+        assert revoked["type"] == "error" and revoked["code"] == "access_revoked"
+        await runtime.events.emit("analysis.started", {"project_id": str(project.id),
+                                                       "analysis_id": "x"})
+        await runtime.events.drain()
+        await no_message(ws)
+
+
+@pytest.mark.parametrize("backend", ["real"])
+async def test_fan_out_across_app_instances_through_redis(
+    client: httpx.AsyncClient, runtime: Runtime, forge_settings: ForgeSettings,
+    notify_settings: PyForgeSettings,
+) -> None:
+    # Instance B shares the database and Redis but consumes no events: whatever its client
+    # receives was published by instance A's consumer and carried by Redis pub/sub.
+    other = create_app(forge_settings, notify_settings.model_copy(
+        update={"inprocess_workers": False}))
+    assert isinstance(notify_context(runtime).hub, RedisLiveHub)
+    user = await register_and_login(client)
+    async with runtime.db.session() as session:
+        project = await make_project(session, user.id)
+    async with other.router.lifespan_context(other), serve_asgi(other) as url:
+        other_hub = notify_context(other.state.runtime).hub
+        assert other_hub is not notify_context(runtime).hub
+        assert not other.state.runtime.events.consuming
+        async with live(url.replace("http://", "ws://") + "/ws", user.access_token) as ws:
+            assert (await subscribe(ws, project.id))["type"] == "subscribed"
+            event = await runtime.events.emit("analysis.completed", {
+                "project_id": str(project.id), "analysis_id": "z", "status": "succeeded"})
+            message = await recv(ws)
+            assert other_hub.local_count(str(project.id)) == 1
+    assert message["id"] == str(event.id) and message["project_id"] == str(project.id)
