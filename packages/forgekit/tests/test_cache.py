@@ -6,38 +6,21 @@ import asyncio
 import datetime as dt
 import decimal
 import enum
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
 from forgekit.cache import Cache, MemoryCache, RedisCache, create_cache
 from forgekit.cache import ttl as cache_ttl
 from forgekit.cache.codec import decode, encode
 from forgekit.cache.redis_backend import escape_glob
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pydantic import BaseModel
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from forgekit.testing.redis import REDIS_BACKENDS, REDIS_URL, connect_redis
 
-REDIS_URL = os.environ.get("FORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-_WANTED = {b.strip() for b in os.environ.get("FORGE_TEST_BACKENDS", "embedded,real").split(",")}
-BACKENDS = [name for name, kind in (("memory", "embedded"), ("redis", "real")) if kind in _WANTED]
-
-
-async def connect_redis() -> Redis:
-    """A client to the real Redis, or a test failure saying why (never a skip)."""
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        pytest.fail(
-            f"real Redis unreachable at {REDIS_URL} ({exc}); start it or set FORGE_TEST_REDIS_URL",
-            pytrace=False,
-        )
-    return client
+BACKENDS = REDIS_BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)

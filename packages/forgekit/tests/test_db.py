@@ -5,10 +5,11 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from forgekit.db import Database, Repository, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
-from forgekit.db.types import UTCDateTime
 from sqlalchemy import String, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from forgekit.db import Database, Repository, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
+from forgekit.db.types import UTCDateTime
 
 
 class ScratchBase(DeclarativeBase):

@@ -13,6 +13,9 @@ from typing import Any
 
 import aio_pika
 import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.db import Database
 from forgekit.events import Event, EventBus, EventType, create_event_bus, enqueue, outbox_stats
 from forgekit.events.audit import register_audit
@@ -22,8 +25,6 @@ from forgekit.events.models import AuditLog, OutboxMessage, ProcessedEvent
 from forgekit.events.outbox import current_event
 from forgekit.events.rabbitmq import ERROR_HEADER, RETRY_HEADER, RabbitMQEventBus
 from forgekit.settings import ForgeSettings
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 test_meta = MetaData()
 effects = Table(

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from forgekit.events import Event, EventType, MalformedEventError, topic_matches
 from forgekit.events.consumer import MAX_RETRY_DELAY_S, Subscription, retry_delay
 from forgekit.events.patterns import matches_any, validate_pattern

@@ -2,10 +2,11 @@
 
 import httpx
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
+
 from forgekit.app import create_app
 from forgekit.errors import PROBLEM_BASE
 from forgekit.settings import ForgeSettings
-from pydantic import BaseModel
 
 PROBLEM = "application/problem+json"
 

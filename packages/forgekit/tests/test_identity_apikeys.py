@@ -5,11 +5,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
+
 from forgekit.db.base import utcnow
 from forgekit.identity.models import ApiKey
 from forgekit.identity.security import sha256_hex
 from forgekit.identity.testing import FAST_PASSWORD_HASHING, create_api_key, register_and_login
-from sqlalchemy import select, update
 
 KEY_RE = re.compile(r"^pfk_[A-Za-z0-9_\-]{32,}$")
 
@@ -190,8 +191,9 @@ async def test_key_scopes_narrow_when_owner_is_demoted(client, runtime):
 
 
 async def test_principal_rate_key(client, app):
-    from forgekit.identity.deps import principal_rate_key
     from starlette.requests import Request
+
+    from forgekit.identity.deps import principal_rate_key
 
     user = await register_and_login(client)
     key = (await create_api_key(client, user, []))["key"]

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+
 from forgekit.db.base import utcnow
 from forgekit.identity.security import TokenType, encode_token
 from forgekit.identity.testing import (
@@ -270,8 +271,9 @@ async def test_logout_revokes_access_token_and_refresh_family(client):
 
 
 async def test_rehash_on_login_when_costs_change(client, runtime):
-    from forgekit.identity.models import User
     from sqlalchemy import select
+
+    from forgekit.identity.models import User
 
     user = await register(client, "erin")
     async with runtime.db.session() as session:

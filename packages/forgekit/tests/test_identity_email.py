@@ -4,6 +4,8 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
+
 from forgekit.db.base import utcnow
 from forgekit.events.models import OutboxMessage
 from forgekit.identity.models import OneTimeToken
@@ -16,7 +18,6 @@ from forgekit.identity.testing import (
     register_and_login,
     sink_messages,
 )
-from sqlalchemy import select, update
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Failed-login limiting: per account (failures, reset by success) and per client address."""
 
 import pytest
+
 from forgekit.identity.testing import FAST_PASSWORD_HASHING, register
 
 

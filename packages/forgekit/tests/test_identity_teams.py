@@ -3,9 +3,10 @@
 import uuid
 
 import pytest
+from sqlalchemy import update
+
 from forgekit.identity.models import User
 from forgekit.identity.testing import FAST_PASSWORD_HASHING, create_api_key, register_and_login
-from sqlalchemy import update
 
 TEAMS = "/api/v1/teams"
 

@@ -5,6 +5,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from forgekit.db.base import utcnow
 from forgekit.identity.apikeys import generate_api_key, looks_like_api_key
 from forgekit.identity.rbac import (
@@ -25,8 +28,6 @@ from forgekit.identity.security import (
     sha256_hex,
 )
 from forgekit.settings import ForgeSettings
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SETTINGS = ForgeSettings(_env_file=None)
 

@@ -13,6 +13,7 @@ import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
 from forgekit.identity.testing import message_text, sink_messages
 from forgekit.mail import FileSinkMailer, MailTemplates, SmtpMailer, build_message, create_mailer
 from forgekit.settings import ForgeSettings

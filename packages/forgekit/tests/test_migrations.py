@@ -4,9 +4,10 @@ import asyncio
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from forgekit.db import Base, migrate
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from forgekit.db import Base, migrate
 
 
 def _diff(sync_conn):

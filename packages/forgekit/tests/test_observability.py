@@ -5,6 +5,7 @@ import logging
 
 import httpx
 import pytest
+
 from forgekit.observability.context import reset_request_id, set_request_id
 from forgekit.observability.logging import JsonFormatter
 

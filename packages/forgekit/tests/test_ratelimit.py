@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request
+from hypothesis import given
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+
 from forgekit.errors import install_error_handlers
 from forgekit.ratelimit import (
     MemoryRateLimiter,
@@ -23,28 +26,9 @@ from forgekit.ratelimit import (
     parse_rate,
     rate_limit,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from forgekit.testing.redis import REDIS_BACKENDS, REDIS_URL, connect_redis
 
-REDIS_URL = os.environ.get("FORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-_WANTED = {b.strip() for b in os.environ.get("FORGE_TEST_BACKENDS", "embedded,real").split(",")}
-BACKENDS = [name for name, kind in (("memory", "embedded"), ("redis", "real")) if kind in _WANTED]
-
-
-async def connect_redis() -> Redis:
-    """A client to the real Redis, or a test failure saying why (never a skip)."""
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        pytest.fail(
-            f"real Redis unreachable at {REDIS_URL} ({exc}); start it or set FORGE_TEST_REDIS_URL",
-            pytrace=False,
-        )
-    return client
+BACKENDS = REDIS_BACKENDS
 
 
 async def _drop_namespace(client: Redis, namespace: str) -> None:

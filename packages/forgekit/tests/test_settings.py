@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pytest
-from forgekit.settings import DEV_SECRET_KEY, Environment, ForgeSettings
 from pydantic import ValidationError
+
+from forgekit.settings import DEV_SECRET_KEY, Environment, ForgeSettings
 
 STRONG = "k" * 48
 

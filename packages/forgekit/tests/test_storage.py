@@ -17,6 +17,8 @@ import boto3
 import httpx
 import pytest
 from fastapi import FastAPI
+from moto.server import ThreadedMotoServer
+
 from forgekit.errors import BadRequest, NotFound, PayloadTooLarge, install_error_handlers
 from forgekit.storage import (
     InvalidObjectKey,
@@ -27,7 +29,6 @@ from forgekit.storage import (
     storage_router,
 )
 from forgekit.storage.keys import content_disposition, safe_filename
-from moto.server import ThreadedMotoServer
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
 MiB = 1024 * 1024

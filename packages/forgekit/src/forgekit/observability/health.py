@@ -55,42 +55,42 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _ok(results: dict[str, dict[str, Any]]) -> bool:
+    return all(r["status"] == "up" for r in results.values())
+
+
+def _verdict(results: dict[str, dict[str, Any]], body: dict[str, Any]) -> JSONResponse:
+    # 200 only when every backend answered; load balancers and probes read the status code.
+    return JSONResponse(body, status_code=200 if _ok(results) else 503)
+
+
 @router.get("/health", summary="Health summary")
 async def health(request: Request) -> JSONResponse:
     """Overall status (ok/degraded) without details of each backend."""
     results = await run_checks(request)
-    ok = all(r["status"] == "up" for r in results.values())
-    return JSONResponse(
-        {"status": "ok" if ok else "degraded", "version": __version__},
-        status_code=200 if ok else 503,
-    )
+    status = "ok" if _ok(results) else "degraded"
+    return _verdict(results, {"status": status, "version": __version__})
 
 
 @router.get("/health/detailed", summary="Health of each backend")
 async def health_detailed(request: Request) -> JSONResponse:
-    """Each backend check with its status and latency."""
+    """Each backend check with its status and latency, and the outbox backlog."""
     results = await run_checks(request)
     runtime = request.app.state.runtime
-    ok = all(r["status"] == "up" for r in results.values())
     pending, lag = await runtime.events.outbox_stats()
-    return JSONResponse(
-        {
-            "status": "ok" if ok else "degraded",
-            "version": __version__,
-            "embedded": runtime.settings.embedded,
-            "checks": results,
-            "outbox": {"pending": pending, "oldest_age_s": round(lag, 3)},
-        },
-        status_code=200 if ok else 503,
-    )
+    body = {
+        "status": "ok" if _ok(results) else "degraded",
+        "version": __version__,
+        "embedded": runtime.settings.embedded,
+        "checks": results,
+        "outbox": {"pending": pending, "oldest_age_s": round(lag, 3)},
+    }
+    return _verdict(results, body)
 
 
 @router.get("/ready", summary="Readiness probe")
 async def ready(request: Request) -> JSONResponse:
     """Ready when the database, cache and broker all answer."""
     results = await run_checks(request)
-    ok = all(r["status"] == "up" for r in results.values())
-    return JSONResponse(
-        {"status": "ready" if ok else "not_ready", "checks": results},
-        status_code=200 if ok else 503,
-    )
+    status = "ready" if _ok(results) else "not_ready"
+    return _verdict(results, {"status": status, "checks": results})
