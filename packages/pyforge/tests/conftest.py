@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-import pyforge.models  # noqa: F401  (complete metadata)
 import pytest
 from fastapi import FastAPI
+
+import pyforge.models  # noqa: F401  (complete metadata)
 from forgekit.settings import ForgeSettings
 from forgekit.testing.fixtures import *  # noqa: F403
 from pyforge.db import MIGRATION_DIRS

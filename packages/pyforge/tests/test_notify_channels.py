@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select, update
+
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.testing import register_and_login, sink_messages
 from forgekit.runtime import Runtime
@@ -23,7 +25,6 @@ from pyforge.notify.models import Delivery
 from pyforge.notify.tasks import DISPATCH_CONSUMER
 from pyforge.notify.testing import HttpReceiver, free_port, make_project, serve_asgi
 from pyforge.settings import PyForgeSettings
-from sqlalchemy import select, update
 
 PUBLIC_URL = "https://forge.example.com"
 
@@ -232,19 +233,29 @@ async def test_slack_blocks_with_gate_status_and_top_findings(
     receiver = HttpReceiver()
     async with serve_asgi(receiver) as url:
         owner = await verified_user(client, runtime)
+        mate = await verified_user(client, runtime)
+        async with runtime.db.transaction() as session:
+            team = Team(id=uuid.uuid4(), name="shop-team")
+            session.add(team)
+            await session.flush()
+            session.add(TeamMember(team_id=team.id, user_id=mate.id, role="developer"))
         async with runtime.db.session() as session:
-            project = await make_project(session, owner.id, name="shop")
-        resp = await client.put(
-            "/api/v1/notifications/preferences",
-            json={"events": {"analysis.completed": ["slack"]},
-                  "slack_webhook_url": f"{url}/services/T1/B2/secret"},
-            headers=owner.headers,
-        )
-        assert resp.status_code == 200, resp.text
+            project = await make_project(session, owner.id, name="shop", team_id=team.id)
+        for user in (owner, mate):  # both point at the same channel: it gets one message
+            resp = await client.put(
+                "/api/v1/notifications/preferences",
+                json={"events": {"analysis.completed": ["slack"]},
+                      "slack_webhook_url": f"{url}/services/T1/B2/secret"},
+                headers=user.headers,
+            )
+            assert resp.status_code == 200, resp.text
         analysis_id = str(uuid.uuid4())
         await runtime.events.emit("analysis.completed",
                                   gate_failed_payload(project.id, analysis_id))
         [request] = await receiver.wait_for(1)
+        await runtime.events.drain()
+        await asyncio.sleep(0.3)
+        assert len(receiver.requests) == 1
 
     assert request.path == "/services/T1/B2/secret"
     payload = request.json()
@@ -259,3 +270,24 @@ async def test_slack_blocks_with_gate_status_and_top_findings(
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert actions["elements"][0]["url"].endswith(f"/projects/{project.id}/analyses/{analysis_id}")
     assert payload["text"] == "Analysis completed: shop"
+
+
+async def test_project_created_through_the_api_notifies_an_opted_in_owner(
+    client: httpx.AsyncClient, runtime: Runtime, forge_settings: ForgeSettings
+) -> None:
+    owner = await verified_user(client, runtime)
+    resp = await client.put("/api/v1/notifications/preferences",
+                            json={"events": {"project.created": ["email"]}}, headers=owner.headers)
+    assert resp.status_code == 200, resp.text
+    resp = await client.post("/api/v1/projects", json={"name": "Billing"}, headers=owner.headers)
+    assert resp.status_code == 201, resp.text
+    project_id = resp.json()["id"]
+    deadline = time.monotonic() + 15
+    while not (mails := [m for m in sink_messages(forge_settings.mail_sink_dir)
+                         if m["Subject"].startswith("[PyForge]")]):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    [mail] = mails
+    assert mail["Subject"] == "[PyForge] Project Billing created"
+    assert f"{PUBLIC_URL}/projects/{project_id}" in mail.get_body(
+        preferencelist=("plain",)).get_content()

@@ -14,6 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import delete
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.runtime import Runtime
@@ -23,9 +27,6 @@ from pyforge.notify.context import notify_context
 from pyforge.notify.live import RedisLiveHub
 from pyforge.notify.testing import make_project, serve_asgi
 from pyforge.settings import PyForgeSettings
-from sqlalchemy import delete
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 NOTIFY = {"notify_delivery_poll_s": 0.05, "ws_ping_interval_s": 5.0,
           "ws_recheck_interval_s": 0.5, "ws_auth_timeout_s": 0.5}

@@ -11,9 +11,10 @@ import time
 import uuid
 
 import pytest
-from forgekit.events import Event
 from hypothesis import given
 from hypothesis import strategies as st
+
+from forgekit.events import Event
 from pyforge.notify.crypto import SecretBox, SecretUnreadableError
 from pyforge.notify.delivery import RetryPolicy
 from pyforge.notify.messages import ProjectRef, render_email, slack_payload

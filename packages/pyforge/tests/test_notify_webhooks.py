@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from sqlalchemy import func, select
+
 from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.runtime import Runtime
-from forgekit.settings import ForgeSettings
 from pyforge.app import create_app
 from pyforge.notify.context import notify_context
 from pyforge.notify.delivery import RetryPolicy
@@ -24,7 +24,6 @@ from pyforge.notify.models import Delivery, Webhook
 from pyforge.notify.tasks import WEBHOOKS_CONSUMER
 from pyforge.notify.testing import HttpReceiver, make_project, serve_asgi
 from pyforge.settings import PyForgeSettings
-from sqlalchemy import func, select
 
 SECRET = "whsec_0123456789abcdef"
 BASE_SETTINGS: dict[str, Any] = {
@@ -313,3 +312,35 @@ async def test_duplicate_event_makes_one_delivery(
             select(func.count()).select_from(Delivery).where(Delivery.event_id == event.id)
         )
     assert count == 1
+
+
+async def test_outbound_reads_a_bounded_response_and_never_follows_redirects() -> None:
+    from pyforge.notify.outbound import OutboundHttp
+
+    async def endless(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await receive()
+        if scope["path"] == "/redirect":
+            await send({"type": "http.response.start", "status": 302,
+                        "headers": [(b"location", b"http://169.254.169.254/")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(1600):  # 100 MiB: far more than anyone should read
+            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+            await asyncio.sleep(0)  # the server shares the test's event loop
+        await send({"type": "http.response.body", "body": b""})
+
+    http = OutboundHttp(timeout_s=2.0, max_response_bytes=65536, allow_private=True)
+    try:
+        async with serve_asgi(endless) as url:
+            started = time.monotonic()
+            result = await http.post_json(f"{url}/stream", b"{}")
+            assert result.ok and result.status_code == 200
+            assert time.monotonic() - started < 2.0
+            assert result.response_excerpt is not None and len(result.response_excerpt) <= 512
+            redirected = await http.post_json(f"{url}/redirect", b"{}")
+            assert (redirected.ok, redirected.retryable, redirected.status_code) == (False, False, 302)
+    finally:
+        await http.aclose()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from forgekit.app import create_app as create_forge_app
-from forgekit.settings import ForgeSettings
 
 import pyforge.models  # noqa: F401  (complete metadata)
+from forgekit.app import create_app as create_forge_app
+from forgekit.settings import ForgeSettings
 from pyforge import __version__
+from pyforge.analyses.router import analyze_router
+from pyforge.analyses.router import router as analyses_router
 from pyforge.files.router import router as files_router
 from pyforge.notify.router import router as notify_router
 from pyforge.notify.router import webhooks_router, ws_router
@@ -31,7 +33,15 @@ def create_app(
         kit,
         title="PyForge",
         description=DESCRIPTION,
-        routers=[projects_router, files_router, notify_router, webhooks_router, ws_router],
+        routers=[
+            projects_router,
+            files_router,
+            analyses_router,
+            analyze_router,
+            notify_router,
+            webhooks_router,
+            ws_router,
+        ],
         consume_events=settings.inprocess_workers,
         runtime=build_runtime(kit, settings),
     )

@@ -20,9 +20,10 @@ app = typer.Typer(
 def _register() -> None:
     # Each role module adds its commands to ``app``; kept in separate modules so that a role's
     # imports stay out of the others' start-up path.
-    from pyforge.commands import server
+    from pyforge.commands import client, server
 
     server.register(app)
+    client.register(app)
     try:
         from pyforge.analysis import cli as analysis_cli
     except ImportError:  # the engine package is optional while it is being built

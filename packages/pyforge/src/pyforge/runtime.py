@@ -8,7 +8,6 @@ from typing import Protocol
 
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
-
 from pyforge.settings import PyForgeSettings, get_settings
 
 log = logging.getLogger("pyforge.runtime")
@@ -67,7 +66,9 @@ def build_runtime(
     runtime = PyForgeRuntime.from_settings(settings)
     assert isinstance(runtime, PyForgeRuntime)
     runtime.app_settings = app_settings or get_settings()
+    from pyforge.analyses import tasks as analyses_tasks
     from pyforge.notify import tasks as notify_tasks
 
+    analyses_tasks.register(runtime)
     notify_tasks.register(runtime)
     return runtime

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from forgekit.settings import ForgeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from forgekit.settings import ForgeSettings
 
 
 class PyForgeSettings(BaseSettings):
@@ -49,6 +50,22 @@ class PyForgeSettings(BaseSettings):
     ws_recheck_interval_s: float = 60.0
     #: WebSocket: messages queued for one slow client before it is disconnected.
     ws_send_queue_size: int = 1000
+
+    # Analyses (pyforge.analyses).
+    #: Processes the engine uses for one analysis (1: one core per worker; scale by workers).
+    analysis_jobs: int = 1
+    #: Reuse the engine's per-file result cache (by content hash) under ``data_dir``.
+    analysis_cache: bool = True
+    #: How often a running analysis writes its progress (and heartbeat) to the database.
+    analysis_progress_interval_s: float = 1.0
+    #: Embedded mode: a running analysis without a heartbeat this long is re-queued.
+    analysis_stale_after_s: float = 120.0
+    #: TEST HOOK: seconds every analysis waits after it is marked running (0 in production).
+    analysis_delay_s: float = 0.0
+    #: Largest snippet ``POST /api/v1/analyze/code`` accepts (bytes of UTF-8 source).
+    analyze_code_max_bytes: int = 200 * 1024
+    #: Rate limit of ``POST /api/v1/analyze/code`` per caller.
+    analyze_code_rate: str = "60/minute"
 
     def kit(self) -> ForgeSettings:
         """The kit's settings for this deployment (data in ``data_dir``)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from pyforge.analysis import AnalysisReport, analyze_paths
 from pyforge.analysis.config import config_from_table
 from pyforge.analysis.engine import analyze_text, build_plan

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from pyforge.analysis import InputError
 
 from .conftest import OFFLINE, analyze_dir

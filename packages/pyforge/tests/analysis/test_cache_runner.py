@@ -80,14 +80,16 @@ def test_analyze_source_runs_every_default_analyzer() -> None:
 
 def test_engine_imports_no_web_stack_or_kit(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("def f(a=[]):\n    return a\n", encoding="utf-8")
+    # Through the real ``pyforge`` entry point, as a user runs it.
     code = (
         "import sys\n"
         "import pyforge.analysis\n"
-        "from pyforge.analysis.cli import main\n"
+        "from pyforge.cli import main\n"
+        f"sys.argv = ['pyforge', 'analyze', {str(tmp_path)!r}, '--format', 'json', '--no-cache']\n"
         "try:\n"
-        f"    main(['analyze', {str(tmp_path)!r}, '--format', 'json', '--no-cache'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
         "bad = [m for m in ('fastapi', 'sqlalchemy', 'forgekit', 'starlette') if m in sys.modules]\n"
         "assert not bad, bad\n"
         "print('clean')\n"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from pyforge.analysis.cli import register
 from typer.testing import CliRunner
+
+from pyforge.analysis.cli import register
 
 CONFIG = '[tool.pyforge]\ndisable = ["style"]\n'
 CODE = {

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from pyforge.analysis import ConfigError, analyze_paths, load_config
 
 from .conftest import OFFLINE, analyze_dir

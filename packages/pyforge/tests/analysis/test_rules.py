@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from pyforge.analysis.registry import get_registry
 
 from .conftest import EXAMPLES, OFFLINE, analyze_dir, example_config, expected_lines

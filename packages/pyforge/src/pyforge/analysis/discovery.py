@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ class Discovery:
 
 def relative(path: str, root: Path) -> str:
     """``path`` relative to ``root`` with '/' separators (absolute if outside the root)."""
+    prefix = str(root).rstrip(os.sep) + os.sep
+    if path.startswith(prefix) and ".." not in path:
+        rel = path[len(prefix) :]
+        return rel if os.sep == "/" else rel.replace(os.sep, "/")
     rel = os.path.relpath(path, root)
     if rel.startswith(".."):
         return Path(path).as_posix()
@@ -100,7 +105,7 @@ class _Ignores:
 def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
     """Expand the path arguments into the Python files to analyse."""
     out = Discovery()
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
     ignores = _Ignores(root, config)
     for p in paths:
         if not os.path.lexists(p):
@@ -111,18 +116,17 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
 
     def add(path: Path) -> None:
         try:
-            real = path.resolve(strict=True)
+            st = path.stat()  # follows file symlinks; a loop or a dangling link raises
         except OSError as exc:
-            reason = "symlink loop" if exc.errno == errno.ELOOP else exc.strerror or "unresolvable"
+            reason = "symlink loop" if exc.errno == errno.ELOOP else exc.strerror or "unreadable"
             out.notes.append(Note(relative(str(path), root), f"skipped: {reason}"))
             return
-        except RuntimeError:  # symlink loop on Python versions that raise it
-            out.notes.append(Note(relative(str(path), root), "skipped: symlink loop"))
+        # The same file reached twice (through a link) is analysed once.
+        identity = (st.st_dev, st.st_ino)
+        if identity in seen:
             return
-        if str(real) in seen:
-            return
-        seen.add(str(real))
-        if not real.is_file():
+        seen.add(identity)
+        if not stat.S_ISREG(st.st_mode):
             out.notes.append(Note(relative(str(path), root), "skipped: not a regular file"))
             return
         out.files.append((str(path), relative(str(path), root)))

@@ -97,21 +97,22 @@ class Finding:
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
         """Inverse of :meth:`to_dict` (used by the cache and baselines)."""
         # Dictionary lookups rather than Enum(value): this runs for every cached finding.
+        get = data.get
         return cls(
-            rule=data["rule"],
-            category=_CATEGORIES[data["category"]],
-            severity=_SEVERITIES[data["severity"]],
-            confidence=_CONFIDENCES[data.get("confidence", "high")],
-            message=data["message"],
-            path=data["path"],
-            line=int(data["line"]),
-            column=int(data.get("column", 1)),
-            end_line=int(data.get("end_line", data["line"])),
-            end_column=int(data.get("end_column", 0)),
-            fix=data.get("fix"),
-            scope=data.get("scope", ""),
-            fingerprint=data.get("fingerprint", ""),
-            properties=dict(data.get("properties", {})),
+            data["rule"],
+            _CATEGORIES[data["category"]],
+            _SEVERITIES[data["severity"]],
+            data["message"],
+            data["path"],
+            data["line"],
+            get("column", 1),
+            get("end_line", data["line"]),
+            get("end_column", 0),
+            _CONFIDENCES[get("confidence", "high")],
+            get("fix"),
+            get("scope", ""),
+            get("fingerprint", ""),
+            get("properties") or _NO_PROPERTIES,
         )
 
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -119,6 +120,7 @@ class Finding:
         return (self.path, self.line, self.column, self.rule)
 
 
+_NO_PROPERTIES: Mapping[str, Any] = {}
 _CATEGORIES = {c.value: c for c in Category}
 _SEVERITIES = {s.value: s for s in Severity}
 _CONFIDENCES = {c.value: c for c in Confidence}

@@ -90,6 +90,8 @@ class FileReport:
     facts: dict[str, Any] = field(default_factory=dict)
     #: True when read from the cache (its facts are then loaded only if needed).
     cached: bool = False
+    #: the JSON form this report was read from, reused for output (not compared or shown).
+    _source: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def scope_at(self, line: int) -> str:
         """Qualified name of the innermost function or class containing ``line``."""
@@ -103,6 +105,14 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``files[]``); findings are listed once, at the top level."""
+        if self._source is not None:
+            # Read from the cache and unchanged since: its stored form is the answer.
+            src = self._source
+            return {
+                "path": src["path"], "status": src["status"], "sha256": src["sha256"],
+                "metrics": src["metrics"], "functions": src["functions"],
+                "classes": src["classes"], "findings": len(self.findings),
+            }  # fmt: skip
         return {
             "path": self.path,
             "status": self.status,
@@ -138,6 +148,7 @@ class FileReport:
             suppressions={int(k): v for k, v in data.get("suppressions", {}).items()},
             facts=data.get("facts", {}),
             cached=True,
+            _source=data,
         )
 
 

@@ -83,9 +83,27 @@ def worker(
     queues: str = typer.Option(
         ALL_QUEUES, help="Comma-separated consumer groups to run (e.g. analysis,notify), or all."
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        envvar="PYFORGE_WORKER_METRICS_PORT",
+        min=1,
+        max=65535,
+        help="Serve Prometheus metrics (process, GC) on this port, so a dead worker shows as "
+        "up == 0 [PYFORGE_WORKER_METRICS_PORT].",
+    ),
 ) -> None:
     """Consume events (analysis, ML, notifications, audit, e-mail) until stopped."""
     groups = None if queues == ALL_QUEUES else [q.strip() for q in queues.split(",") if q.strip()]
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # A daemon thread serving the default registry: the worker has no HTTP server of its
+        # own, and Prometheus needs a target per worker to tell a dead one from an idle one.
+        try:
+            start_http_server(metrics_port)
+        except OSError as exc:
+            typer.echo(f"error: cannot serve metrics on port {metrics_port}: {exc}", err=True)
+            raise typer.Exit(2) from None
     try:
         asyncio.run(_run_worker(groups))
     except ValueError as exc:

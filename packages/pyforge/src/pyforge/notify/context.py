@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Request
-from forgekit.runtime import Runtime
 
+from forgekit.runtime import Runtime
 from pyforge.notify.channels import EmailChannel, SlackChannel, WebhookChannel
 from pyforge.notify.crypto import SecretBox
 from pyforge.notify.delivery import DeliveryWorker, RetryPolicy

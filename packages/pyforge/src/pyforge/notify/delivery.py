@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from forgekit.db import Database
-from forgekit.db.base import utcnow
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forgekit.db import Database
+from forgekit.db.base import utcnow
 from pyforge.notify.channels.base import Channel, DeliveryJob
 from pyforge.notify.models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
 from pyforge.notify.outbound import AttemptResult

@@ -13,7 +13,6 @@ from typing import Any
 
 from forgekit.events import Event
 from forgekit.mail import MailTemplates, RenderedMail
-
 from pyforge.notify import events as ev
 
 SEVERITIES = ("blocker", "critical", "major", "minor", "info")

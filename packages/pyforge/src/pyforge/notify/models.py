@@ -12,10 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from forgekit.db.base import Base, TimestampMixin, UUIDPrimaryKey, utcnow
-from forgekit.db.types import JSONType, UTCDateTime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
+
+from forgekit.db.base import Base, TimestampMixin, UUIDPrimaryKey, utcnow
+from forgekit.db.types import JSONType, UTCDateTime
 
 #: ``NotificationPreference.scope`` of a user's defaults (a project override holds its id).
 GLOBAL_SCOPE = "*"

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from forgekit.db.repository import Repository
 from sqlalchemy import Insert, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from forgekit.db.repository import Repository
 from pyforge.notify.models import (
     GLOBAL_SCOPE,
     Delivery,

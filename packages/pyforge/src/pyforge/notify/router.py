@@ -32,10 +32,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, WebSocket, status
+
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import CurrentPrincipal
 from forgekit.runtime import Runtime
-
 from pyforge.access import WritableProject
 from pyforge.notify.context import NotifyContext, get_notify, notify_context
 from pyforge.notify.schemas import DeliveryOut, PreferencesIn, PreferencesOut, WebhookIn, WebhookOut
@@ -84,7 +84,6 @@ async def reset_preferences(
 webhooks_router = APIRouter(
     prefix="/api/v1/projects/{project_id}/webhooks", tags=["webhooks"]
 )
-webhooks_router.__doc__ = __doc__
 
 
 @webhooks_router.post(

@@ -7,19 +7,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, NotFound, Unprocessable
 from forgekit.events import Event
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Permission
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyforge.access import project_for
 from pyforge.notify import events as ev
 from pyforge.notify.channels import webhook_body
 from pyforge.notify.context import NotifyContext
+from pyforge.notify.crypto import SecretUnreadableError
 from pyforge.notify.messages import ProjectRef, render_email, slack_payload
 from pyforge.notify.models import (
     GLOBAL_SCOPE,
@@ -359,6 +360,7 @@ class DispatchService:
         repo = DeliveryRepository(session)
         created = 0
         slack_body: dict[str, Any] | None = None
+        slack_urls: set[str] = set()
         for user in users:
             global_row = by_user.get((user.id, GLOBAL_SCOPE))
             project_row = by_user.get((user.id, str(project.id)))
@@ -371,6 +373,15 @@ class DispatchService:
                 ))
             slack = _slack_of(project_row, global_row)
             if ChannelName.SLACK.value in channels and slack is not None:
+                # Team mates often point at the same channel: post there once per event.
+                try:
+                    slack_url = ctx.box.decrypt(slack)
+                except SecretUnreadableError:
+                    log.warning("user %s: stored Slack URL is unreadable, skipped", user.id)
+                    continue
+                if slack_url in slack_urls:
+                    continue
+                slack_urls.add(slack_url)
                 slack_body = slack_body or slack_payload(event, ref, ctx.link_base)
                 created += await repo.insert_if_new(_delivery_values(
                     event, ChannelName.SLACK, str(user.id), user_id=user.id, target=slack,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from forgekit.events import Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forgekit.events import Event
 from pyforge.notify import events as ev
 from pyforge.notify.context import EXTRAS_KEY, NotifyContext, build_context
 from pyforge.notify.service import dispatch

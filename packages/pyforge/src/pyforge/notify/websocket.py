@@ -30,14 +30,15 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.errors import ProblemError, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Permission
 from forgekit.identity.tokens import sessions
 from forgekit.runtime import Runtime
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyforge.access import project_for
 from pyforge.notify.live import LiveHub, LiveSubscriber
 
@@ -49,6 +50,7 @@ log = logging.getLogger("pyforge.notify.ws")
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
 MAX_MESSAGE_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
 
@@ -271,7 +273,13 @@ async def serve_websocket(
             await websocket.send_text(json.dumps(_error("unauthorized", exc.detail)))
             await _close(websocket, CLOSE_UNAUTHORIZED, "unauthorized")
             return
-        await hub.ensure_listening()
+        try:
+            await hub.ensure_listening()
+        except (TimeoutError, RedisError, OSError):
+            log.exception("live hub unavailable")
+            await websocket.send_text(json.dumps(_error("unavailable", "Try again later.")))
+            await _close(websocket, CLOSE_TRY_AGAIN, "live events unavailable")
+            return
         connection = LiveConnection(websocket, runtime, hub, settings, principal, credential)
         await websocket.send_text(
             json.dumps({

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyforge.analysis.metrics.halstead import HalsteadMetrics
@@ -60,7 +60,13 @@ class FunctionMetrics:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FunctionMetrics:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{k: v for k, v in d.items() if k in _FUNCTION_KEYS})
+        # Positional and explicit: this runs for every cached function on a warm run.
+        return cls(
+            d["name"], d["qualname"], d["line"], d["end_line"], d["column"], d["is_method"],
+            d["is_async"], d["cyclomatic"], d["cognitive"], 0, d["max_nesting"],
+            d["parameters"], d["annotated_parameters"], d["has_return_annotation"],
+            d["decorated"],
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -78,7 +84,15 @@ class ClassMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``files[].classes[]``)."""
-        return asdict(self)
+        return {
+            "name": self.name,
+            "qualname": self.qualname,
+            "line": self.line,
+            "end_line": self.end_line,
+            "cyclomatic": self.cyclomatic,
+            "total_cyclomatic": self.total_cyclomatic,
+            "methods": self.methods,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassMetrics:
@@ -165,6 +179,3 @@ class FileMetrics:
             annotated_returns=t.get("annotated_returns", 0),
             returns=t.get("returns", 0),
         )
-
-
-_FUNCTION_KEYS = frozenset(FunctionMetrics.__dataclass_fields__) - {"cognitive_nested_increments"}

@@ -14,8 +14,8 @@ import re
 import sys
 import tokenize
 from bisect import bisect_left, bisect_right
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 _COMMENT = tokenize.COMMENT
 _NL = tokenize.NL
@@ -25,12 +25,14 @@ _OP = tokenize.OP
 _NAME = tokenize.NAME
 _SKIP = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, _NL, _NEWLINE, _COMMENT})
 
-try:
-    if sys.version_info[:2] != (3, 11):
-        raise ImportError("only the 3.11 C tokenizer interface is known")
-    from _tokenize import TokenizerIter as _C_TOKENIZER
-except ImportError:
-    _C_TOKENIZER = None
+_C_TOKENIZER: Any = None
+if sys.version_info[:2] == (3, 11):  # the only C tokenizer interface this module knows
+    try:
+        import _tokenize
+
+        _C_TOKENIZER = _tokenize.TokenizerIter
+    except (ImportError, AttributeError):
+        _C_TOKENIZER = None
 
 _SUPPRESS = re.compile(r"pyforge:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"noqa(?::\s*([\w\-, ]+))?", re.IGNORECASE)

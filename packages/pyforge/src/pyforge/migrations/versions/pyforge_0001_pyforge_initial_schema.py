@@ -2,7 +2,7 @@
 
 Revision ID: pyforge_0001
 Revises: 
-Create Date: 2026-11-25 08:21:54.499150
+Create Date: 2026-11-25 08:34:28.361630
 """
 
 from collections.abc import Sequence
@@ -42,6 +42,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_projects_team_id'), ['team_id'], unique=False)
         batch_op.create_index('ix_projects_updated_at_id', ['updated_at', 'id'], unique=False)
 
+    op.create_table('analyses',
+    sa.Column('project_id', sa.Uuid(), nullable=False),
+    sa.Column('requested_by', sa.Uuid(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('snapshot_digest', sa.String(length=64), nullable=True),
+    sa.Column('files_total', sa.Integer(), nullable=False),
+    sa.Column('files_done', sa.Integer(), nullable=False),
+    sa.Column('summary', forgekit.db.types.JSONType(), nullable=True),
+    sa.Column('gate_status', sa.String(length=16), nullable=True),
+    sa.Column('gate', forgekit.db.types.JSONType(), nullable=True),
+    sa.Column('new_findings', sa.Integer(), nullable=False),
+    sa.Column('fixed_findings', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('started_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('duration_s', sa.Float(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_analyses_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_analyses_requested_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analyses'))
+    )
+    with op.batch_alter_table('analyses', schema=None) as batch_op:
+        batch_op.create_index('ix_analyses_project_id_created_at', ['project_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_analyses_status', ['status'], unique=False)
+
+    op.create_table('finding_decisions',
+    sa.Column('project_id', sa.Uuid(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('resolution', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decided_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_finding_decisions_decided_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_finding_decisions_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finding_decisions')),
+    sa.UniqueConstraint('project_id', 'fingerprint', name='uq_finding_decisions_project_fp')
+    )
     op.create_table('notification_preferences',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('project_id', sa.Uuid(), nullable=True),
@@ -97,6 +139,31 @@ def upgrade() -> None:
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhooks_project_id'), ['project_id'], unique=False)
 
+    op.create_table('analysis_findings',
+    sa.Column('analysis_id', sa.Uuid(), nullable=False),
+    sa.Column('project_id', sa.Uuid(), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('severity_rank', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('path', sa.String(length=1024), nullable=False),
+    sa.Column('line', sa.Integer(), nullable=False),
+    sa.Column('column', sa.Integer(), nullable=False),
+    sa.Column('end_line', sa.Integer(), nullable=False),
+    sa.Column('end_column', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.String(length=512), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['analysis_id'], ['analyses.id'], name=op.f('fk_analysis_findings_analysis_id_analyses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_analysis_findings_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analysis_findings'))
+    )
+    with op.batch_alter_table('analysis_findings', schema=None) as batch_op:
+        batch_op.create_index('ix_analysis_findings_analysis_id_fingerprint', ['analysis_id', 'fingerprint'], unique=False)
+        batch_op.create_index('ix_analysis_findings_analysis_id_severity', ['analysis_id', 'severity_rank'], unique=False)
+
     op.create_table('notification_deliveries',
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
     sa.Column('event_id', sa.Uuid(), nullable=False),
@@ -128,6 +195,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notification_deliveries_user_id'), ['user_id'], unique=False)
         batch_op.create_index('ix_notification_deliveries_webhook', ['webhook_id', 'created_at'], unique=False)
 
+    op.create_table('project_metrics',
+    sa.Column('analysis_id', sa.Uuid(), nullable=False),
+    sa.Column('project_id', sa.Uuid(), nullable=False),
+    sa.Column('measured_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('files', sa.Integer(), nullable=False),
+    sa.Column('functions', sa.Integer(), nullable=False),
+    sa.Column('classes', sa.Integer(), nullable=False),
+    sa.Column('loc', sa.Integer(), nullable=False),
+    sa.Column('sloc', sa.Integer(), nullable=False),
+    sa.Column('findings_total', sa.Integer(), nullable=False),
+    sa.Column('findings_blocker', sa.Integer(), nullable=False),
+    sa.Column('findings_critical', sa.Integer(), nullable=False),
+    sa.Column('findings_major', sa.Integer(), nullable=False),
+    sa.Column('findings_minor', sa.Integer(), nullable=False),
+    sa.Column('findings_info', sa.Integer(), nullable=False),
+    sa.Column('bugs', sa.Integer(), nullable=False),
+    sa.Column('vulnerabilities', sa.Integer(), nullable=False),
+    sa.Column('code_smells', sa.Integer(), nullable=False),
+    sa.Column('cyclomatic_avg', sa.Float(), nullable=False),
+    sa.Column('cyclomatic_max', sa.Integer(), nullable=False),
+    sa.Column('cognitive_avg', sa.Float(), nullable=False),
+    sa.Column('cognitive_max', sa.Integer(), nullable=False),
+    sa.Column('maintainability_index', sa.Float(), nullable=False),
+    sa.Column('maintainability_index_min', sa.Float(), nullable=False),
+    sa.Column('type_coverage', sa.Float(), nullable=False),
+    sa.Column('technical_debt_min', sa.Integer(), nullable=False),
+    sa.Column('debt_ratio', sa.Float(), nullable=False),
+    sa.Column('reliability_rating', sa.String(length=1), nullable=False),
+    sa.Column('security_rating', sa.String(length=1), nullable=False),
+    sa.Column('maintainability_rating', sa.String(length=1), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['analysis_id'], ['analyses.id'], name=op.f('fk_project_metrics_analysis_id_analyses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_metrics_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_metrics')),
+    sa.UniqueConstraint('analysis_id', name=op.f('uq_project_metrics_analysis_id'))
+    )
+    with op.batch_alter_table('project_metrics', schema=None) as batch_op:
+        batch_op.create_index('ix_project_metrics_project_id_measured_at', ['project_id', 'measured_at'], unique=False)
+
     op.create_table('notification_attempts',
     sa.Column('delivery_id', sa.Uuid(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -152,6 +258,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_attempts_delivery_id'))
 
     op.drop_table('notification_attempts')
+    with op.batch_alter_table('project_metrics', schema=None) as batch_op:
+        batch_op.drop_index('ix_project_metrics_project_id_measured_at')
+
+    op.drop_table('project_metrics')
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_deliveries_webhook')
         batch_op.drop_index(batch_op.f('ix_notification_deliveries_user_id'))
@@ -160,6 +270,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notification_deliveries_due')
 
     op.drop_table('notification_deliveries')
+    with op.batch_alter_table('analysis_findings', schema=None) as batch_op:
+        batch_op.drop_index('ix_analysis_findings_analysis_id_severity')
+        batch_op.drop_index('ix_analysis_findings_analysis_id_fingerprint')
+
+    op.drop_table('analysis_findings')
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhooks_project_id'))
 
@@ -175,6 +290,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_preferences_project_id'))
 
     op.drop_table('notification_preferences')
+    op.drop_table('finding_decisions')
+    with op.batch_alter_table('analyses', schema=None) as batch_op:
+        batch_op.drop_index('ix_analyses_status')
+        batch_op.drop_index('ix_analyses_project_id_created_at')
+
+    op.drop_table('analyses')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_index('ix_projects_updated_at_id')
         batch_op.drop_index(batch_op.f('ix_projects_team_id'))

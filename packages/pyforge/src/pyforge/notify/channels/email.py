@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import aiosmtplib
-from forgekit.mail import Mailer
 
+from forgekit.mail import Mailer
 from pyforge.notify.channels.base import Channel, DeliveryJob
 from pyforge.notify.models import ChannelName
 from pyforge.notify.outbound import AttemptResult

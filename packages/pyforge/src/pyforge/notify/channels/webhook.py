@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from forgekit.events import Event
-
 from pyforge.notify.channels.base import Channel, DeliveryJob
 from pyforge.notify.crypto import SecretBox, SecretUnreadableError
 from pyforge.notify.models import ChannelName

@@ -1,0 +1,233 @@
+"""The analysis service under the seed's load mix, and analysis throughput per worker count.
+
+Phase 1 (seed 000, "Benchmark Tests"): up to ``--users`` (1,000) virtual users with 1-3 s think
+time against `pyforge serve` (2 API processes) on PostgreSQL + Redis + RabbitMQ, doing the seed's
+weighted mix: list projects x3, analyze code x2 (the seed's ML call is replaced by the third
+task we own, project metrics) x1. Users ramp up over the first 10 s; the phase lasts
+``--duration`` seconds. Prints p50/p95/p99, errors and requests/s per task and overall.
+
+Phase 2: analyses per minute of a generated 200-file project with 1 and then 2
+`pyforge worker --queues analysis` processes (engine result cache off, so every run is cold),
+each measured for at most ``--duration`` seconds. Nothing is asserted.
+
+    .venv/bin/python bench/service.py [--users 1000] [--duration 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from collections import defaultdict
+from contextlib import ExitStack
+
+import httpx
+from _servers import AMQP_URL, REDIS_URL, free_port, percentiles, pyforge_server, scratch_postgres
+
+PASSWORD = "bench-password-123"
+SNIPPET = "def test(): pass\n"
+MIX = [("list_projects", 3), ("analyze_code", 2), ("metrics", 1)]
+
+
+def project_tree(n_files: int = 200) -> bytes:
+    """A zip of ``n_files`` plausible modules (about 40 lines each)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(n_files):
+            body = [f'"""Module {i}."""', "import os", ""]
+            for j in range(6):
+                body += [
+                    f"def func_{j}(value, items=[]):",
+                    "    total = 0",
+                    "    for item in items:",
+                    "        if item > value:",
+                    "            total += item",
+                    "    return total",
+                    "",
+                ]
+            zf.writestr(f"pkg{i % 10}/mod_{i}.py", "\n".join(body) + "\n")
+    return buf.getvalue()
+
+
+async def _login(c: httpx.AsyncClient, i: int) -> dict[str, str]:
+    name = f"b{i}_{uuid.uuid4().hex[:6]}"
+    r = await c.post("/auth/register", json={"email": f"{name}@bench.example", "username": name,
+                                             "password": PASSWORD})  # fmt: skip
+    r.raise_for_status()
+    tok = await c.post("/auth/login", data={"username": name, "password": PASSWORD})
+    tok.raise_for_status()
+    return {"Authorization": f"Bearer {tok.json()['access_token']}"}
+
+
+async def _wait(c: httpx.AsyncClient, h: dict[str, str], ids: list[str], until: float) -> int:
+    done: set[str] = set()
+    while time.monotonic() < until and len(done) < len(ids):
+        for aid in ids:
+            if aid in done:
+                continue
+            r = await c.get(f"/api/v1/analyses/{aid}", headers=h)
+            if r.json()["status"] in ("succeeded", "failed"):
+                done.add(aid)
+        await asyncio.sleep(0.5)
+    return len(done)
+
+
+async def _setup(base: str, n_accounts: int) -> tuple[list[dict[str, str]], str]:
+    """Accounts (shared by the virtual users), and one analysed project for metrics."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as c:
+        accounts = [await _login(c, i) for i in range(n_accounts)]
+        h = accounts[0]
+        r = await c.post("/api/v1/projects", json={"name": "bench", "is_public": True}, headers=h)
+        r.raise_for_status()
+        pid: str = r.json()["id"]
+        for acc in accounts[1:]:  # every account gets a few projects to list
+            await c.post("/api/v1/projects", json={"name": "p"}, headers=acc)
+        files = {"file": ("t.zip", project_tree(20))}
+        (await c.post(f"/api/v1/projects/{pid}/files", files=files, headers=h)).raise_for_status()
+        aid = (await c.post(f"/api/v1/projects/{pid}/analyses", headers=h)).json()["id"]
+        await _wait(c, h, [aid], time.monotonic() + 120)
+    return accounts, pid
+
+
+async def load_phase(base: str, users: int, duration: float, n_accounts: int) -> None:
+    """Phase 1: the weighted mix with think time; prints the table."""
+    accounts, pid = await _setup(base, n_accounts)
+    lat: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    names = [n for n, w in MIX for _ in range(w)]
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    started = time.monotonic()
+    stop_at = started + duration
+
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+
+        async def request(kind: str, h: dict[str, str]) -> httpx.Response:
+            if kind == "list_projects":
+                return await c.get("/api/v1/projects", headers=h)
+            if kind == "analyze_code":
+                return await c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
+            return await c.get(f"/api/v1/projects/{pid}/metrics", headers=accounts[0])
+
+        async def user(idx: int) -> None:
+            await asyncio.sleep(10.0 * idx / users)  # ramp-up
+            h = accounts[idx % len(accounts)]
+            rnd = random.Random(idx)
+            while time.monotonic() < stop_at:
+                kind = rnd.choice(names)
+                t0 = time.perf_counter()
+                try:
+                    r = await request(kind, h)
+                    if r.status_code >= 400:
+                        errors[kind][str(r.status_code)] += 1
+                except httpx.HTTPError as exc:
+                    errors[kind][type(exc).__name__] += 1
+                lat[kind].append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(rnd.uniform(1.0, 3.0))
+
+        await asyncio.gather(*(user(i) for i in range(users)))
+    elapsed = time.monotonic() - started
+    print(f"\nphase 1: {users} users, think 1-3 s, {elapsed:.0f} s, 2 API processes")
+    print(f"{'task':<16}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    every: list[float] = []
+    for kind, _ in MIX:
+        samples = lat[kind]
+        every += samples
+        p50, p95, p99 = percentiles(samples)
+        n_err = sum(errors[kind].values())
+        print(f"{kind:<16}{len(samples):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{n_err:>8}"
+              + (f"  {dict(errors[kind])}" if n_err else ""))  # fmt: skip
+    p50, p95, p99 = percentiles(every)
+    total_err = sum(sum(e.values()) for e in errors.values())
+    print(f"{'all':<16}{len(every):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{total_err:>8}"
+          f"   {len(every) / elapsed:.1f} requests/s")  # fmt: skip
+
+
+async def throughput(base: str, workers: int, duration: float, env: dict[str, str]) -> float:
+    """Phase 2 for one worker count: analyses finished per minute."""
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "pyforge.cli", "worker", "--queues", "analysis"],
+                         env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]
+    try:
+        await asyncio.sleep(3)  # consumers connect
+        async with httpx.AsyncClient(base_url=base, timeout=120) as c:
+            h = await _login(c, 10_000 + workers)
+            r = await c.post("/api/v1/projects", json={"name": "big"}, headers=h)
+            pid = r.json()["id"]
+            files = {"file": ("t.zip", project_tree(200))}
+            r = await c.post(f"/api/v1/projects/{pid}/files", files=files, headers=h)
+            r.raise_for_status()
+            queued = 4 * workers + 2  # keeps every worker busy for the whole window
+            t0 = time.monotonic()
+            ids = [(await c.post(f"/api/v1/projects/{pid}/analyses", headers=h)).json()["id"]
+                   for _ in range(queued)]  # fmt: skip
+            done = await _wait(c, h, ids, t0 + duration)
+            elapsed = time.monotonic() - t0
+        rate = 60.0 * done / elapsed
+        print(f"  {workers} worker(s): {done}/{queued} analyses of 200 files in {elapsed:.1f} s"
+              f" = {rate:.1f} analyses/min")  # fmt: skip
+        return rate
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--accounts", type=int, default=20)
+    args = parser.parse_args()
+    unique = uuid.uuid4().hex[:8]
+    with scratch_postgres("bench_svc") as db_url, ExitStack() as stack:
+        env = {
+            "FORGE_DATABASE_URL": db_url,
+            "FORGE_REDIS_URL": REDIS_URL,
+            "FORGE_AMQP_URL": AMQP_URL,
+            "FORGE_REDIS_PREFIX": f"bench:{unique}:",
+            "FORGE_EVENTS_EXCHANGE": f"bench.{unique}.events",
+            "FORGE_EVENTS_QUEUE_PREFIX": f"bench.{unique}",
+            "FORGE_RATE_LIMIT_DEFAULT": "1000000/minute",
+            "FORGE_LOGIN_ATTEMPTS_PER_IP": "1000000/minute",
+            "FORGE_DATABASE_POOL_SIZE": "20",
+            "FORGE_PASSWORD_HASH_TIME_COST": "1",
+            "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "FORGE_PASSWORD_HASH_PARALLELISM": "1",
+            "PYFORGE_ANALYZE_CODE_RATE": "1000000/minute",
+            "PYFORGE_INPROCESS_WORKERS": "false",
+            "PYFORGE_ANALYSIS_CACHE": "false",
+            "PYFORGE_DATA_DIR": f"/tmp/pyforge-bench-{unique}",
+        }
+        base = stack.enter_context(pyforge_server(env, free_port(), workers=2))
+        print(f"PyForge analysis service on PostgreSQL + Redis + RabbitMQ ({os.cpu_count()} cores;"
+              " a shared, busy machine: figures are indicative)")  # fmt: skip
+        # One worker serves phase 1's single setup analysis.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "pyforge.cli", "worker", "--queues", "analysis"],
+            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            asyncio.run(load_phase(base, args.users, args.duration, args.accounts))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+        print("\nphase 2: analyses per minute, 200-file project, engine cache off")
+        one = asyncio.run(throughput(base, 1, args.duration, env))
+        two = asyncio.run(throughput(base, 2, args.duration, env))
+        print(f"  scaling 2 workers : 1 worker = {two / one:.2f}" if one else "")
+
+
+
+if __name__ == "__main__":
+    main()

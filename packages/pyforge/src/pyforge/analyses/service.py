@@ -1,0 +1,563 @@
+"""Rules and transactions of the analyses domain: queueing, reading, decisions, results.
+
+Event payloads (the contract shared with notifications; every one has ``project_id`` as a
+string and ``analysis_id``):
+
+* ``analysis.requested`` ``{requested_by}``; ``analysis.started``;
+  ``analysis.progress`` ``{files_done, files_total}`` (throttled);
+* ``analysis.completed`` ``{status: "succeeded", duration_s, summary: {files, functions,
+  findings: {blocker, critical, major, minor, info}}, quality_gate: {status, conditions:
+  [{name, status, actual, threshold}]}, top_findings: [{rule, severity, message, path,
+  line}], new_findings, fixed_findings}``;
+* ``analysis.failed`` ``{reason}``;
+* ``quality_gate.changed`` ``{previous, current}`` when the gate's status differs from the
+  previous succeeded analysis' (not on a project's first analysis);
+* ``finding.new_critical`` ``{findings: [{rule, severity, message, path, line}]}`` for new,
+  open critical or blocker findings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forgekit.cache import Cache
+from forgekit.cache.ttl import ANALYSIS_TTL, METRICS_TTL, analysis_key, metrics_key
+from forgekit.db.base import utcnow
+from forgekit.errors import NotFound, Unprocessable
+from forgekit.events.outbox import enqueue
+from forgekit.identity.principal import Principal
+from forgekit.identity.rbac import Permission
+from pyforge.access import project_for
+from pyforge.analyses import metrics as m
+from pyforge.analyses.models import (
+    Analysis,
+    AnalysisFinding,
+    AnalysisStatus,
+    FindingDecision,
+    FindingStatus,
+    ProjectMetrics,
+    Resolution,
+)
+from pyforge.analyses.repository import AnalysisRepository, FindingRepository, MetricsRepository
+from pyforge.analyses.schemas import (
+    AnalysisPage,
+    AnalysisRead,
+    FindingPage,
+    FindingRead,
+    MetricHistory,
+    MetricPoint,
+    Progress,
+    ProjectMetricsRead,
+)
+from pyforge.analysis import AnalysisReport, Finding
+from pyforge.analysis.config import GateConfig
+from pyforge.projects.models import Project
+
+ANALYSIS_REQUESTED: Final = "analysis.requested"
+ANALYSIS_STARTED: Final = "analysis.started"
+ANALYSIS_PROGRESS: Final = "analysis.progress"
+ANALYSIS_COMPLETED: Final = "analysis.completed"
+ANALYSIS_FAILED: Final = "analysis.failed"
+QUALITY_GATE_CHANGED: Final = "quality_gate.changed"
+FINDING_NEW_CRITICAL: Final = "finding.new_critical"
+
+ANALYSIS_NOT_FOUND: Final = "Analysis not found."
+FINDING_NOT_FOUND: Final = "Finding not found."
+#: Most findings listed in ``analysis.completed``'s ``top_findings``.
+TOP_FINDINGS: Final = 5
+#: Longest error text kept on a failed analysis.
+ERROR_MAX: Final = 2000
+HISTORY_MAX: Final = 1000
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def analysis_read(a: Analysis) -> AnalysisRead:
+    """The API form of an analysis."""
+    return AnalysisRead(
+        id=a.id,
+        project_id=a.project_id,
+        status=a.status,
+        progress=Progress(files_done=a.files_done, files_total=a.files_total),
+        attempts=a.attempts,
+        summary=a.summary,
+        quality_gate=a.gate,
+        new_findings=a.new_findings,
+        fixed_findings=a.fixed_findings,
+        error=a.error,
+        snapshot_digest=a.snapshot_digest,
+        requested_by=a.requested_by,
+        created_at=a.created_at,
+        started_at=a.started_at,
+        finished_at=a.finished_at,
+        duration_s=a.duration_s,
+    )
+
+
+def _finding_read(f: AnalysisFinding, d: FindingDecision | None) -> FindingRead:
+    return FindingRead(
+        id=f.id, analysis_id=f.analysis_id, rule=f.rule, category=f.category,
+        severity=f.severity, message=f.message, path=f.path, line=f.line, column=f.column,
+        end_line=f.end_line, end_column=f.end_column, scope=f.scope, fingerprint=f.fingerprint,
+        status=f.status, resolution=d.resolution if d else Resolution.OPEN.value,
+        resolution_reason=d.reason if d else None,
+    )  # fmt: skip
+
+
+async def analysis_for(
+    session: AsyncSession, principal: Principal, analysis_id: uuid.UUID, permission: Permission
+) -> tuple[Analysis, Project]:
+    """The analysis and its project when ``principal`` holds ``permission`` on the project.
+
+    404 for an unknown analysis and for one whose project the caller cannot see.
+    """
+    analysis = await session.get(Analysis, analysis_id)
+    if analysis is None:
+        raise NotFound(ANALYSIS_NOT_FOUND)
+    try:
+        project = await project_for(session, principal, analysis.project_id, permission)
+    except NotFound:
+        raise NotFound(ANALYSIS_NOT_FOUND) from None
+    return analysis, project
+
+
+async def request_analysis(
+    session: AsyncSession, principal: Principal, project: Project
+) -> Analysis:
+    """Queue an analysis of ``project``'s current tree; the event commits with the row."""
+    analysis = Analysis(
+        id=uuid.uuid4(), project_id=project.id, requested_by=principal.user_id,
+        status=AnalysisStatus.QUEUED.value, attempts=0, files_total=0, files_done=0,
+        new_findings=0, fixed_findings=0,
+    )  # fmt: skip
+    session.add(analysis)
+    await enqueue(
+        session,
+        ANALYSIS_REQUESTED,
+        {
+            "project_id": str(project.id),
+            "analysis_id": str(analysis.id),
+            "requested_by": str(principal.user_id),
+        },
+        metadata={"actor_id": str(principal.user_id)},
+    )
+    await session.commit()
+    await session.refresh(analysis)
+    return analysis
+
+
+async def get_analysis(
+    session: AsyncSession, cache: Cache, principal: Principal, analysis_id: uuid.UUID
+) -> AnalysisRead:
+    """An analysis; an ended one is served from the cache (it never changes again)."""
+    key = analysis_key(analysis_id)
+    cached = await cache.get(key)
+    if cached is not None:
+        read = AnalysisRead.model_validate(cached)
+        # The cache holds data, never access: the project is checked every time.
+        try:
+            await project_for(session, principal, read.project_id, Permission.PROJECT_READ)
+        except NotFound:
+            raise NotFound(ANALYSIS_NOT_FOUND) from None
+        return read
+    analysis, _ = await analysis_for(session, principal, analysis_id, Permission.PROJECT_READ)
+    read = analysis_read(analysis)
+    if AnalysisStatus(analysis.status).terminal:
+        await cache.set(key, read.model_dump(mode="json"), ANALYSIS_TTL)
+    return read
+
+
+async def list_analyses(
+    session: AsyncSession, project: Project, *, limit: int, offset: int, status: str | None
+) -> AnalysisPage:
+    """A page of the project's analyses, newest first."""
+    rows, total = await AnalysisRepository(session).page(
+        project.id, limit=limit, offset=offset, status=status
+    )
+    return AnalysisPage(
+        items=[analysis_read(a) for a in rows], total=total, limit=limit, offset=offset
+    )
+
+
+async def list_findings(
+    session: AsyncSession,
+    analysis: Analysis,
+    *,
+    limit: int,
+    offset: int,
+    severity: Sequence[str] = (),
+    category: Sequence[str] = (),
+    rule: Sequence[str] = (),
+    path: str | None = None,
+    status: Sequence[str] = (),
+) -> FindingPage:
+    """A filtered page of an analysis' findings, most severe first, then by location."""
+    repo = FindingRepository(session)
+    stmt = repo.filtered(
+        analysis, severity=severity, category=category, rule=rule, path=path, status=status
+    )
+    total = await repo.count(cast("Select[Any]", stmt))
+    rows = await session.execute(
+        stmt.order_by(
+            AnalysisFinding.severity_rank.desc(), AnalysisFinding.path, AnalysisFinding.line,
+            AnalysisFinding.id,
+        ).limit(limit).offset(offset)
+    )  # fmt: skip
+    items = [_finding_read(f, d) for f, d in rows.tuples()]
+    return FindingPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def all_findings(session: AsyncSession, analysis: Analysis) -> list[Finding]:
+    """The analysis' present findings as engine findings (for the SARIF reporter)."""
+    from pyforge.analysis.findings import Category, Severity
+
+    rows = await FindingRepository(session).current_of(analysis.id)
+    return sorted(
+        (
+            Finding(
+                rule=f.rule,
+                category=Category(f.category),
+                severity=Severity(f.severity),
+                message=f.message,
+                path=f.path,
+                line=f.line,
+                column=f.column,
+                end_line=f.end_line,
+                end_column=f.end_column,
+                scope=f.scope,
+                fingerprint=f.fingerprint,
+            )
+            for f in rows
+        ),
+        key=Finding.sort_key,
+    )
+
+
+async def sarif(session: AsyncSession, analysis: Analysis) -> dict[str, Any]:
+    """The analysis' findings as a SARIF 2.1.0 log (the engine's reporter)."""
+    from pyforge.analysis.reporters.sarif import to_sarif
+
+    report = AnalysisReport(root="/", files=[], findings=await all_findings(session, analysis))
+    log = to_sarif(report)
+    # The analysed tree lived in a worker's temporary directory: paths are repository-relative.
+    for run in log["runs"]:
+        run.pop("originalUriBaseIds", None)
+        run.setdefault("properties", {})["analysisId"] = str(analysis.id)
+        for result in run["results"]:
+            for loc in result["locations"]:
+                loc["physicalLocation"]["artifactLocation"].pop("uriBaseId", None)
+    return log
+
+
+async def resolve_finding(
+    session: AsyncSession,
+    principal: Principal,
+    finding_id: uuid.UUID,
+    resolution: str,
+    reason: str,
+    *,
+    analysis_id: uuid.UUID | None = None,
+) -> FindingRead:
+    """Record a decision on a finding for its project (``open`` withdraws it); needs write."""
+    finding = await session.get(AnalysisFinding, finding_id)
+    if finding is None or (analysis_id is not None and finding.analysis_id != analysis_id):
+        raise NotFound(FINDING_NOT_FOUND)
+    try:
+        await project_for(session, principal, finding.project_id, Permission.PROJECT_READ)
+    except NotFound:
+        raise NotFound(FINDING_NOT_FOUND) from None
+    await project_for(session, principal, finding.project_id, Permission.PROJECT_WRITE)
+    repo = FindingRepository(session)
+    decision = await repo.decision(finding.project_id, finding.fingerprint)
+    if resolution == Resolution.OPEN:
+        if decision is not None:
+            await session.delete(decision)
+        decision = None
+    else:
+        if resolution == Resolution.ACCEPTED and not reason.strip():
+            raise Unprocessable("A reason is required to accept a finding.")
+        if decision is None:
+            decision = FindingDecision(project_id=finding.project_id,
+                                       fingerprint=finding.fingerprint)  # fmt: skip
+            session.add(decision)
+        decision.resolution = resolution
+        decision.reason = reason.strip()
+        decision.decided_by = principal.user_id
+    await session.commit()
+    return _finding_read(finding, decision)
+
+
+def _metrics_read(row: ProjectMetrics, gate: dict[str, Any] | None) -> ProjectMetricsRead:
+    values: dict[str, float | int] = {}
+    for name in m.HISTORY_METRICS:
+        if name not in m.RATING_METRICS:
+            values[name] = getattr(row, name)
+    return ProjectMetricsRead(
+        project_id=row.project_id,
+        analysis_id=row.analysis_id,
+        measured_at=row.measured_at,
+        metrics=values,
+        ratings={
+            "reliability": row.reliability_rating,
+            "security": row.security_rating,
+            "maintainability": row.maintainability_rating,
+        },
+        quality_gate=gate,
+    )
+
+
+async def latest_metrics(
+    session: AsyncSession, cache: Cache, project: Project
+) -> ProjectMetricsRead:
+    """The project's latest metrics (cached; invalidated when an analysis succeeds)."""
+    key = metrics_key(project.id)
+    cached = await cache.get(key)
+    if cached is not None:
+        return ProjectMetricsRead.model_validate(cached)
+    row = await MetricsRepository(session).latest(project.id)
+    if row is None:
+        raise NotFound("This project has no succeeded analysis yet.")
+    analysis = await session.get(Analysis, row.analysis_id)
+    read = _metrics_read(row, analysis.gate if analysis else None)
+    await cache.set(key, read.model_dump(mode="json"), METRICS_TTL)
+    return read
+
+
+async def metric_history(
+    session: AsyncSession, project: Project, metric: str, *, limit: int
+) -> MetricHistory:
+    """One metric across the project's analyses, oldest first (ratings as A=1 ... E=5)."""
+    if metric not in m.HISTORY_METRICS:
+        raise Unprocessable(f"Unknown metric {metric!r}.", valid_metrics=list(m.HISTORY_METRICS))
+    rows = await MetricsRepository(session).history(project.id, metric, limit=limit)
+    points = [
+        MetricPoint(
+            analysis_id=a,
+            measured_at=at,
+            value=float(m.rating_value(v) if metric in m.RATING_METRICS else v),
+        )
+        for a, at, v in rows
+    ]
+    return MetricHistory(project_id=project.id, metric=metric, points=points)
+
+
+async def gate_status(session: AsyncSession, project_id: uuid.UUID) -> str:
+    """``passed``, ``failed`` or ``unknown`` (no succeeded analysis) for the badge."""
+    latest = await AnalysisRepository(session).latest_succeeded(project_id)
+    return latest.gate_status or "unknown" if latest is not None else "unknown"
+
+
+async def invalidate(cache: Cache, project_id: uuid.UUID) -> None:
+    """Drop the project's cached metrics (a new analysis changed them)."""
+    await cache.delete(metrics_key(project_id))
+
+
+# --- recording a run's results (the runner calls these) ---------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What :func:`record_success` stored, for the caller's log."""
+
+    findings: int
+    new: int
+    fixed: int
+    gate: str
+
+
+def _event_base(a: Analysis) -> dict[str, Any]:
+    return {"project_id": str(a.project_id), "analysis_id": str(a.id)}
+
+
+def _finding_row(a: Analysis, f: Finding, status: FindingStatus) -> AnalysisFinding:
+    return AnalysisFinding(
+        id=uuid.uuid4(), analysis_id=a.id, project_id=a.project_id, rule=f.rule[:64],
+        category=f.category.value, severity=f.severity.value, severity_rank=f.severity.rank,
+        message=f.message, path=f.path[:1024], line=f.line, column=f.column,
+        end_line=f.end_line or f.line, end_column=f.end_column, scope=f.scope[:512],
+        fingerprint=f.fingerprint, status=status.value,
+    )  # fmt: skip
+
+
+def _copy_as_fixed(a: Analysis, old: AnalysisFinding) -> AnalysisFinding:
+    return AnalysisFinding(
+        id=uuid.uuid4(), analysis_id=a.id, project_id=a.project_id, rule=old.rule,
+        category=old.category, severity=old.severity, severity_rank=old.severity_rank,
+        message=old.message, path=old.path, line=old.line, column=old.column,
+        end_line=old.end_line, end_column=old.end_column, scope=old.scope,
+        fingerprint=old.fingerprint, status=FindingStatus.FIXED.value,
+    )  # fmt: skip
+
+
+def _brief(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "severity": f.severity.value, "message": f.message, "path": f.path,
+            "line": f.line}  # fmt: skip
+
+
+async def record_success(
+    session: AsyncSession,
+    analysis: Analysis,
+    report: AnalysisReport,
+    gate_config: GateConfig,
+    *,
+    digest: str,
+) -> Outcome:
+    """Store findings (new/unchanged/fixed), metrics and the gate; enqueue the events.
+
+    Runs in the runner's delivery transaction, so findings, status and events commit together
+    (or not at all). Any findings of an earlier, interrupted attempt are deleted first.
+    """
+    findings_repo = FindingRepository(session)
+    await findings_repo.delete_of(analysis.id)
+    await MetricsRepository(session).delete_of(analysis.id)
+    previous = await AnalysisRepository(session).latest_succeeded(
+        analysis.project_id, exclude=analysis.id
+    )
+    before: dict[str, AnalysisFinding] = {}
+    if previous is not None:
+        before = {f.fingerprint: f for f in await findings_repo.current_of(previous.id)}
+    decisions = await findings_repo.decisions(analysis.project_id)
+
+    issues: list[m.Issue] = []
+    new_open: list[Finding] = []
+    new_count = 0
+    seen: set[str] = set()
+    rows: list[AnalysisFinding] = []
+    for f in report.findings:
+        status = FindingStatus.UNCHANGED if f.fingerprint in before else FindingStatus.NEW
+        seen.add(f.fingerprint)
+        rows.append(_finding_row(analysis, f, status))
+        new_count += status is FindingStatus.NEW
+        decision = decisions.get(f.fingerprint)
+        if decision is not None and decision.resolution != Resolution.OPEN:
+            continue
+        issues.append(m.Issue(f.category.value, f.severity.value, status is FindingStatus.NEW))
+        if status is FindingStatus.NEW:
+            new_open.append(f)
+    fixed = [old for fp, old in before.items() if fp not in seen]
+    rows.extend(_copy_as_fixed(analysis, old) for old in fixed)
+    session.add_all(rows)
+
+    summary = report.summary()
+    values = m.project_metrics(summary, issues)
+    gate = m.evaluate_gate(gate_config, values, issues)
+    now = utcnow()
+    session.add(
+        ProjectMetrics(
+            id=uuid.uuid4(),
+            analysis_id=analysis.id,
+            project_id=analysis.project_id,
+            measured_at=now,
+            **values,
+        )
+    )
+    started = analysis.started_at or now
+    duration = round((now - started).total_seconds(), 3)
+    analysis.status = AnalysisStatus.SUCCEEDED.value
+    analysis.summary = {**summary, "ratings": {
+        "reliability": values["reliability_rating"], "security": values["security_rating"],
+        "maintainability": values["maintainability_rating"]}}  # fmt: skip
+    analysis.gate = gate
+    analysis.gate_status = gate["status"]
+    analysis.new_findings = new_count
+    analysis.fixed_findings = len(fixed)
+    analysis.files_total = analysis.files_done = len(report.files)
+    analysis.snapshot_digest = digest
+    analysis.finished_at = now
+    analysis.duration_s = duration
+    analysis.error = None
+
+    open_findings = [
+        f
+        for f in report.findings
+        if (d := decisions.get(f.fingerprint)) is None or d.resolution == "open"
+    ]
+    top = sorted(open_findings, key=lambda f: (-f.severity.rank, f.sort_key()))[:TOP_FINDINGS]
+    by_sev = summary.get("findings_by_severity", {})
+    await enqueue(session, ANALYSIS_COMPLETED, {
+        **_event_base(analysis),
+        "status": "succeeded",
+        "duration_s": duration,
+        "summary": {
+            "files": summary.get("files", 0),
+            "functions": summary.get("functions", 0),
+            "findings": {s: int(by_sev.get(s, 0)) for s in m.SEVERITIES},
+        },
+        "quality_gate": gate,
+        "top_findings": [_brief(f) for f in top],
+        "new_findings": new_count,
+        "fixed_findings": len(fixed),
+    })  # fmt: skip
+    if previous is not None and previous.gate_status and previous.gate_status != gate["status"]:
+        await enqueue(session, QUALITY_GATE_CHANGED, {
+            **_event_base(analysis), "previous": previous.gate_status,
+            "current": gate["status"]})  # fmt: skip
+    critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
+    if critical:
+        await enqueue(session, FINDING_NEW_CRITICAL, {
+            **_event_base(analysis), "findings": [_brief(f) for f in critical]})  # fmt: skip
+    return Outcome(len(report.findings), new_count, len(fixed), gate["status"])
+
+
+async def record_failure(session: AsyncSession, analysis: Analysis, reason: str) -> None:
+    """End the analysis as failed with ``reason`` and enqueue ``analysis.failed``."""
+    now = utcnow()
+    analysis.status = AnalysisStatus.FAILED.value
+    analysis.error = reason[:ERROR_MAX]
+    analysis.finished_at = now
+    if analysis.started_at is not None:
+        analysis.duration_s = round((now - analysis.started_at).total_seconds(), 3)
+    await enqueue(session, ANALYSIS_FAILED, {**_event_base(analysis), "reason": analysis.error})
+
+
+async def mark_running(
+    session: AsyncSession, analysis_id: uuid.UUID, max_attempts: int
+) -> Analysis | None:
+    """Move the analysis to ``running`` for one more attempt; None when it must not run.
+
+    Returns None when the analysis already ended, or when it failed here because it ran out
+    of attempts (each start counts, so a worker crashing on it again and again stops).
+    """
+    analysis = (
+        await session.execute(select(Analysis).where(Analysis.id == analysis_id).with_for_update())
+    ).scalar_one_or_none()
+    if analysis is None or AnalysisStatus(analysis.status).terminal:
+        return None
+    if analysis.attempts >= max_attempts:
+        await record_failure(
+            session, analysis, f"gave up after {analysis.attempts} interrupted attempts"
+        )
+        return None
+    first = analysis.attempts == 0
+    analysis.attempts += 1
+    analysis.status = AnalysisStatus.RUNNING.value
+    analysis.files_done = 0
+    if analysis.started_at is None:
+        analysis.started_at = utcnow()
+    if first:
+        await enqueue(session, ANALYSIS_STARTED, _event_base(analysis))
+    return analysis
+
+
+async def record_progress(
+    session: AsyncSession, analysis_id: uuid.UUID, done: int, total: int, *, emit: bool
+) -> None:
+    """Store progress (and heartbeat); enqueue ``analysis.progress`` when ``emit``."""
+    analysis = await session.get(Analysis, analysis_id)
+    if analysis is None or analysis.status != AnalysisStatus.RUNNING:
+        return
+    analysis.files_done, analysis.files_total = done, total
+    analysis.updated_at = utcnow()
+    if emit:
+        await enqueue(
+            session,
+            ANALYSIS_PROGRESS,
+            {**_event_base(analysis), "files_done": done, "files_total": total},
+        )

@@ -1,0 +1,249 @@
+"""End to end: ``pyforge serve`` and ``pyforge worker --queues analysis`` as separate processes
+on PostgreSQL, Redis and RabbitMQ, driven over HTTP the way a user would.
+
+The stack (scratch database, unique exchange/queue/key prefixes) is shared by the tests of this
+module and removed afterwards, broker queues included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from forgekit.settings import ForgeSettings
+from forgekit.testing.fixtures import _pg_exec, _pg_url
+from forgekit.testing.servers import require_real_servers
+
+BUGGY = {
+    "app/main.py": b"def handler(x, seen=[]):\n    seen.append(x)\n    return eval(x)\n",
+    "app/util.py": b"def add(a: int, b: int) -> int:\n    return a + b\n",
+}
+FIXED = {
+    "app/main.py": b"def handler(x, seen=[]):\n    seen.append(x)\n    return int(x)\n",
+    "app/util.py": BUGGY["app/util.py"],
+}
+
+
+def _zip(tree: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in tree.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    """The running server, the current worker and how to start another."""
+
+    def __init__(self, env: dict[str, str], base: str, logs: Path) -> None:
+        self.env, self.base, self.logs = env, base, logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.worker: subprocess.Popen[bytes] | None = None
+
+    def spawn(self, *args: str, log: str, **env: str) -> subprocess.Popen[bytes]:
+        out = (self.logs / log).open("ab")
+        proc = subprocess.Popen([sys.executable, "-m", "pyforge.cli", *args],
+                                env={**self.env, **env}, stdout=out, stderr=out)  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+        self.worker = self.spawn("worker", "--queues", "analysis", log="worker.log", **env)
+        return self.worker
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    servers = require_real_servers()
+    admin = servers.postgres_admin_url
+    unique = uuid.uuid4().hex[:10]
+    dbname = f"pyforge_e2e_{unique}"
+    asyncio.run(_pg_exec(admin, f'CREATE DATABASE "{dbname}"'))
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FORGE_DATABASE_URL": _pg_url(admin, dbname),
+        "FORGE_REDIS_URL": servers.redis_url,
+        "FORGE_AMQP_URL": servers.amqp_url,
+        "FORGE_REDIS_PREFIX": f"e2e:{unique}:",
+        "FORGE_EVENTS_EXCHANGE": f"e2e.{unique}.events",
+        "FORGE_EVENTS_QUEUE_PREFIX": f"e2e.{unique}",
+        "FORGE_PASSWORD_HASH_TIME_COST": "1",
+        "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
+        "FORGE_PASSWORD_HASH_PARALLELISM": "1",
+        "FORGE_CONSUMER_RETRY_BASE_S": "0.2",
+        "FORGE_LOG_LEVEL": "INFO",
+        "PYFORGE_INPROCESS_WORKERS": "false",
+        "PYFORGE_DATA_DIR": str(tmp / "data"),
+        "PYFORGE_HOST": "127.0.0.1",
+        "PYFORGE_PORT": str(port),
+        "PYFORGE_ANALYSIS_PROGRESS_INTERVAL_S": "0.2",
+    }
+    subprocess.run([sys.executable, "-m", "pyforge.cli", "migrate"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    st = Stack(env, f"http://127.0.0.1:{port}", tmp)
+    try:
+        server = st.spawn("serve", log="server.log")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{st.base}/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, (tmp / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        st.start_worker()
+        yield st
+    finally:
+        st.stop_all()
+        settings = ForgeSettings(_env_file=None, database_url=env["FORGE_DATABASE_URL"],
+                                 amqp_url=servers.amqp_url, redis_url=servers.redis_url,
+                                 events_exchange=env["FORGE_EVENTS_EXCHANGE"],
+                                 events_queue_prefix=env["FORGE_EVENTS_QUEUE_PREFIX"],
+                                 redis_prefix=env["FORGE_REDIS_PREFIX"])  # fmt: skip
+        asyncio.run(_teardown(settings))
+        asyncio.run(_pg_exec(admin, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+
+
+async def _teardown(settings: ForgeSettings) -> None:
+    from pyforge.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        await runtime.events.delete_topology()
+        await runtime.cache.delete_prefix("")
+    finally:
+        await runtime.close()
+
+
+def _user(client: httpx.Client) -> dict[str, str]:
+    name = f"e2e{uuid.uuid4().hex[:8]}"
+    pw = "correct horse battery staple"
+    resp = client.post("/auth/register", json={"email": f"{name}@example.com",
+                                               "username": name, "password": pw})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    resp = client.post("/auth/login", data={"username": name, "password": pw})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def _project(client: httpx.Client, h: dict[str, str], tree: dict[str, bytes]) -> str:
+    resp = client.post("/api/v1/projects", json={"name": "journey"}, headers=h)
+    assert resp.status_code == 201, resp.text
+    pid: str = resp.json()["id"]
+    _upload(client, h, pid, tree)
+    return pid
+
+
+def _upload(client: httpx.Client, h: dict[str, str], pid: str, tree: dict[str, bytes]) -> None:
+    resp = client.post(f"/api/v1/projects/{pid}/files", files={"file": ("src.zip", _zip(tree))},
+                       data={"replace": "true"}, headers=h)  # fmt: skip
+    assert resp.status_code == 201, resp.text
+
+
+def _queue(client: httpx.Client, h: dict[str, str], pid: str) -> str:
+    resp = client.post(f"/api/v1/projects/{pid}/analyses", headers=h)
+    assert resp.status_code == 202 and resp.json()["status"] == "queued", resp.text
+    aid: str = resp.json()["id"]
+    return aid
+
+
+def _poll(client: httpx.Client, h: dict[str, str], aid: str, within_s: float = 90,
+          until: tuple[str, ...] = ("succeeded", "failed")) -> dict[str, Any]:  # fmt: skip
+    deadline = time.monotonic() + within_s
+    while True:
+        body: dict[str, Any] = client.get(f"/api/v1/analyses/{aid}", headers=h).json()
+        if body["status"] in until:
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+def test_journey(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base, timeout=30) as client:
+        h = _user(client)
+        pid = _project(client, h, BUGGY)
+        first = _poll(client, h, _queue(client, h, pid))
+        assert first["status"] == "succeeded", (first, (stack.logs / "worker.log").read_text())
+        items = client.get(f"/api/v1/analyses/{first['id']}/findings", headers=h).json()["items"]
+        rules = {f["rule"] for f in items}
+        assert {"SEC-S307", "BUG101"} <= rules
+        metrics = client.get(f"/api/v1/projects/{pid}/metrics", headers=h).json()
+        assert metrics["analysis_id"] == first["id"] and metrics["ratings"]["security"] == "D"
+
+        _upload(client, h, pid, FIXED)
+        second = _poll(client, h, _queue(client, h, pid))
+        assert second["status"] == "succeeded" and second["fixed_findings"] == 1
+        fixed = client.get(f"/api/v1/analyses/{second['id']}/findings",
+                           params={"status": "fixed"}, headers=h).json()["items"]  # fmt: skip
+        assert [f["rule"] for f in fixed] == ["SEC-S307"]
+        metrics = client.get(f"/api/v1/projects/{pid}/metrics", headers=h).json()
+        assert metrics["analysis_id"] == second["id"]  # cache invalidated
+        assert metrics["ratings"]["security"] == "A"
+
+
+def test_worker_killed_mid_analysis_completes_once(stack: Stack) -> None:
+    # Replace the worker by a slow one (test hook), kill it while it runs, start a fresh one.
+    assert stack.worker is not None
+    stack.worker.terminate()
+    stack.worker.wait(timeout=20)
+    slow = stack.start_worker(PYFORGE_ANALYSIS_DELAY_S="3")
+    with httpx.Client(base_url=stack.base, timeout=30) as client:
+        h = _user(client)
+        pid = _project(client, h, BUGGY)
+        aid = _queue(client, h, pid)
+        running = _poll(client, h, aid, within_s=60, until=("running", "succeeded", "failed"))
+        assert running["status"] == "running", running
+        slow.send_signal(signal.SIGKILL)
+        slow.wait(timeout=10)
+        time.sleep(0.5)
+        assert client.get(f"/api/v1/analyses/{aid}", headers=h).json()["status"] == "running"
+        stack.start_worker()
+        done = _poll(client, h, aid, within_s=90)
+        assert done["status"] == "succeeded", done
+        assert done["attempts"] == 2
+        items = client.get(f"/api/v1/analyses/{aid}/findings", params={"limit": 500},
+                           headers=h).json()  # fmt: skip
+        fingerprints = [f["fingerprint"] for f in items["items"]]
+        assert len(fingerprints) == len(set(fingerprints)) == items["total"] > 0
+        assert all(f["status"] == "new" for f in items["items"])
+        time.sleep(1.0)  # a duplicate delivery, if any, would have run by now
+        again = client.get(f"/api/v1/analyses/{aid}", headers=h).json()
+        assert again["finished_at"] == done["finished_at"] and again["attempts"] == 2
+        listing = client.get(f"/api/v1/projects/{pid}/analyses", headers=h).json()
+        assert listing["total"] == 1
