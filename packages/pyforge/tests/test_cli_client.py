@@ -93,7 +93,7 @@ def cli(config: Path, *args: str, input: str | None = None, env: dict[str, str] 
     full_env.update(env or {})
     return subprocess.run(
         [*PYFORGE, *args], env=full_env, input=input, capture_output=True, text=True,
-        timeout=120, cwd=config.parent,
+        timeout=60, cwd=config.parent,
     )
 
 

@@ -54,14 +54,20 @@ def relative(path: str, root: Path) -> str:
     return Path(rel).as_posix()
 
 
+def _absolute(path: Path) -> Path:
+    # Lexically absolute and normalised ('..' folded) without resolving symlinks, which costs
+    # a system call per path component.
+    return Path(os.path.normpath(path.absolute()))
+
+
 def resolve_root(paths: Sequence[Path], config_source: Path | None) -> Path:
     """The directory findings are relative to: the config's, the cwd's, or the paths' common one."""
-    absolute = [p.resolve() for p in paths]
+    absolute = [_absolute(p) for p in paths]
     if config_source is not None:
-        base = config_source.parent.resolve()
+        base = config_source.parent.absolute()
         if all(p == base or base in p.parents for p in absolute):
             return base
-    cwd = Path.cwd().resolve()
+    cwd = Path.cwd()
     if all(p == cwd or cwd in p.parents for p in absolute):
         return cwd
     parents = [p if p.is_dir() else p.parent for p in absolute]
@@ -78,10 +84,12 @@ class _Ignores:
         )
         self.use_gitignore = config.respect_gitignore
         self.gitignores: dict[str, pathspec.GitIgnoreSpec] = {}
+        self.visited: set[str] = set()
 
     def load_dir(self, directory: str) -> None:
-        if not self.use_gitignore:
+        if not self.use_gitignore or directory in self.visited:
             return
+        self.visited.add(directory)
         try:
             with (Path(directory) / ".gitignore").open(encoding="utf-8", errors="replace") as fh:
                 self.gitignores[directory] = pathspec.GitIgnoreSpec.from_lines(fh)
@@ -111,8 +119,10 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
         if not os.path.lexists(p):
             raise InputError(f"path does not exist: {p}")
         # .gitignore files between the root and a path argument apply to it as well.
-        for parent in [d for d in Path(p).absolute().parents if d == root or root in d.parents]:
+        parent = _absolute(Path(p)).parent
+        while str(parent) not in ignores.visited and (parent == root or root in parent.parents):
             ignores.load_dir(str(parent))
+            parent = parent.parent
 
     def add(path: Path) -> None:
         try:
@@ -132,7 +142,7 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
         out.files.append((str(path), relative(str(path), root)))
 
     for p in paths:
-        top = Path(p).absolute()
+        top = _absolute(Path(p))
         if not top.is_dir():
             add(top)  # an explicit file is analysed even if excluded
             continue

@@ -644,6 +644,9 @@ def _render_summary(analysis: dict[str, Any], findings: list[dict[str, Any]]) ->
             ok = condition.get("passed", condition.get("status") == "passed")
             name = condition.get("name") or condition.get("condition") or condition
             detail = condition.get("detail")
+            if detail is None and "actual" in condition:
+                # The service reports the measured value and the limit rather than prose.
+                detail = f"{condition['actual']} found, limit {condition.get('threshold', '?')}"
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
             console.print(f"  {mark} {name}" + (f" ({detail})" if detail else ""))
         else:

@@ -9,6 +9,7 @@ exactly the logical lines of a whole-file tokenisation, so the counts agree with
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import re
 import sys
@@ -28,9 +29,7 @@ _SKIP = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, _NL, _N
 _C_TOKENIZER: Any = None
 if sys.version_info[:2] == (3, 11):  # the only C tokenizer interface this module knows
     try:
-        import _tokenize
-
-        _C_TOKENIZER = _tokenize.TokenizerIter
+        _C_TOKENIZER = importlib.import_module("_tokenize").TokenizerIter
     except (ImportError, AttributeError):
         _C_TOKENIZER = None
 
