@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import AMQP_URL, percentiles, scratch_postgres
+
 from forgekit.db import Database, migrate
 from forgekit.db.base import utcnow
 from forgekit.events import Event, EventBus, create_event_bus, enqueue

@@ -10,8 +10,26 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from forgekit.db import Base, migrate
 
 
+def _kit_tables() -> set[str]:
+    # Products' tables share Base.metadata when their tests run in the same session; the kit's
+    # migrations are only answerable for the kit's own tables.
+    return {
+        m.local_table.name
+        for m in Base.registry.mappers
+        if m.class_.__module__.startswith("forgekit.")
+    }
+
+
 def _diff(sync_conn):
-    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    kit = _kit_tables()
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        return table is None or table.name in kit
+
+    ctx = MigrationContext.configure(
+        sync_conn, opts={"compare_type": True, "include_object": include}
+    )
     return compare_metadata(ctx, Base.metadata)
 
 

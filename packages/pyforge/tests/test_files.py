@@ -6,6 +6,7 @@ import base64
 import uuid
 
 import httpx
+
 from forgekit.identity.testing import register_and_login
 from forgekit.runtime import Runtime
 from pyforge.files.service import snapshot, snapshot_digest

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from forgekit.errors import ProblemError
 from forgekit.identity.testing import register_and_login
 from forgekit.runtime import Runtime
-from hypothesis import given
-from hypothesis import strategies as st
 from pyforge.files import service as files_service
 from pyforge.files.archive import ArchiveLimits, stage_upload
 from pyforge.files.paths import UnsafePath, normalize_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from forgekit.identity.testing import register_and_login
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings

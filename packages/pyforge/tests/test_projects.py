@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+
 from forgekit.cache.ttl import project_key
 from forgekit.identity.testing import register_and_login
 from forgekit.runtime import Runtime

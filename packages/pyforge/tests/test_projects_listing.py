@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from forgekit.identity.testing import register_and_login
 from hypothesis import given
 from hypothesis import strategies as st
+
+from forgekit.identity.testing import register_and_login
 from pyforge.projects.search import fts5_query, search_terms, tsquery
 from pyforge.projects.testing import PROJECTS, new_project
 

@@ -28,15 +28,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.deps import SessionDep
 from forgekit.errors import Forbidden, NotFound
 from forgekit.identity.deps import CurrentPrincipal
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Permission, Role, role_has
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyforge.projects.models import Project
 
 __all__ = [

@@ -10,6 +10,7 @@ database); each test gets a copy, so every test starts from a freshly migrated s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import uuid
@@ -112,7 +113,10 @@ class TemplateDatabases:
 
     def pg_template(self, admin_url: str) -> str:
         if self._pg is None:
-            name = f"forge_tpl_{self.run}"
+            # One template per set of migration directories (kit-only and product suites
+            # may run in the same session).
+            tag = hashlib.sha256("|".join(map(str, self.dirs)).encode()).hexdigest()[:6]
+            name = f"forge_tpl_{self.run}_{tag}"
             asyncio.run(_pg_exec(admin_url, f'CREATE DATABASE "{name}"'))
             migrate.upgrade(_pg_url(admin_url, name), self.dirs)
             self._pg, self._pg_admin = name, admin_url

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import IO, BinaryIO, cast
 
 from forgekit.errors import BadRequest, PayloadTooLarge, Unprocessable
-
 from pyforge.files.paths import UnsafePath, normalize_path, tree_conflicts
 
 _COPY_CHUNK = 1024 * 1024

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 
-from forgekit.db.base import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from forgekit.db.base import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
 
 #: Longest stored path (normalised POSIX, relative to the project root).
 PATH_MAX = 1024

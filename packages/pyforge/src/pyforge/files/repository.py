@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from forgekit.db import Repository
 from sqlalchemy import Select, func, select
 
+from forgekit.db import Repository
 from pyforge.files.models import ProjectFile
 
 

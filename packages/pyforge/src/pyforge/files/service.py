@@ -23,6 +23,8 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.errors import BadRequest, NotFound
 from forgekit.events.outbox import enqueue
 from forgekit.identity.principal import Principal
@@ -30,8 +32,6 @@ from forgekit.identity.rbac import Permission
 from forgekit.runtime import Runtime
 from forgekit.storage import ObjectStorage
 from forgekit.storage.base import CHUNK_SIZE
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyforge.access import project_for
 from pyforge.files.archive import DEFAULT_LIMITS, ArchiveLimits, StagedFile, stage_upload
 from pyforge.files.models import ProjectFile

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from forgekit.db.base import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
-from forgekit.db.types import JSONType
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
+
+from forgekit.db.base import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
+from forgekit.db.types import JSONType
 
 #: Longest project name; the schema and the request validation share it.
 NAME_MAX = 255

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+
 from forgekit.db import Repository
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.principal import Principal
-from sqlalchemy import ColumnElement, Select, and_, or_, select
-
 from pyforge.projects.models import Project
 from pyforge.projects.search import apply_search
 

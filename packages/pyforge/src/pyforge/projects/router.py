@@ -10,11 +10,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+
 from forgekit.deps import RuntimeDep, SessionDep
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Permission
-
 from pyforge.access import DeletableProject, WritableProject
 from pyforge.projects.schemas import (
     ProjectCreate,

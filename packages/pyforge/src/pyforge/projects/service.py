@@ -15,6 +15,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from forgekit.cache import Cache
 from forgekit.cache.ttl import PROJECT_TTL, project_key
 from forgekit.errors import BadRequest, Forbidden, Unprocessable
@@ -22,10 +26,6 @@ from forgekit.events.outbox import enqueue
 from forgekit.identity.models import Team
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Permission, Role, role_has
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyforge.access import (
     PROJECT_NOT_FOUND,
     access_role,

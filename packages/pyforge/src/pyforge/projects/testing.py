@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, update
+
 from forgekit.events.models import AuditLog, OutboxMessage
 from forgekit.identity.models import User
 from forgekit.identity.testing import TestUser, create_api_key, register_and_login
 from forgekit.runtime import Runtime
 from forgekit.storage import LocalStorage
-from sqlalchemy import func, select, update
-
 from pyforge.files.models import ProjectFile
 
 PROJECTS = "/api/v1/projects"

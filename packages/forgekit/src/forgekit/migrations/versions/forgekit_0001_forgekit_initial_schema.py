@@ -2,7 +2,7 @@
 
 Revision ID: forgekit_0001
 Revises: 
-Create Date: 2026-11-25 08:05:44.993851
+Create Date: 2026-11-25 08:41:10.564967
 """
 
 from collections.abc import Sequence

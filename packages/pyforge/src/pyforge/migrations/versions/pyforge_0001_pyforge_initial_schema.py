@@ -2,7 +2,7 @@
 
 Revision ID: pyforge_0001
 Revises: 
-Create Date: 2026-11-25 08:34:28.361630
+Create Date: 2026-11-25 08:41:10.050245
 """
 
 from collections.abc import Sequence
