@@ -16,7 +16,7 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -210,6 +210,15 @@ async def _handle_backend_unavailable(request: Request, exc: Exception) -> JSONR
     )
 
 
+async def _handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    # A driver error on a connection that turned out to be dead (server restarted, network
+    # cut) is transient: SQLAlchemy has already dropped the connection from the pool.
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await _handle_backend_unavailable(request, exc)
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception(
         "unhandled error", extra={"path": request.url.path, "request_id": get_request_id()}
@@ -226,6 +235,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(DBAPIError, _handle_dbapi_error)
     for transient in (
         OperationalError,
         PoolTimeoutError,

@@ -43,8 +43,10 @@ class ForgeSettings(BaseSettings):
 
     # Backends: empty means the embedded default.
     database_url: str = ""
-    database_pool_size: int = 10
-    database_max_overflow: int = 20
+    # Sized for the concurrency of one API process: an overflow connection is opened and
+    # closed per checkout, which costs more than the query it serves.
+    database_pool_size: int = 20
+    database_max_overflow: int = 10
     database_echo: bool = False
     redis_url: str = ""
     amqp_url: str = ""

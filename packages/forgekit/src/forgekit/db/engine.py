@@ -50,7 +50,10 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        # No pre-ping: it costs a round trip on every checkout, i.e. on every request. A
+        # connection found dead is invalidated by SQLAlchemy and the request answers 503
+        # (see errors.py); recycling bounds the age of pooled connections instead.
+        kwargs: dict[str, Any] = {"echo": echo, "pool_recycle": 1800}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

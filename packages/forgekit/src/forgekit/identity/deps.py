@@ -90,7 +90,9 @@ async def get_optional_principal(
         principal = await api_keys.authenticate(session, credential)
     else:
         settings = get_runtime(request).settings
-        principal = await sessions.authenticate(session, settings, credential)
+        principal = await sessions.authenticate(
+            session, settings, credential, claims=getattr(request.state, _CLAIMS_ATTR, None)
+        )
     setattr(request.state, _STATE_ATTR, principal)
     return principal
 
@@ -157,6 +159,10 @@ def require_session_or_scopes(
     return dependency
 
 
+#: Where :func:`principal_rate_key` leaves the access-token claims it verified.
+_CLAIMS_ATTR = "forge_access_claims"
+
+
 def principal_rate_key(request: Request) -> str:
     """``user:<id>``, ``key:<id>`` or ``ip:<addr>``: whom a request counts against.
 
@@ -182,6 +188,8 @@ def principal_rate_key(request: Request) -> str:
             except InvalidTokenError:
                 pass
             else:
+                # Verified here already: authentication reuses it instead of decoding twice.
+                setattr(request.state, _CLAIMS_ATTR, claims)
                 return f"user:{claims.sub}"
     return f"ip:{client_ip(request)}"
 

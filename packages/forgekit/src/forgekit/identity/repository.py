@@ -119,17 +119,23 @@ class RevokedAccessTokenRepository(Repository[RevokedAccessToken]):
 
     model = RevokedAccessToken
 
-    async def is_revoked(self, jti_hash: str, family_id: uuid.UUID) -> bool:
-        """True when this access token, or the session it belongs to, was revoked.
+    async def session_user(
+        self, user_id: uuid.UUID, jti_hash: str, family_id: uuid.UUID
+    ) -> User | None:
+        """The live user of an access token, or None when the token or its session is revoked.
 
-        One round trip for both checks, since it runs on every authenticated request.
+        One round trip for the user and both revocation checks, since it runs on every
+        authenticated request.
         """
         token_revoked = exists().where(RevokedAccessToken.jti_hash == jti_hash)
         family_revoked = exists().where(
             RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)
         )
-        result = await self.session.execute(select(or_(token_revoked, family_revoked)))
-        return bool(result.scalar())
+        stmt = select(User).where(
+            User.id == user_id, User.deleted_at.is_(None), ~token_revoked, ~family_revoked
+        )
+        result = await self.session.execute(stmt)
+        return result.scalars().one_or_none()
 
     async def purge_expired(self, now: datetime) -> int:
         """Forget revocations of tokens that have expired anyway."""
