@@ -34,8 +34,10 @@ lint: $(STAMP)
 	$(BIN)/mypy packages/forgekit/src packages/pyforge/src
 
 bench: $(STAMP)
+	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf $(VENV) .pyforge-data .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,10 @@ ratio of the peers' sum, the warm/cold ratio, PyForge's agreement with radon's c
 complexity per function, and its recall of bandit's findings on the rules both cover (bandit's
 B<nnn> is ruff's S<nnn>).
 
-Usage: python bench/analysis.py [--jobs N] [--stdlib PATH]
+PyForge's cold and warm runs are repeated (``--repeat``, default 3, each cold run with an
+empty cache) and the median is reported, since a shared machine makes single runs noisy.
+
+Usage: python bench/analysis.py [--jobs N] [--repeat N] [--stdlib PATH]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -67,6 +71,7 @@ def radon_blocks(data: dict, root: Path) -> dict[tuple[str, int, int], int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stdlib", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
     args = parser.parse_args()
     root = args.stdlib.resolve()
@@ -77,21 +82,28 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="pyforge-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        cache = tmp / "cache"
-        pyforge = [sys.executable, "-m", "pyforge.analysis", "analyze", *files, "--format",
-                   "json", "--cache-dir", str(cache)]  # fmt: skip
-        if args.jobs:
-            pyforge += ["--jobs", str(args.jobs)]
+        colds: list[float] = []
+        warms: list[float] = []
         report_path = tmp / "pyforge.json"
-        cold, _ = timed([*pyforge, "--output", str(report_path)])
-        warm, _ = timed([*pyforge, "--output", str(tmp / "warm.json")])
+        for i in range(max(1, args.repeat)):
+            pyforge = [sys.executable, "-m", "pyforge.analysis", "analyze", *files, "--format",
+                       "json", "--cache-dir", str(tmp / f"cache{i}")]  # fmt: skip
+            if args.jobs:
+                pyforge += ["--jobs", str(args.jobs)]
+            colds.append(timed([*pyforge, "--output", str(report_path)])[0])
+            warms.append(timed([*pyforge, "--output", str(tmp / "warm.json")])[0])
+        cold, warm = statistics.median(colds), statistics.median(warms)
+        print(
+            f"pyforge runs (s): cold {', '.join(f'{t:.2f}' for t in colds)}; "
+            f"warm {', '.join(f'{t:.2f}' for t in warms)}"
+        )
         report = json.loads(report_path.read_text())
         warm_report = json.loads((tmp / "warm.json").read_text())
         assert warm_report["summary"]["cache_hits"] == n, "warm run did not use the cache"
         assert warm_report["findings"] == report["findings"], "warm run differs from cold"
 
         radon_cc, radon_out = timed([str(BIN / "radon"), "cc", "-j", *files])
-        radon_mi, _ = timed([str(BIN / "radon"), "mi", "-s", *files])
+        radon_mi, radon_mi_out = timed([str(BIN / "radon"), "mi", "-j", *files])
         bandit_json = tmp / "bandit.json"
         bandit, _ = timed([str(BIN / "bandit"), "-q", "-f", "json", "-o", str(bandit_json),
                            *files])  # fmt: skip
@@ -103,7 +115,8 @@ def main() -> None:
     peers = {"radon cc": radon_cc, "radon mi": radon_mi, "bandit -r": bandit, "ruff check": ruff_t}
     peer_sum = sum(peers.values())
     print(f"\n{'tool':<22}{'wall s':>9}{'files/s':>10}")
-    for name, t in [("pyforge cold", cold), ("pyforge warm", warm), *peers.items()]:
+    for name, t in [("pyforge cold (median)", cold), ("pyforge warm (median)", warm),
+                    *peers.items()]:  # fmt: skip
         print(f"{name:<22}{t:>9.2f}{n / t:>10.0f}")
     print(f"{'peers sum':<22}{peer_sum:>9.2f}")
 
@@ -116,6 +129,17 @@ def main() -> None:
     theirs = radon_blocks(json.loads(radon_out), root)
     agree = sum(1 for k, v in theirs.items() if mine.get(k) == v)
     agreement = 100.0 * agree / len(theirs) if theirs else 0.0
+
+    # Agreement with radon's maintainability index (``mi_visit(code, multi=True)``) per file.
+    my_mi = {f["path"]: f["metrics"]["maintainability_index"] for f in report["files"]
+             if f["metrics"] is not None}  # fmt: skip
+    their_mi = {
+        Path(p).resolve().relative_to(root).as_posix(): v["mi"]
+        for p, v in json.loads(radon_mi_out).items()
+        if "mi" in v
+    }
+    mi_agree = sum(1 for p, v in their_mi.items() if p in my_mi and abs(my_mi[p] - v) < 0.01)
+    mi_agreement = 100.0 * mi_agree / len(their_mi) if their_mi else 0.0
 
     # Recall of bandit's findings on the rules ruff's S set also has (B<nnn> == S<nnn>).
     ruff_rules = subprocess.run([str(BIN / "ruff"), "rule", "--all", "--output-format", "json"],
@@ -143,6 +167,8 @@ def main() -> None:
     print(f"pyforge warm / cold:      {100 * warm / cold:.1f}%")
     print(f"pyforge cold files/s:     {files_per_s:.0f}")
     print(f"agreement with radon cc:  {agreement:.2f}% ({agree}/{len(theirs)} functions)")
+    print(f"agreement with radon mi:  {mi_agreement:.2f}% ({mi_agree}/{len(their_mi)} files, "
+          "within 0.01)")  # fmt: skip
     print(f"recall of bandit:         {recall:.1f}% ({found}/{covered} findings on "
           f"{len({'S' + r['test_id'][1:] for r in bandit_results} & stable_s)} shared rules; "
           f"{len(bandit_results)} bandit findings in all)")  # fmt: skip

@@ -42,9 +42,7 @@ def expected_lines(text: str, rule: str) -> list[int]:
     ]
 
 
-def analyze_dir(
-    root: Path, table: dict[str, Any] | None = None, **kwargs: Any
-) -> AnalysisReport:
+def analyze_dir(root: Path, table: dict[str, Any] | None = None, **kwargs: Any) -> AnalysisReport:
     """Analyse a directory with a config table (no discovery of config files above it)."""
     config = config_from_table(table or {}, root=root)
     kwargs.setdefault("jobs", 1)

@@ -12,7 +12,9 @@ from pyforge.analysis.config import config_from_table
 
 from .conftest import OFFLINE
 
-FILES = {f"pkg/m{i}.py": f"def f{i}(a=[]):\n    if a == None:\n        return {i}\n" for i in range(8)}
+FILES = {
+    f"pkg/m{i}.py": f"def f{i}(a=[]):\n    if a == None:\n        return {i}\n" for i in range(8)
+}
 
 
 def _run(root: Path, cache: Path, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -159,8 +159,10 @@ _NAMES = st.sampled_from(["a", "b", "c", "d"])
 
 
 def _cond() -> st.SearchStrategy[str]:
-    atom = _NAMES | st.builds(lambda n: f"not {n}", _NAMES) | st.builds(
-        lambda n, m: f"{n} < {m}", _NAMES, _NAMES
+    atom = (
+        _NAMES
+        | st.builds(lambda n: f"not {n}", _NAMES)
+        | st.builds(lambda n, m: f"{n} < {m}", _NAMES, _NAMES)
     )
     return st.recursive(
         atom,
@@ -177,9 +179,11 @@ def _indent(lines: list[str]) -> list[str]:
 
 
 def _block(depth: int) -> st.SearchStrategy[list[str]]:
-    simple = st.sampled_from([["pass"], ["a = b"], ["c += 1"], ["return d"]]) | st.builds(
-        lambda c: [f"x = {c}"], _cond()
-    ) | st.builds(lambda c: [f"assert {c}"], _cond())
+    simple = (
+        st.sampled_from([["pass"], ["a = b"], ["c += 1"], ["return d"]])
+        | st.builds(lambda c: [f"x = {c}"], _cond())
+        | st.builds(lambda c: [f"assert {c}"], _cond())
+    )
     if depth == 0:
         return simple
     body = st.lists(_block(depth - 1), min_size=1, max_size=3).map(
@@ -210,8 +214,7 @@ def _block(depth: int) -> st.SearchStrategy[list[str]]:
 
 
 _functions = st.lists(_block(3), min_size=1, max_size=4).map(
-    lambda parts: "\n".join(["def f(a, b, c, d):", *_indent([x for p in parts for x in p])])
-    + "\n"
+    lambda parts: "\n".join(["def f(a, b, c, d):", *_indent([x for p in parts for x in p])]) + "\n"
 )
 
 

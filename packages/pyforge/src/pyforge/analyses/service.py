@@ -210,7 +210,7 @@ async def list_findings(
             AnalysisFinding.id,
         ).limit(limit).offset(offset)
     )  # fmt: skip
-    items = [_finding_read(f, d) for f, d in rows.tuples()]
+    items = [_finding_read(f, d) for f, d in rows.all()]
     return FindingPage(items=items, total=total, limit=limit, offset=offset)
 
 

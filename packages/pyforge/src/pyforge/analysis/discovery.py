@@ -79,9 +79,7 @@ class _Ignores:
 
     def __init__(self, root: Path, config: Config) -> None:
         self.root = root
-        self.exclude = (
-            pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
-        )
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
         self.use_gitignore = config.respect_gitignore
         self.gitignores: dict[str, pathspec.GitIgnoreSpec] = {}
         self.visited: set[str] = set()
@@ -179,8 +177,6 @@ def changed_files(root: Path, ref: str) -> set[str]:
             raise InputError(f"--changed-since needs git: {exc}") from None
         if proc.returncode != 0:
             detail = proc.stderr.strip().splitlines()
-            raise InputError(
-                f"--changed-since {ref}: {detail[0] if detail else 'git failed'}"
-            )
+            raise InputError(f"--changed-since {ref}: {detail[0] if detail else 'git failed'}")
         changed.update(line.strip() for line in proc.stdout.splitlines() if line.strip())
     return changed

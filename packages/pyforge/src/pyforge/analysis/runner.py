@@ -78,9 +78,7 @@ def _plan(index: int) -> Plan:
 def _analyze_chunk(chunk: list[tuple[str, bytes, int]]) -> list[FileReport]:
     out = []
     for rel, data, index in chunk:
-        out.append(
-            analyze_bytes(data, rel, _worker_settings[index], _plan(index), _worker_options)
-        )
+        out.append(analyze_bytes(data, rel, _worker_settings[index], _plan(index), _worker_options))
     return out
 
 

@@ -57,9 +57,7 @@ def duplicated_block(project: ProjectContext) -> Iterator[ProjectHit]:
         if len(places) < 2:
             continue
         for a in places:
-            other = next(
-                (b for b in places if b[0] != a[0] or abs(b[1] - a[1]) >= width), None
-            )
+            other = next((b for b in places if b[0] != a[0] or abs(b[1] - a[1]) >= width), None)
             if other is not None:
                 covered[a[0]].setdefault(a[1], other)
     for fi, starts in sorted(covered.items()):

@@ -112,6 +112,16 @@ class HalsteadCounter:
         difficulty = (h1 * n2) / (2 * h2) if h2 else 0.0
         effort = difficulty * volume
         return HalsteadMetrics(
-            h1, h2, n1, n2, h, n, calculated, volume, difficulty, effort, effort / 18.0,
+            h1,
+            h2,
+            n1,
+            n2,
+            h,
+            n,
+            calculated,
+            volume,
+            difficulty,
+            effort,
+            effort / 18.0,
             volume / 3000.0,
         )

@@ -251,9 +251,7 @@ def _logical_count_c(sig: list[Any]) -> int:
     return total
 
 
-def _comment_rows(
-    lines: list[str], strings: list[tuple[int, int, int, int]]
-) -> dict[int, str]:
+def _comment_rows(lines: list[str], strings: list[tuple[int, int, int, int]]) -> dict[int, str]:
     """Rows holding a comment, with its text: the first '#' outside every string token."""
     hash_rows = [i + 1 for i, line in enumerate(lines) if "#" in line]
     if not hash_rows:
@@ -380,6 +378,4 @@ def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
         blank=blank,
         single_comments=single,
     )
-    return TokenScan(
-        raw=raw, suppressions=suppressions, units=units, private_names=private_names
-    )
+    return TokenScan(raw=raw, suppressions=suppressions, units=units, private_names=private_names)
