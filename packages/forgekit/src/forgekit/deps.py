@@ -33,6 +33,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SettingsDep = Annotated[ForgeSettings, Depends(get_settings)]
+# The dependencies are ``async def`` wrappers: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a thread hop (and GIL hand-over) on every request for an attribute lookup.
+async def _runtime_dependency(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def _settings_dependency(request: Request) -> ForgeSettings:
+    return get_runtime(request).settings
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
+SettingsDep = Annotated[ForgeSettings, Depends(_settings_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

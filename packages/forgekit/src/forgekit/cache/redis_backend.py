@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from forgekit.cache.base import Cache
+from forgekit.redis_client import redis_from_url
 
 log = logging.getLogger("forgekit.cache")
 
@@ -34,9 +35,7 @@ class RedisCache(Cache):
     @classmethod
     def from_url(cls, url: str, namespace: str, **client_kwargs: Any) -> RedisCache:
         """Connect lazily to ``url`` (``redis://`` or ``rediss://``)."""
-        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 5}
-        options.update(client_kwargs)
-        return cls(Redis.from_url(url, **options), namespace)
+        return cls(redis_from_url(url, **client_kwargs), namespace)
 
     async def _get_raw(self, full_key: str) -> str | bytes | None:
         value: str | bytes | None = await self.client.get(full_key)

@@ -13,6 +13,7 @@ from forgekit.ratelimit.base import RateLimiter
 from forgekit.ratelimit.decision import RateLimitDecision
 from forgekit.ratelimit.gcra import check_cost
 from forgekit.ratelimit.rate import Rate
+from forgekit.redis_client import redis_from_url
 
 log = logging.getLogger("forgekit.ratelimit")
 
@@ -32,9 +33,7 @@ class RedisRateLimiter(RateLimiter):
     @classmethod
     def from_url(cls, url: str, namespace: str, **client_kwargs: Any) -> RedisRateLimiter:
         """Connect lazily to ``url``."""
-        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 5}
-        options.update(client_kwargs)
-        return cls(Redis.from_url(url, **options), namespace)
+        return cls(redis_from_url(url, **client_kwargs), namespace)
 
     async def _run(self, key: str, rate: Rate, cost: int, commit: bool) -> RateLimitDecision:
         reply = await self._script(

@@ -14,16 +14,41 @@ stack nor the platform kit.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pyforge.analysis.baseline import BaselineError
-from pyforge.analysis.config import Config, ConfigError, load_config
-from pyforge.analysis.discovery import InputError
-from pyforge.analysis.findings import Category, Confidence, Finding, Severity
-from pyforge.analysis.registry import Analyzer, Hit, ProjectHit, Rule, Span, get_registry
-from pyforge.analysis.report import SCHEMA_VERSION, AnalysisReport, FileReport, Note
-from pyforge.analysis.runner import ProgressCallback, analyze_paths
+if TYPE_CHECKING:
+    from pyforge.analysis.baseline import BaselineError
+    from pyforge.analysis.config import Config, ConfigError, load_config
+    from pyforge.analysis.discovery import InputError
+    from pyforge.analysis.findings import Category, Confidence, Finding, Severity
+    from pyforge.analysis.registry import Analyzer, Hit, ProjectHit, Rule, Span, get_registry
+    from pyforge.analysis.report import SCHEMA_VERSION, AnalysisReport, FileReport, Note
+    from pyforge.analysis.runner import ProgressCallback, analyze_paths
+
+# The public names are loaded on first use (PEP 562), so that ``pyforge analyze`` can answer
+# from its run cache without importing the engine.
+_LAZY = {
+    "BaselineError": "baseline",
+    "Config": "config", "ConfigError": "config", "load_config": "config",
+    "InputError": "discovery",
+    "Category": "findings", "Confidence": "findings", "Finding": "findings",
+    "Severity": "findings",
+    "Analyzer": "registry", "Hit": "registry", "ProjectHit": "registry", "Rule": "registry",
+    "Span": "registry", "get_registry": "registry",
+    "SCHEMA_VERSION": "report", "AnalysisReport": "report", "FileReport": "report",
+    "Note": "report",
+    "ProgressCallback": "runner", "analyze_paths": "runner",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def analyze_source(
@@ -35,6 +60,13 @@ def analyze_source(
     nothing is cached. The returned report's ``findings`` include project-level ones (such as
     duplicated blocks within the snippet).
     """
+    import tempfile
+    from pathlib import Path
+
+    from pyforge.analysis.config import Config
+    from pyforge.analysis.report import FileReport
+    from pyforge.analysis.runner import analyze_paths
+
     rel = Path(filename).as_posix().lstrip("/") or "snippet.py"
     with tempfile.TemporaryDirectory(prefix="pyforge-") as tmp:
         root = Path(tmp)

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,8 @@ class Cache:
             payload = json.dumps(value, separators=(",", ":")).encode("utf-8")
         except (TypeError, ValueError):
             return
+        import tempfile
+
         tmp: Path | None = None
         try:
             fd, name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")

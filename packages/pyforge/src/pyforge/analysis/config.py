@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
@@ -45,13 +44,12 @@ from typing import Any
 import pathspec
 
 from pyforge.analysis.findings import Severity
+from pyforge.analysis.locate import CONFIG_FILES as CONFIG_FILES
+from pyforge.analysis.locate import ConfigError as ConfigError
+from pyforge.analysis.locate import find_config as find_config
+from pyforge.analysis.locate import read_table
 
-CONFIG_FILES = ("pyforge.toml", "pyproject.toml")
 DEFAULT_MAX_FILE_SIZE = 1_000_000
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; the message is one line meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +146,8 @@ class Config:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     gate: GateConfig = field(default_factory=GateConfig)
     _per_path: dict[str, RuleSettings] = field(default_factory=dict, repr=False)
+    #: the configuration files read (``source`` and what it extends), for the run cache.
+    files: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
     def settings_for(self, relpath: str) -> RuleSettings:
         """The effective settings for a file, per-path overrides applied in order."""
@@ -236,37 +236,15 @@ def _apply_settings(base: RuleSettings, data: Mapping[str, Any], *, where: str) 
     return s
 
 
-def _read_table(path: Path) -> dict[str, Any] | None:
-    """The pyforge table of a config file, or None when a pyproject.toml has none."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
-    if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("pyforge")
-        return table if isinstance(table, dict) else None
-    return data
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest ``pyforge.toml`` or ``pyproject.toml`` with a pyforge table, upwards."""
-    here = start if start.is_dir() else start.parent
-    for directory in (here, *here.parents):
-        for name in CONFIG_FILES:
-            candidate = directory / name
-            if candidate.is_file() and _read_table(candidate) is not None:
-                return candidate
-    return None
-
-
-def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _load_chain(
+    path: Path, seen: tuple[Path, ...] = (), read: list[Path] | None = None
+) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{path}: 'extend' forms a cycle")
-    table = _read_table(path)
+    if read is not None:
+        read.append(path)
+    table = read_table(path)
     if table is None:
         raise ConfigError(f"{path}: no [tool.pyforge] table")
     unknown = set(table) - _TOP_KEYS
@@ -279,7 +257,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         parent_path = parent_path / "pyproject.toml"
     if not parent_path.is_file():
         raise ConfigError(f"{path}: 'extend' names a missing file: {parent_path}")
-    parent = _load_chain(parent_path, (*seen, path))
+    parent = _load_chain(parent_path, (*seen, path), read)
     merged = dict(parent)
     for key, value in table.items():
         if key == "extend":
@@ -302,8 +280,11 @@ def load_config(root: Path, config_file: Path | None = None, *, discover: bool =
     path = config_file if config_file is not None else (find_config(root) if discover else None)
     if path is None:
         return Config(root=root)
-    table = _load_chain(path)
-    return config_from_table(table, root=root, source=path)
+    read: list[Path] = []
+    table = _load_chain(path, read=read)
+    config = config_from_table(table, root=root, source=path)
+    config.files = tuple(read)
+    return config
 
 
 def config_from_table(

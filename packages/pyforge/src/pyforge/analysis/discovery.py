@@ -18,6 +18,8 @@ from pathlib import Path
 import pathspec
 
 from pyforge.analysis.config import Config
+from pyforge.analysis.locate import absolute
+from pyforge.analysis.locate import resolve_root as resolve_root
 from pyforge.analysis.report import Note
 
 #: Directory names never descended into (ruff's default excludes, plus PyForge's cache).
@@ -40,6 +42,12 @@ class Discovery:
 
     files: list[tuple[str, str]] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    #: directories walked, and the ``.gitignore`` files looked for (present or not): what the
+    #: result depends on besides the files themselves (for the run cache).
+    dirs: list[str] = field(default_factory=list)
+    ignore_files: list[str] = field(default_factory=list)
+    #: paths left out as a second link to a file already listed.
+    duplicates: list[str] = field(default_factory=list)
 
 
 def relative(path: str, root: Path) -> str:
@@ -52,26 +60,6 @@ def relative(path: str, root: Path) -> str:
     if rel.startswith(".."):
         return Path(path).as_posix()
     return Path(rel).as_posix()
-
-
-def _absolute(path: Path) -> Path:
-    # Lexically absolute and normalised ('..' folded) without resolving symlinks, which costs
-    # a system call per path component.
-    return Path(os.path.normpath(path.absolute()))
-
-
-def resolve_root(paths: Sequence[Path], config_source: Path | None) -> Path:
-    """The directory findings are relative to: the config's, the cwd's, or the paths' common one."""
-    absolute = [_absolute(p) for p in paths]
-    if config_source is not None:
-        base = config_source.parent.absolute()
-        if all(p == base or base in p.parents for p in absolute):
-            return base
-    cwd = Path.cwd()
-    if all(p == cwd or cwd in p.parents for p in absolute):
-        return cwd
-    parents = [p if p.is_dir() else p.parent for p in absolute]
-    return Path(os.path.commonpath([str(p) for p in parents]))
 
 
 class _Ignores:
@@ -117,7 +105,7 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
         if not os.path.lexists(p):
             raise InputError(f"path does not exist: {p}")
         # .gitignore files between the root and a path argument apply to it as well.
-        parent = _absolute(Path(p)).parent
+        parent = absolute(Path(p)).parent
         while str(parent) not in ignores.visited and (parent == root or root in parent.parents):
             ignores.load_dir(str(parent))
             parent = parent.parent
@@ -132,6 +120,7 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
         # The same file reached twice (through a link) is analysed once.
         identity = (st.st_dev, st.st_ino)
         if identity in seen:
+            out.duplicates.append(str(path))
             return
         seen.add(identity)
         if not stat.S_ISREG(st.st_mode):
@@ -140,12 +129,13 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
         out.files.append((str(path), relative(str(path), root)))
 
     for p in paths:
-        top = _absolute(Path(p))
+        top = absolute(Path(p))
         if not top.is_dir():
             add(top)  # an explicit file is analysed even if excluded
             continue
         for directory, dirs, files in os.walk(str(top), followlinks=False):
             ignores.load_dir(directory)
+            out.dirs.append(directory)
             base = Path(directory)
             dirs[:] = sorted(
                 d
@@ -158,6 +148,8 @@ def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
                 if name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(str(base / name), False):
                     add(base / name)
     out.files.sort(key=lambda f: f[1])
+    if ignores.use_gitignore:
+        out.ignore_files = sorted(str(Path(d) / ".gitignore") for d in ignores.visited)
     return out
 
 

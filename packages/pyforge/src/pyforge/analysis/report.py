@@ -191,6 +191,23 @@ class GateResult:
 
 
 @dataclass
+class RunInputs:
+    """What a run's result depends on in the file system (for the run cache; not in the JSON).
+
+    ``files`` holds (absolute path, size, mtime_ns, sha256) for every analysed file, stat
+    taken before the read (sha256 is "" for a file skipped for its size); ``watched`` other
+    files whose content matters or whose appearance would (configuration, ``.gitignore``);
+    ``dirs`` the directories walked. ``complete`` is False when the result depends on more
+    than these (an unreadable file, a link to a file listed already, ``--changed-since``).
+    """
+
+    files: list[tuple[str, int, int, str]] = field(default_factory=list)
+    watched: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+    complete: bool = True
+
+
+@dataclass
 class AnalysisReport:
     """The result of one analysis run."""
 
@@ -203,6 +220,7 @@ class AnalysisReport:
     baseline_path: str | None = None
     baseline_known: int = 0
     gate: GateResult | None = None
+    inputs: RunInputs | None = field(default=None, repr=False, compare=False)
 
     @property
     def functions(self) -> list[FunctionMetrics]:

@@ -35,7 +35,7 @@ from pyforge.analysis.engine import (
 from pyforge.analysis.findings import Finding
 from pyforge.analysis.gate import evaluate_gate
 from pyforge.analysis.registry import Analyzer, ProjectHit, Registry, ToolContext, get_registry
-from pyforge.analysis.report import AnalysisReport, FileReport, Note
+from pyforge.analysis.report import AnalysisReport, FileReport, Note, RunInputs
 
 ProgressCallback = Callable[[int, int], None]
 ENGINE_VERSION = "1"
@@ -180,6 +180,12 @@ def analyze_paths(
     found = discover(path_list, root, config)
     notes += found.notes
     files = found.files
+    inputs = RunInputs(
+        watched=[*map(str, config.files), *found.ignore_files], dirs=found.dirs,
+        complete=changed_since is None and not found.notes and not found.duplicates,
+    )  # fmt: skip
+    if baseline is not None:
+        inputs.watched.append(str(baseline.absolute()))
     if changed_since is not None:
         changed = changed_files(root, changed_since)
         files = [f for f in files if f[1] in changed]
@@ -203,8 +209,10 @@ def analyze_paths(
             settings_list.append(settings)
         try:
             path = Path(abs_path)
-            size = path.stat().st_size
+            st = path.stat()
+            size = st.st_size
             if size > config.max_file_size:
+                inputs.files.append((abs_path, size, st.st_mtime_ns, ""))
                 reports[rel] = FileReport(
                     rel, status="skipped",
                     notes=[Note(rel, f"skipped: {size / 1e6:.1f} MB is over max_file_size "
@@ -214,12 +222,15 @@ def analyze_paths(
                 continue
             data = path.read_bytes()
         except OSError as exc:
+            inputs.complete = False
             reports[rel] = FileReport(
                 rel, status="skipped", notes=[Note(rel, f"skipped: {exc.strerror or exc}")]
             )
             done += 1
             continue
-        key = make_key(hashlib.sha256(data).hexdigest(), rel, settings.digest, digest)
+        sha = hashlib.sha256(data).hexdigest()
+        inputs.files.append((abs_path, size, st.st_mtime_ns, sha))
+        key = make_key(sha, rel, settings.digest, digest)
         keys[rel] = key
         cached = cache.get(key)
         if cached is not None:
@@ -303,7 +314,7 @@ def analyze_paths(
     result = AnalysisReport(
         root=str(root), files=ordered, findings=findings, notes=notes, cache_hits=hits,
         baseline_path=str(baseline) if baseline is not None else None,
-        baseline_known=known_count,
+        baseline_known=known_count, inputs=inputs,
     )  # fmt: skip
     result.gate = evaluate_gate(result, config.gate)
     result.duration_s = time.perf_counter() - started

@@ -85,7 +85,11 @@ def notify_context(runtime: Runtime) -> NotifyContext:
     return ctx
 
 
-def get_notify(request: Request) -> NotifyContext:
-    """FastAPI dependency: the app's notification components."""
+async def get_notify(request: Request) -> NotifyContext:
+    """FastAPI dependency: the app's notification components.
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a thread hop per request.
+    """
     runtime: Runtime = request.app.state.runtime
     return notify_context(runtime)

@@ -21,6 +21,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from forgekit.redis_client import redis_from_url
+
 log = logging.getLogger("pyforge.notify.live")
 
 _RECONNECT_MAX_S = 10.0
@@ -117,9 +119,7 @@ class RedisLiveHub(LiveHub):
     async def publish(self, project_id: str, message: dict[str, Any]) -> None:
         """``PUBLISH`` the message as JSON (raises on Redis errors, so the consumer retries)."""
         if self._publisher is None:
-            self._publisher = Redis.from_url(
-                self.redis_url, socket_connect_timeout=5, socket_timeout=5
-            )
+            self._publisher = redis_from_url(self.redis_url)
         await self._publisher.publish(self.channel(project_id), json.dumps(message))
 
     async def ensure_listening(self) -> None:

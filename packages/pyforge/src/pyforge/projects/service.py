@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.cache import Cache
@@ -198,21 +198,35 @@ class ProjectService:
             stmt = stmt.where(Project.team_id == team_id)
         if q is not None:
             stmt = repo.search(stmt, q)
-        total = await repo.count(stmt)
         column = getattr(Project, sort.field)
-        if cursor is not None:
-            value, last_id = _decode_cursor(cursor, sort)
-            stmt = repo.after(stmt, column, value, last_id, descending=sort.descending)
-            offset = 0
         order = (column.desc(), Project.id.desc()) if sort.descending else (column, Project.id)
-        rows = list(await repo.all(stmt.order_by(*order).offset(offset).limit(limit + 1)))
+        rows: list[Project]
+        if cursor is not None:
+            # The total counts every page, so it is taken before the keyset condition.
+            total = await repo.count(stmt)
+            value, last_id = _decode_cursor(cursor, sort)
+            stmt_page = repo.after(stmt, column, value, last_id, descending=sort.descending)
+            offset = 0
+            rows = list(await repo.all(stmt_page.order_by(*order).limit(limit + 1)))
+        else:
+            # The page and the total in one query: a window aggregate is computed before
+            # OFFSET/LIMIT, so COUNT(*) OVER () is the number of rows on every page.
+            page = stmt.add_columns(func.count().over().label("total"))
+            result = await session.execute(page.order_by(*order).offset(offset).limit(limit + 1))
+            pairs = result.tuples().all()
+            rows = [project for project, _ in pairs]
+            total = int(pairs[0][1]) if pairs else 0
+            if not pairs and offset:  # past the last page: the window saw no rows to count
+                total = await repo.count(stmt)
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = None
         if has_more and rows:
             last = rows[-1]
             next_cursor = _encode_cursor(sort, getattr(last, sort.field), last.id)
-        memberships = {} if principal.is_admin else await memberships_of(session, principal.user_id)
+        # Memberships only matter for team projects; a page without any skips the query.
+        needs_memberships = not principal.is_admin and any(p.team_id is not None for p in rows)
+        memberships = await memberships_of(session, principal.user_id) if needs_memberships else {}
         items = [
             _read(
                 p,
