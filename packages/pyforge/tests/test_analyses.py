@@ -226,8 +226,11 @@ async def test_lifecycle_metrics_sarif_and_events(
     assert c["top_findings"][0]["rule"] == "SEC-S307" and c["new_findings"] >= 2
     assert completed[1]["fixed_findings"] == 1
     gate = await outbox_payloads(runtime, "quality_gate.changed")
-    assert gate == [{"project_id": pid, "analysis_id": second["id"], "previous": "failed",
-                     "current": "passed"}]  # fmt: skip
+    assert gate == [
+        # The first analysis fails its gate: news even without a previous status.
+        {"project_id": pid, "analysis_id": first["id"], "previous": None, "current": "failed"},
+        {"project_id": pid, "analysis_id": second["id"], "previous": "failed", "current": "passed"},
+    ]
     crit = await outbox_payloads(runtime, "finding.new_critical")
     assert crit[0]["analysis_id"] == first["id"] and crit[0]["findings"][0]["rule"] == "SEC-S307"
 

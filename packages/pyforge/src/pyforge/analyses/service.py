@@ -11,7 +11,8 @@ string and ``analysis_id``):
   line}], new_findings, fixed_findings}``;
 * ``analysis.failed`` ``{reason}``;
 * ``quality_gate.changed`` ``{previous, current}`` when the gate's status differs from the
-  previous succeeded analysis' (not on a project's first analysis);
+  previous succeeded analysis', and on a project's first analysis when its gate fails
+  (``previous`` is then null);
 * ``finding.new_critical`` ``{findings: [{rule, severity, message, path, line}]}`` for new,
   open critical or blocker findings.
 """
@@ -495,9 +496,12 @@ async def record_success(
         "new_findings": new_count,
         "fixed_findings": len(fixed),
     })  # fmt: skip
-    if previous is not None and previous.gate_status and previous.gate_status != gate["status"]:
+    before = previous.gate_status if previous is not None else None
+    # A change of status is news; so is a project's very first gate when it fails (from no
+    # status to "failed"), which is what "email on a failed quality gate" must catch.
+    if before != gate["status"] and (before is not None or gate["status"] == "failed"):
         await enqueue(session, QUALITY_GATE_CHANGED, {
-            **_event_base(analysis), "previous": previous.gate_status,
+            **_event_base(analysis), "previous": before,
             "current": gate["status"]})  # fmt: skip
     critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
     if critical:
