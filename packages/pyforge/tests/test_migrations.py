@@ -2,50 +2,27 @@
 
 import asyncio
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import create_async_engine
-
 import pyforge.models  # noqa: F401
-from forgekit.db import Base
+from forgekit.testing.migrations import schema_diff, table_names
 from pyforge import db
 
 # Hand-written full-text search objects that autogenerate cannot express (see db.py).
 SEARCH_OBJECTS = ("projects_fts", "ix_projects_search")
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:
+def _without_search(obj, name, type_, reflected, compare_to) -> bool:
     return not (name and name.startswith(SEARCH_OBJECTS))
 
 
-def _diff(sync_conn):
-    ctx = MigrationContext.configure(
-        sync_conn, opts={"compare_type": True, "include_object": _include}
-    )
-    return compare_metadata(ctx, Base.metadata)
-
-
-async def _tables(url: str) -> set[str]:
-    engine = create_async_engine(url)
-    async with engine.connect() as conn:
-        names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-    await engine.dispose()
-    return names
-
-
 async def test_migrated_schema_matches_models(database_url: str) -> None:
-    engine = create_async_engine(database_url)
-    async with engine.connect() as conn:
-        diff = await conn.run_sync(_diff)
-    await engine.dispose()
+    diff = await schema_diff(database_url, _without_search)
     assert diff == [], f"models and migrations differ: {diff}"
 
 
 async def test_downgrade_to_base_and_up_again(database_url: str) -> None:
-    before = await _tables(database_url)
-    assert {"users", "projects", "project_files"} <= before
+    before = await table_names(database_url)
+    assert {"users", "projects", "project_files", "analyses"} <= before
     await asyncio.to_thread(db.downgrade, database_url)
-    assert await _tables(database_url) <= {"alembic_version"}
+    assert await table_names(database_url) <= {"alembic_version"}
     await asyncio.to_thread(db.upgrade, database_url)
-    assert await _tables(database_url) == before
+    assert await table_names(database_url) == before

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from forgekit.db import Repository
@@ -114,6 +115,22 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         return _rowcount(result)
 
 
+@cache
+def _session_user_statement() -> Select[User]:
+    """The statement of :meth:`RevokedAccessTokenRepository.session_user`, built once.
+
+    It runs on every authenticated request; building the expression and its cache key anew
+    each time cost more CPU than the round trip. Values travel as bound parameters.
+    """
+    token_revoked = exists().where(RevokedAccessToken.jti_hash == bindparam("jti_hash"))
+    family_revoked = exists().where(
+        RefreshToken.family_id == bindparam("family_id"), RefreshToken.revoked_at.is_not(None)
+    )
+    return select(User).where(
+        User.id == bindparam("user_id"), User.deleted_at.is_(None), ~token_revoked, ~family_revoked
+    )
+
+
 class RevokedAccessTokenRepository(Repository[RevokedAccessToken]):
     """The deny-list of access tokens revoked before expiry."""
 
@@ -127,14 +144,8 @@ class RevokedAccessTokenRepository(Repository[RevokedAccessToken]):
         One round trip for the user and both revocation checks, since it runs on every
         authenticated request.
         """
-        token_revoked = exists().where(RevokedAccessToken.jti_hash == jti_hash)
-        family_revoked = exists().where(
-            RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)
-        )
-        stmt = select(User).where(
-            User.id == user_id, User.deleted_at.is_(None), ~token_revoked, ~family_revoked
-        )
-        result = await self.session.execute(stmt)
+        params = {"user_id": user_id, "jti_hash": jti_hash, "family_id": family_id}
+        result = await self.session.execute(_session_user_statement(), params)
         return result.scalars().one_or_none()
 
     async def purge_expired(self, now: datetime) -> int:

@@ -58,15 +58,16 @@ from pyforge.analyses.schemas import (
 )
 from pyforge.analysis import AnalysisReport, Finding
 from pyforge.analysis.config import GateConfig
+from pyforge.events import (
+    ANALYSIS_COMPLETED,
+    ANALYSIS_FAILED,
+    ANALYSIS_PROGRESS,
+    ANALYSIS_REQUESTED,
+    ANALYSIS_STARTED,
+    FINDING_NEW_CRITICAL,
+    QUALITY_GATE_CHANGED,
+)
 from pyforge.projects.models import Project
-
-ANALYSIS_REQUESTED: Final = "analysis.requested"
-ANALYSIS_STARTED: Final = "analysis.started"
-ANALYSIS_PROGRESS: Final = "analysis.progress"
-ANALYSIS_COMPLETED: Final = "analysis.completed"
-ANALYSIS_FAILED: Final = "analysis.failed"
-QUALITY_GATE_CHANGED: Final = "quality_gate.changed"
-FINDING_NEW_CRITICAL: Final = "finding.new_critical"
 
 ANALYSIS_NOT_FOUND: Final = "Analysis not found."
 FINDING_NOT_FOUND: Final = "Finding not found."
@@ -496,12 +497,13 @@ async def record_success(
         "new_findings": new_count,
         "fixed_findings": len(fixed),
     })  # fmt: skip
-    before = previous.gate_status if previous is not None else None
+    previous_gate = previous.gate_status if previous is not None else None
     # A change of status is news; so is a project's very first gate when it fails (from no
     # status to "failed"), which is what "email on a failed quality gate" must catch.
-    if before != gate["status"] and (before is not None or gate["status"] == "failed"):
+    first_failure = previous_gate is None and gate["status"] == "failed"
+    if previous_gate != gate["status"] and (previous_gate is not None or first_failure):
         await enqueue(session, QUALITY_GATE_CHANGED, {
-            **_event_base(analysis), "previous": before,
+            **_event_base(analysis), "previous": previous_gate,
             "current": gate["status"]})  # fmt: skip
     critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
     if critical:

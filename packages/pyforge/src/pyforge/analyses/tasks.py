@@ -47,6 +47,7 @@ from pyforge.analyses.models import Analysis, AnalysisStatus
 from pyforge.analyses.repository import AnalysisRepository
 from pyforge.analysis import AnalysisReport, ConfigError, InputError, analyze_paths
 from pyforge.analysis.config import CONFIG_FILES, Config, config_from_table
+from pyforge.events import ANALYSIS_COMPLETED, ANALYSIS_REQUESTED
 from pyforge.files.models import ProjectFile
 from pyforge.files.service import materialize, snapshot, snapshot_digest
 from pyforge.projects.models import Project
@@ -261,7 +262,7 @@ class AnalysisRunner:
         row.error = reason[: service.ERROR_MAX]
         await enqueue(
             session,
-            service.ANALYSIS_REQUESTED,
+            ANALYSIS_REQUESTED,
             {"project_id": str(row.project_id), "analysis_id": str(row.id)},
         )
 
@@ -353,7 +354,7 @@ class AnalysisRunner:
                 row.status = AnalysisStatus.QUEUED.value
                 await enqueue(
                     s,
-                    service.ANALYSIS_REQUESTED,
+                    ANALYSIS_REQUESTED,
                     {"project_id": str(row.project_id), "analysis_id": str(row.id)},
                 )
         return len(rows)
@@ -362,7 +363,7 @@ class AnalysisRunner:
 def register(runtime: PyForgeRuntime) -> AnalysisRunner:
     """Subscribe the runner (one analysis at a time per process) and the cache invalidator."""
     runner = AnalysisRunner(runtime)
-    runtime.events.subscribe(CONSUMER, [service.ANALYSIS_REQUESTED], runner.handle, prefetch=1)
-    runtime.events.subscribe(CACHE_CONSUMER, [service.ANALYSIS_COMPLETED], runner.invalidate)
+    runtime.events.subscribe(CONSUMER, [ANALYSIS_REQUESTED], runner.handle, prefetch=1)
+    runtime.events.subscribe(CACHE_CONSUMER, [ANALYSIS_COMPLETED], runner.invalidate)
     runtime.services.append(runner)
     return runner

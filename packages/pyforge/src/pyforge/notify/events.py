@@ -1,18 +1,34 @@
-"""The event types notifications know about (the analyses service's contract)."""
+"""The event types notifications handle, grouped by what they can be delivered to."""
 
 from __future__ import annotations
 
 from typing import Final
 
-PROJECT_CREATED: Final = "project.created"
-PROJECT_DELETED: Final = "project.deleted"
-ANALYSIS_REQUESTED: Final = "analysis.requested"
-ANALYSIS_STARTED: Final = "analysis.started"
-ANALYSIS_PROGRESS: Final = "analysis.progress"
-ANALYSIS_COMPLETED: Final = "analysis.completed"
-ANALYSIS_FAILED: Final = "analysis.failed"
-QUALITY_GATE_CHANGED: Final = "quality_gate.changed"
-FINDING_NEW_CRITICAL: Final = "finding.new_critical"
+from pyforge.events import (
+    ANALYSIS_COMPLETED,
+    ANALYSIS_FAILED,
+    ANALYSIS_PROGRESS,
+    ANALYSIS_REQUESTED,
+    ANALYSIS_STARTED,
+    FINDING_NEW_CRITICAL,
+    PROJECT_CREATED,
+    PROJECT_DELETED,
+    QUALITY_GATE_CHANGED,
+)
+
+__all__ = [
+    "ANALYSIS_COMPLETED",
+    "ANALYSIS_FAILED",
+    "ANALYSIS_PROGRESS",
+    "ANALYSIS_REQUESTED",
+    "ANALYSIS_STARTED",
+    "FINDING_NEW_CRITICAL",
+    "NOTIFIABLE_EVENT_TYPES",
+    "PROJECT_CREATED",
+    "PROJECT_DELETED",
+    "PROJECT_EVENT_TYPES",
+    "QUALITY_GATE_CHANGED",
+]
 
 #: Events about a project (payload has ``project_id``): what webhooks and WebSockets carry.
 PROJECT_EVENT_TYPES: Final[tuple[str, ...]] = (

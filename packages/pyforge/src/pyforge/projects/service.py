@@ -35,6 +35,9 @@ from pyforge.access import (
     role_for,
     team_role,
 )
+
+#: Event types this domain emits.
+from pyforge.events import PROJECT_CREATED, PROJECT_DELETED, PROJECT_UPDATED
 from pyforge.projects.models import Project
 from pyforge.projects.repository import ProjectRepository
 from pyforge.projects.schemas import (
@@ -45,11 +48,6 @@ from pyforge.projects.schemas import (
     ProjectSettings,
     ProjectUpdate,
 )
-
-#: Event types this domain emits.
-PROJECT_CREATED = "project.created"
-PROJECT_UPDATED = "project.updated"
-PROJECT_DELETED = "project.deleted"
 
 MAX_PAGE_SIZE = 100
 
@@ -213,7 +211,7 @@ class ProjectService:
             # OFFSET/LIMIT, so COUNT(*) OVER () is the number of rows on every page.
             page = stmt.add_columns(func.count().over().label("total"))
             result = await session.execute(page.order_by(*order).offset(offset).limit(limit + 1))
-            pairs = result.tuples().all()
+            pairs = result.all()
             rows = [project for project, _ in pairs]
             total = int(pairs[0][1]) if pairs else 0
             if not pairs and offset:  # past the last page: the window saw no rows to count
