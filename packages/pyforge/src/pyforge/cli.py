@@ -6,6 +6,8 @@ web stack (FastAPI, SQLAlchemy) and starts fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -20,19 +22,23 @@ app = typer.Typer(
 def _register() -> None:
     # Each role module adds its commands to ``app``; kept in separate modules so that a role's
     # imports stay out of the others' start-up path.
+    from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client, server
 
     server.register(app)
     client.register(app)
-    try:
-        from pyforge.analysis import cli as analysis_cli
-    except ImportError:  # the engine package is optional while it is being built
-        return
     analysis_cli.register(app)
 
 
 def main() -> None:
     """Console-script entry point."""
+    if sys.argv[1:2] == ["analyze"]:
+        # An unchanged tree is answered from the analysis run cache without building the app.
+        from pyforge.analysis.runcache import fast_main
+
+        code = fast_main(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     _register()
     app()
 

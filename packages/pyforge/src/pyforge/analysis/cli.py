@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,6 +139,16 @@ def analyze(
     config: ConfigOpt = None,
 ) -> None:
     """Analyse Python files: metrics, complexity, bugs, security, style, types."""
+    started, started_ns = time.perf_counter(), time.time_ns()
+    use_run_cache = not no_cache and changed_since is None and (jobs is None or jobs >= 1)
+    if use_run_cache:
+        from pyforge.analysis.runcache import answer
+
+        code = answer(paths or [], fmt=fmt, output=output, config_file=config,
+                      cache_dir=cache_dir, baseline=baseline, started=started)  # fmt: skip
+        if code is not None:
+            raise typer.Exit(code)
+
     from pyforge.analysis.reporters import FORMATS, render
 
     if fmt not in FORMATS:
@@ -147,10 +158,41 @@ def analyze(
         changed_since=changed_since, baseline=baseline, show_progress=fmt == "table" or output
         is not None,
     )  # fmt: skip
-    with _output(output) as out:
-        render(report, fmt, out, color=out is sys.stdout and sys.stdout.isatty())
     passed = report.gate is None or report.gate.passed
+    entry = (
+        _run_cache_entry(paths or [], config, cache_dir, baseline, fmt) if use_run_cache else None
+    )
+    with _output(output) as out:
+        if entry is None:
+            render(report, fmt, out, color=out is sys.stdout and sys.stdout.isatty())
+        else:
+            from pyforge.analysis import runcache
+
+            text = runcache.render_template(report, render, fmt)
+            out.write(runcache.fill(text, report.duration_s, report.cache_hits))
+            runcache.store(
+                entry, report, text, passed=passed, started_ns=started_ns,
+                searched=runcache.searched_configs(paths or [], config),
+            )  # fmt: skip
     raise typer.Exit(EXIT_OK if passed else EXIT_GATE_FAILED)
+
+
+def _run_cache_entry(
+    paths: list[str], config: Path | None, cache_dir: Path | None, baseline: Path | None,
+    fmt: str,
+) -> Path | None:  # fmt: skip
+    """The run cache's entry for this command line (None when the format or input rules it
+    out; the normal path then reports any input error)."""
+    from pyforge.analysis.locate import ConfigError
+    from pyforge.analysis.runcache import FORMATS, entry_path
+
+    if fmt not in FORMATS:
+        return None
+    try:
+        return entry_path(paths, config_file=config, cache_dir=cache_dir, baseline=baseline,
+                          fmt=fmt)  # fmt: skip
+    except (OSError, ValueError, ConfigError):
+        return None
 
 
 def rules(

@@ -100,7 +100,7 @@ class RuleSettings:
     def digest(self) -> str:
         """Stable hash of these settings: part of each file's cache key."""
         data = asdict(self)
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=sorted).encode()).hexdigest()
 
 
 def _rule_matches(rule_id: str, patterns: Iterable[str]) -> bool:
