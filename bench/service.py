@@ -10,7 +10,12 @@ Phase 2: analyses per minute of a generated 200-file project with 1 and then 2
 `pyforge worker --queues analysis` processes (engine result cache off, so every run is cold),
 each measured for at most ``--duration`` seconds. Nothing is asserted.
 
-    .venv/bin/python bench/service.py [--users 1000] [--duration 60]
+    .venv/bin/python bench/service.py [--users 1000 | --users 100,300,1000] [--duration 60]
+                                      [--no-throughput]
+
+The virtual users run on aiohttp in a child process pinned to the last core (httpx cost about
+1 ms of client CPU per request, enough to make the generator the bottleneck on 2 cores); the
+table ends with the generator's own CPU use.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import multiprocessing
 import os
 import random
 import subprocess
@@ -96,24 +102,40 @@ async def _setup(base: str, n_accounts: int) -> tuple[list[dict[str, str]], str]
     return accounts, pid
 
 
-async def load_phase(base: str, users: int, duration: float, n_accounts: int) -> None:
-    """Phase 1: the weighted mix with think time; prints the table."""
-    accounts, pid = await _setup(base, n_accounts)
+def _pin_to_last_core() -> str:
+    """Pin this process to the last core (the API processes keep the scheduler's choice)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return "unpinned"
+    os.sched_setaffinity(0, {cores[-1]})
+    return f"pinned to core {cores[-1]}"
+
+
+async def _drive_users(base: str, users: int, duration: float, accounts: list[dict[str, str]],
+                       pid: str) -> None:  # fmt: skip
+    """The virtual users on aiohttp: a fraction of httpx's client-side CPU per request."""
+    import aiohttp
+
     lat: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names = [n for n, w in MIX for _ in range(w)]
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     started = time.monotonic()
     stop_at = started + duration
+    cpu0 = time.process_time()
+    connector = aiohttp.TCPConnector(limit=users, limit_per_host=users)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as c:
 
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
-
-        async def request(kind: str, h: dict[str, str]) -> httpx.Response:
+        async def request(kind: str, h: dict[str, str]) -> int:
             if kind == "list_projects":
-                return await c.get("/api/v1/projects", headers=h)
-            if kind == "analyze_code":
-                return await c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
-            return await c.get(f"/api/v1/projects/{pid}/metrics", headers=accounts[0])
+                cm = c.get("/api/v1/projects", headers=h)
+            elif kind == "analyze_code":
+                cm = c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
+            else:
+                cm = c.get(f"/api/v1/projects/{pid}/metrics", headers=accounts[0])
+            async with cm as r:
+                await r.read()
+                return r.status
 
         async def user(idx: int) -> None:
             await asyncio.sleep(10.0 * idx / users)  # ramp-up
@@ -123,16 +145,17 @@ async def load_phase(base: str, users: int, duration: float, n_accounts: int) ->
                 kind = rnd.choice(names)
                 t0 = time.perf_counter()
                 try:
-                    r = await request(kind, h)
-                    if r.status_code >= 400:
-                        errors[kind][str(r.status_code)] += 1
-                except httpx.HTTPError as exc:
+                    status = await request(kind, h)
+                    if status >= 400:
+                        errors[kind][str(status)] += 1
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     errors[kind][type(exc).__name__] += 1
                 lat[kind].append((time.perf_counter() - t0) * 1000)
                 await asyncio.sleep(rnd.uniform(1.0, 3.0))
 
         await asyncio.gather(*(user(i) for i in range(users)))
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu0
     print(f"\nphase 1: {users} users, think 1-3 s, {elapsed:.0f} s, 2 API processes")
     print(f"{'task':<16}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     every: list[float] = []
@@ -147,6 +170,30 @@ async def load_phase(base: str, users: int, duration: float, n_accounts: int) ->
     total_err = sum(sum(e.values()) for e in errors.values())
     print(f"{'all':<16}{len(every):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{total_err:>8}"
           f"   {len(every) / elapsed:.1f} requests/s")  # fmt: skip
+    per_req = 1000 * cpu / max(1, len(every))
+    print(f"  load generator: {cpu:.1f} s CPU = {100 * cpu / elapsed:.0f}% of one core,"
+          f" {per_req:.2f} ms per request")  # fmt: skip
+
+
+def _user_process(base: str, users: int, duration: float, accounts: list[dict[str, str]],
+                  pid: str) -> None:  # fmt: skip
+    print(f"  load generator: separate process, {_pin_to_last_core()}", flush=True)
+    asyncio.run(_drive_users(base, users, duration, accounts, pid))
+    sys.stdout.flush()
+
+
+def load_phase(base: str, user_counts: list[int], duration: float, n_accounts: int) -> None:
+    """Phase 1: the weighted mix with think time, once per user count; prints the tables.
+
+    The users run in a child process pinned to one core, so the generator's own CPU shows as
+    its own line rather than as server latency.
+    """
+    accounts, pid = asyncio.run(_setup(base, n_accounts))
+    ctx = multiprocessing.get_context("fork")
+    for users in user_counts:
+        proc = ctx.Process(target=_user_process, args=(base, users, duration, accounts, pid))
+        proc.start()
+        proc.join()
 
 
 async def throughput(base: str, workers: int, duration: float, env: dict[str, str]) -> float:
@@ -185,7 +232,9 @@ async def throughput(base: str, workers: int, duration: float, env: dict[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--users", default="1000",
+                        help="virtual users; a comma-separated list runs phase 1 once for each")
+    parser.add_argument("--no-throughput", action="store_true", help="skip phase 2")
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--accounts", type=int, default=20)
     args = parser.parse_args()
@@ -218,10 +267,13 @@ def main() -> None:
             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            asyncio.run(load_phase(base, args.users, args.duration, args.accounts))
+            counts = [int(u) for u in args.users.split(",") if u.strip()]
+            load_phase(base, counts, args.duration, args.accounts)
         finally:
             worker.terminate()
             worker.wait(timeout=60)
+        if args.no_throughput:
+            return
         print("\nphase 2: analyses per minute, 200-file project, engine cache off")
         one = asyncio.run(throughput(base, 1, args.duration, env))
         two = asyncio.run(throughput(base, 2, args.duration, env))
