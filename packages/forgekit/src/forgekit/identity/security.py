@@ -1,19 +1,24 @@
 """Password hashing (argon2id) and JWT encoding/decoding.
 
 Hashing runs in a worker thread: argon2id is deliberately slow and memory-hard, and on the event
-loop it would stall every other request for its duration.
+loop it would stall every other request for its duration. The threads form a pool of their own,
+one per core: a burst of logins then queues for a core instead of running hundreds of 64 MiB
+hashes at once (memory) or occupying the shared thread pool other work needs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import secrets
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher as _Argon2Hasher
@@ -23,8 +28,16 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from forgekit.db.base import utcnow
 from forgekit.settings import ForgeSettings
 
+_T = TypeVar("_T")
+
 # ---------------------------------------------------------------------------------------------
 # Passwords
+
+_HASH_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+
+
+async def _in_hash_pool(fn: Callable[..., _T], *args: Any) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, fn, *args)
 
 
 class PasswordHasher:
@@ -50,11 +63,11 @@ class PasswordHasher:
 
     async def hash(self, password: str) -> str:
         """An argon2id hash of ``password`` (PHC string with salt and parameters)."""
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await _in_hash_pool(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
         """True when ``password`` matches; False for a mismatch or an unreadable hash."""
-        return await asyncio.to_thread(self._verify_sync, password_hash, password)
+        return await _in_hash_pool(self._verify_sync, password_hash, password)
 
     def _verify_sync(self, password_hash: str, password: str) -> bool:
         try:

@@ -181,6 +181,10 @@ class AuthService:
         user = await UserRepository(session).get_by_login(identifier)
         key = throttle.account_key(user, identifier)
         await throttle.check_account(key)
+        # End the read-only transaction before the deliberately slow hash, so its database
+        # connection (and on SQLite the write lock) is not held while the CPU works; the
+        # writes below start a new one. expire_on_commit=False keeps ``user`` usable.
+        await session.commit()
         hasher = password_hasher(settings)
         if user is None:
             await hasher.verify_dummy(password)
