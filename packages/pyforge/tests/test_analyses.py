@@ -264,6 +264,10 @@ async def test_analyze_code(client: httpx.AsyncClient) -> None:
     again = await client.post(url, json={"code": "def f(x=[]):\n    return x\n"},
                               headers=user.headers)  # fmt: skip
     assert again.json() == body  # served from the cache
+    for r in (resp, again):  # both answers carry the rate-limit headers and a correct length
+        assert int(r.headers["ratelimit-remaining"]) >= 0
+        assert int(r.headers["content-length"]) == len(r.content)
+    assert int(again.headers["ratelimit-remaining"]) < int(resp.headers["ratelimit-remaining"])
     resp = await client.post(url, json={"code": "def f(:\n", "filename": "bad.py"},
                              headers=user.headers)  # fmt: skip
     assert resp.status_code == 200

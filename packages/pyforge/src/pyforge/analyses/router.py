@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -232,14 +233,23 @@ async def _read_json(request: Request, max_bytes: int) -> Any:
         raise BadRequest("The request body is not valid JSON.") from None
 
 
+def _carried_headers(response: Response) -> dict[str, str]:
+    # Headers dependencies set on FastAPI's temporary response (RateLimit-*), minus the
+    # body-describing ones of that empty response.
+    return {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+
+
 @analyze_router.post(
     "/code",
+    response_model=AnalyzeCodeOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": AnalyzeCodeIn.model_json_schema()}}}},
 )  # fmt: skip
 async def analyze_code(
     request: Request, response: Response, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> AnalyzeCodeOut:
+) -> Response:
     """Analyse a snippet synchronously (size-limited, rate-limited): metrics and findings."""
     settings = runtime.app_settings  # type: ignore[attr-defined]
     await enforce(request, response, "analyze:code", parse_rate(settings.analyze_code_rate),
@@ -260,7 +270,10 @@ async def analyze_code(
         body.filename.encode() + b"\0" + body.code.encode()).hexdigest())  # fmt: skip
     cached = await runtime.cache.get(key)
     if cached is not None:
-        return AnalyzeCodeOut.model_validate(cached)
+        # The cache holds what this endpoint rendered from a validated AnalyzeCodeOut, so a hit
+        # is sent as is: validating and re-serialising it would double the cost of the
+        # cheapest answer. The rate-limit headers set on ``response`` are carried over.
+        return JSONResponse(cached, headers=_carried_headers(response))
     from pyforge.analysis import analyze_source
 
     report = await asyncio.to_thread(analyze_source, body.code, body.filename)
@@ -273,8 +286,9 @@ async def analyze_code(
         findings=[f.to_dict() for f in report.findings],
         notes=[n.to_dict() for n in report.notes],
     )
-    await runtime.cache.set(key, out.model_dump(mode="json"), ANALYSIS_TTL)
-    return out
+    rendered = out.model_dump(mode="json")
+    await runtime.cache.set(key, rendered, ANALYSIS_TTL)
+    return JSONResponse(rendered, headers=_carried_headers(response))
 
 
 @analyze_router.post("/project", status_code=status.HTTP_202_ACCEPTED)
