@@ -21,6 +21,24 @@ REDIS_URL = os.environ.get("FORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("FORGE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
+def bench_env(db_url: str, unique: str, **extra: str) -> dict[str, str]:
+    """Settings for a benchmark server: real backends under unique names, limits out of the way."""
+    env = {
+        "FORGE_DATABASE_URL": db_url,
+        "FORGE_REDIS_URL": REDIS_URL,
+        "FORGE_AMQP_URL": AMQP_URL,
+        "FORGE_REDIS_PREFIX": f"bench:{unique}:",
+        "FORGE_EVENTS_EXCHANGE": f"bench.{unique}.events",
+        "FORGE_EVENTS_QUEUE_PREFIX": f"bench.{unique}",
+        "FORGE_RATE_LIMIT_DEFAULT": "1000000/minute",
+        "FORGE_LOGIN_ATTEMPTS_PER_IP": "1000000/minute",
+        "FORGE_DATABASE_POOL_SIZE": "20",
+        "PYFORGE_DATA_DIR": f"/tmp/pyforge-bench-{unique}",
+    }
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

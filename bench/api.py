@@ -17,7 +17,7 @@ import time
 import uuid
 
 import httpx
-from _servers import AMQP_URL, REDIS_URL, free_port, percentiles, pyforge_server, scratch_postgres
+from _servers import bench_env, free_port, percentiles, pyforge_server, scratch_postgres
 
 PASSWORD = "bench-password-123"
 
@@ -103,18 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     unique = uuid.uuid4().hex[:8]
     with scratch_postgres("bench_api") as db_url:
-        env = {
-            "FORGE_DATABASE_URL": db_url,
-            "FORGE_REDIS_URL": REDIS_URL,
-            "FORGE_AMQP_URL": AMQP_URL,
-            "FORGE_REDIS_PREFIX": f"bench:{unique}:",
-            "FORGE_EVENTS_EXCHANGE": f"bench.{unique}.events",
-            "FORGE_EVENTS_QUEUE_PREFIX": f"bench.{unique}",
-            "FORGE_RATE_LIMIT_DEFAULT": "1000000/minute",
-            "FORGE_LOGIN_ATTEMPTS_PER_IP": "1000000/minute",
-            "FORGE_DATABASE_POOL_SIZE": "20",
-            "PYFORGE_DATA_DIR": f"/tmp/pyforge-bench-{unique}",
-        }
+        env = bench_env(db_url, unique)
         with pyforge_server(env, free_port(), workers=args.workers) as base:
             print(f"PyForge API on PostgreSQL + Redis + RabbitMQ, {args.workers} API processes, "
                   f"{args.requests_per_client} requests per client")

@@ -35,7 +35,7 @@ from collections import defaultdict
 from contextlib import ExitStack
 
 import httpx
-from _servers import AMQP_URL, REDIS_URL, free_port, percentiles, pyforge_server, scratch_postgres
+from _servers import bench_env, free_port, percentiles, pyforge_server, scratch_postgres
 
 PASSWORD = "bench-password-123"
 SNIPPET = "def test(): pass\n"
@@ -240,24 +240,16 @@ def main() -> None:
     args = parser.parse_args()
     unique = uuid.uuid4().hex[:8]
     with scratch_postgres("bench_svc") as db_url, ExitStack() as stack:
-        env = {
-            "FORGE_DATABASE_URL": db_url,
-            "FORGE_REDIS_URL": REDIS_URL,
-            "FORGE_AMQP_URL": AMQP_URL,
-            "FORGE_REDIS_PREFIX": f"bench:{unique}:",
-            "FORGE_EVENTS_EXCHANGE": f"bench.{unique}.events",
-            "FORGE_EVENTS_QUEUE_PREFIX": f"bench.{unique}",
-            "FORGE_RATE_LIMIT_DEFAULT": "1000000/minute",
-            "FORGE_LOGIN_ATTEMPTS_PER_IP": "1000000/minute",
-            "FORGE_DATABASE_POOL_SIZE": "20",
-            "FORGE_PASSWORD_HASH_TIME_COST": "1",
-            "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
-            "FORGE_PASSWORD_HASH_PARALLELISM": "1",
-            "PYFORGE_ANALYZE_CODE_RATE": "1000000/minute",
-            "PYFORGE_INPROCESS_WORKERS": "false",
-            "PYFORGE_ANALYSIS_CACHE": "false",
-            "PYFORGE_DATA_DIR": f"/tmp/pyforge-bench-{unique}",
-        }
+        env = bench_env(
+            db_url,
+            unique,
+            FORGE_PASSWORD_HASH_TIME_COST="1",
+            FORGE_PASSWORD_HASH_MEMORY_KIB="1024",
+            FORGE_PASSWORD_HASH_PARALLELISM="1",
+            PYFORGE_ANALYZE_CODE_RATE="1000000/minute",
+            PYFORGE_INPROCESS_WORKERS="false",
+            PYFORGE_ANALYSIS_CACHE="false",
+        )
         base = stack.enter_context(pyforge_server(env, free_port(), workers=2))
         print(f"PyForge analysis service on PostgreSQL + Redis + RabbitMQ ({os.cpu_count()} cores;"
               " a shared, busy machine: figures are indicative)")  # fmt: skip
