@@ -24,6 +24,7 @@ async def test_request_id_is_honoured_or_generated(client: httpx.AsyncClient) ->
 def test_json_log_lines_carry_the_request_id() -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "hello %s", ("you",), None)
     record.user_id = "u1"
+    record.color_message = "\x1b[36mhello\x1b[0m"
     token = set_request_id("rid-1")
     try:
         line = json.loads(JsonFormatter().format(record))
@@ -33,6 +34,7 @@ def test_json_log_lines_carry_the_request_id() -> None:
     assert line["request_id"] == "rid-1"
     assert line["user_id"] == "u1"
     assert line["level"] == "info"
+    assert "color_message" not in line
 
 
 async def test_metrics_expose_requests_latency_and_outbox(client: httpx.AsyncClient) -> None:

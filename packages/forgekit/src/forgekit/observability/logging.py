@@ -11,8 +11,10 @@ from typing import Any
 from forgekit.observability.context import get_request_id
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is emitted.
+# uvicorn's ``color_message`` duplicates the message with terminal escapes.
 _STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 
 
