@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 import typer
@@ -72,6 +73,10 @@ async def _run_worker(groups: list[str] | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(consume=True)
+    # As in the API (forgekit.app): start-up objects live as long as the process, so keep them
+    # out of the collector's full passes.
+    gc.collect()
+    gc.freeze()
     typer.echo(f"consuming: {', '.join(sorted(runtime.events.subscriptions))}", err=True)
     try:
         await stop.wait()
