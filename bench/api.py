@@ -17,7 +17,9 @@ import time
 import uuid
 
 import httpx
-from _servers import bench_env, free_port, percentiles, pyforge_server, scratch_postgres
+from _servers import bench_env, percentiles, pyforge_server, scratch_postgres
+
+from forgekit.testing.servers import free_port
 
 PASSWORD = "bench-password-123"
 

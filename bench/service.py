@@ -35,7 +35,9 @@ from collections import defaultdict
 from contextlib import ExitStack
 
 import httpx
-from _servers import bench_env, free_port, percentiles, pyforge_server, scratch_postgres
+from _servers import bench_env, percentiles, pyforge_server, scratch_postgres
+
+from forgekit.testing.servers import free_port
 
 PASSWORD = "bench-password-123"
 SNIPPET = "def test(): pass\n"

@@ -4,7 +4,6 @@
 import asyncio
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -17,6 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from forgekit.identity.testing import message_text, sink_messages
 from forgekit.mail import FileSinkMailer, MailTemplates, SmtpMailer, build_message, create_mailer
 from forgekit.settings import ForgeSettings
+from forgekit.testing.servers import free_port
 
 
 class Inbox:
@@ -32,10 +32,6 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -77,7 +73,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller, inbox
@@ -124,7 +120,7 @@ async def test_smtp_mailer_starttls_and_auth(tmp_path):
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         tls_context=server_ctx,
         require_starttls=True,
         authenticator=authenticator,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -29,22 +28,19 @@ from forgekit.storage import (
     storage_router,
 )
 from forgekit.storage.keys import content_disposition, safe_filename
+from forgekit.testing.servers import free_port
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
 MiB = 1024 * 1024
 PART = 5 * MiB
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """A moto S3 server on a free loopback port, for the whole module."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     try:

@@ -8,7 +8,6 @@ directory: exactly what a user runs, exit codes and stderr included.
 import io
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -20,16 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from forgekit.testing.servers import free_port
 from pyforge.commands.client import collect_files, pack
 
 PYFORGE = [sys.executable, "-m", "pyforge.cli"]
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _base_env() -> dict[str, str]:
@@ -49,7 +45,7 @@ def _base_env() -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory):
     """A running embedded PyForge server: yields its base URL."""
     data = tmp_path_factory.mktemp("server")
-    port = _free_port()
+    port = free_port()
     env = _base_env()
     env.update(PYFORGE_HOST="127.0.0.1", PYFORGE_PORT=str(port), PYFORGE_DATA_DIR=str(data))
     subprocess.run([*PYFORGE, "migrate"], env=env, cwd=data, check=True, capture_output=True)
@@ -167,7 +163,7 @@ def test_login_with_a_wrong_password_fails_in_one_line(server, user, config):
 
 
 def test_login_to_an_unreachable_server(config):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = cli(config, "login", "--server", url, "-u", "x", "--password", "y")
     assert_one_line_error(result, 2, f"cannot reach server {url}")
 
@@ -185,7 +181,7 @@ def test_commands_need_a_login(config):
 
 def test_stored_server_that_went_away(logged_in):
     creds = _creds(logged_in)
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     creds["server"] = dead
     (logged_in / "credentials.json").write_text(json.dumps(creds))
     assert_one_line_error(cli(logged_in, "projects", "list"), 2, f"cannot reach server {dead}")

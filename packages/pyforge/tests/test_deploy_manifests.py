@@ -8,7 +8,6 @@ relies on, is run for real.
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from forgekit.testing.servers import free_port
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -221,10 +222,6 @@ def test_alert_rules_cover_the_required_signals():
         assert "/etc/prometheus/alerts.yml" in prom["rule_files"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_worker_serves_metrics_on_the_metrics_port(tmp_path):
@@ -232,7 +229,7 @@ def test_worker_serves_metrics_on_the_metrics_port(tmp_path):
     env["PYFORGE_DATA_DIR"] = str(tmp_path)
     cmd = [sys.executable, "-m", "pyforge.cli"]
     subprocess.run([*cmd, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([*cmd, "worker", "--queues", "notify", "--metrics-port", str(port)],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

@@ -25,7 +25,7 @@ import pytest
 
 from forgekit.settings import ForgeSettings
 from forgekit.testing.fixtures import _pg_exec, _pg_url
-from forgekit.testing.servers import require_real_servers
+from forgekit.testing.servers import free_port, require_real_servers
 
 BUGGY = {
     "app/main.py": b"def handler(x, seen=[]):\n    seen.append(x)\n    return eval(x)\n",
@@ -45,12 +45,6 @@ def _zip(tree: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stack:
@@ -92,7 +86,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     dbname = f"pyforge_e2e_{unique}"
     asyncio.run(_pg_exec(admin, f'CREATE DATABASE "{dbname}"'))
     tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FORGE_DATABASE_URL": _pg_url(admin, dbname),

@@ -1,7 +1,6 @@
 """`pyforge migrate` + `pyforge serve` as a user runs them (what `make run` does), end to end."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,13 +8,11 @@ from pathlib import Path
 
 import httpx
 
+from forgekit.testing.servers import free_port
+
 PYFORGE = [sys.executable, "-m", "pyforge.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -41,7 +38,7 @@ def test_two_embedded_instances_side_by_side(tmp_path: Path) -> None:
     try:
         ports = []
         for name in ("a", "b"):
-            port, data = _free_port(), tmp_path / name
+            port, data = free_port(), tmp_path / name
             env = _env(data, port)
             subprocess.run([*PYFORGE, "migrate"], env=env, check=True, capture_output=True, cwd=tmp_path)
             proc = subprocess.Popen(
@@ -73,7 +70,7 @@ def test_two_embedded_instances_side_by_side(tmp_path: Path) -> None:
 
 
 def test_migrate_reports_a_bad_database_url_in_one_line(tmp_path: Path) -> None:
-    env = _env(tmp_path, _free_port())
+    env = _env(tmp_path, free_port())
     env["FORGE_DATABASE_URL"] = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
     result = subprocess.run([*PYFORGE, "migrate"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2

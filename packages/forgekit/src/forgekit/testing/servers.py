@@ -34,6 +34,14 @@ class RealServers:
         )
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url.replace("+asyncpg", ""))
     host, port = parts.hostname or "127.0.0.1", parts.port or default_port
