@@ -33,6 +33,25 @@ def _kind(fm: FunctionMetrics) -> str:
     return "method" if fm.is_method else "function"
 
 
+def _over_limit(
+    fm: FunctionMetrics, value: int, limit: int, detail: str, *, scaled: bool = False
+) -> Iterator[Hit]:
+    """The one hit of a threshold rule, when ``value`` exceeds ``limit``.
+
+    ``detail`` is a template (``{value}``, ``{limit}``, ``{line}``, ``{end_line}``) that follows
+    "<Kind> '<qualname>' "; it is formatted only when the rule fires, since these checks run on
+    every function of every file.
+    """
+    if value > limit:
+        yield Hit(
+            _where(fm),
+            f"{_kind(fm).capitalize()} '{fm.qualname}' "
+            + detail.format(value=value, limit=limit, line=fm.line, end_line=fm.end_line),
+            severity=_scaled(value, limit) if scaled else None,
+            properties={"value": value, "limit": limit},
+        )
+
+
 @ANALYZER.rule(
     "CPX101", "high-cyclomatic-complexity", Category.COMPLEXITY, Severity.MAJOR, on="function"
 )
@@ -48,16 +67,12 @@ def high_cyclomatic(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     ``if``/``elif`` chains that map values with a dictionary, and return early on guard
     conditions instead of nesting the main path.
     """
-    limit = ctx.thresholds.cyclomatic
-    if fm.cyclomatic > limit:
-        yield Hit(
-            _where(fm),
-            f"{_kind(fm).capitalize()} '{fm.qualname}' (lines {fm.line}-{fm.end_line}) has "
-            f"cyclomatic complexity {fm.cyclomatic} (limit {limit}); split its independent "
-            "branches into helper functions.",
-            severity=_scaled(fm.cyclomatic, limit),
-            properties={"value": fm.cyclomatic, "limit": limit},
-        )
+    yield from _over_limit(
+        fm, fm.cyclomatic, ctx.thresholds.cyclomatic,
+        "(lines {line}-{end_line}) has cyclomatic complexity {value} (limit {limit}); split its "
+        "independent branches into helper functions.",
+        scaled=True,
+    )  # fmt: skip
 
 
 @ANALYZER.rule(
@@ -73,16 +88,12 @@ def high_cognitive(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     How to fix: flatten nesting with guard clauses (``if not ok: return``), move loop bodies
     into functions, and name complex conditions with a well-named variable or function.
     """
-    limit = ctx.thresholds.cognitive
-    if fm.cognitive > limit:
-        yield Hit(
-            _where(fm),
-            f"{_kind(fm).capitalize()} '{fm.qualname}' (lines {fm.line}-{fm.end_line}) has "
-            f"cognitive complexity {fm.cognitive} (limit {limit}); flatten it with guard "
-            "clauses and extract nested blocks.",
-            severity=_scaled(fm.cognitive, limit),
-            properties={"value": fm.cognitive, "limit": limit},
-        )
+    yield from _over_limit(
+        fm, fm.cognitive, ctx.thresholds.cognitive,
+        "(lines {line}-{end_line}) has cognitive complexity {value} (limit {limit}); flatten it "
+        "with guard clauses and extract nested blocks.",
+        scaled=True,
+    )  # fmt: skip
 
 
 @ANALYZER.rule("CPX103", "deep-nesting", Category.COMPLEXITY, Severity.MINOR, on="function")
@@ -95,14 +106,11 @@ def deep_nesting(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     How to fix: invert conditions and return or ``continue`` early, and extract the innermost
     blocks into functions.
     """
-    limit = ctx.thresholds.nesting
-    if fm.max_nesting > limit:
-        yield Hit(
-            _where(fm),
-            f"{_kind(fm).capitalize()} '{fm.qualname}' nests blocks {fm.max_nesting} deep "
-            f"(limit {limit}); use early returns or extract the inner blocks.",
-            properties={"value": fm.max_nesting, "limit": limit},
-        )
+    yield from _over_limit(
+        fm, fm.max_nesting, ctx.thresholds.nesting,
+        "nests blocks {value} deep (limit {limit}); use early returns or extract the inner "
+        "blocks.",
+    )  # fmt: skip
 
 
 @ANALYZER.rule("CPX104", "too-many-parameters", Category.COMPLEXITY, Severity.MINOR, on="function")
@@ -114,14 +122,10 @@ def too_many_parameters(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
 
     How to fix: group parameters that travel together into a dataclass, or split the function.
     """
-    limit = ctx.thresholds.parameters
-    if fm.parameters > limit:
-        yield Hit(
-            _where(fm),
-            f"{_kind(fm).capitalize()} '{fm.qualname}' takes {fm.parameters} parameters "
-            f"(limit {limit}); group related ones into an object.",
-            properties={"value": fm.parameters, "limit": limit},
-        )
+    yield from _over_limit(
+        fm, fm.parameters, ctx.thresholds.parameters,
+        "takes {value} parameters (limit {limit}); group related ones into an object.",
+    )  # fmt: skip
 
 
 @ANALYZER.rule("CPX105", "long-function", Category.COMPLEXITY, Severity.MINOR, on="function")
@@ -133,11 +137,7 @@ def long_function(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
 
     How to fix: extract coherent steps into functions named after what they do.
     """
-    limit = ctx.thresholds.function_length
-    if fm.length > limit:
-        yield Hit(
-            _where(fm),
-            f"{_kind(fm).capitalize()} '{fm.qualname}' is {fm.length} lines long "
-            f"(lines {fm.line}-{fm.end_line}, limit {limit}); extract its steps.",
-            properties={"value": fm.length, "limit": limit},
-        )
+    yield from _over_limit(
+        fm, fm.length, ctx.thresholds.function_length,
+        "is {value} lines long (lines {line}-{end_line}, limit {limit}); extract its steps.",
+    )  # fmt: skip

@@ -71,6 +71,28 @@ def _unit_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+def _count_private(counts: dict[str, int], name: str) -> None:
+    # Private (single-underscore) names mentioned anywhere, strings included: a function whose
+    # name is never mentioned again is dead code (see the deadcode analyzer).
+    if name[:1] == "_" and name[1:2] != "_" and name.isidentifier():
+        counts[name] = counts.get(name, 0) + 1
+
+
+def _raw_metrics(
+    *, sloc: int, blank: int, multi: int, single: int, lloc: int, comments: int
+) -> RawMetrics:
+    """Radon's raw metrics from the counts either tokenizer path collects."""
+    return RawMetrics(
+        loc=sloc + blank + multi + single,
+        lloc=lloc,
+        sloc=sloc,
+        comments=comments,
+        multi=multi,
+        blank=blank,
+        single_comments=single,
+    )
+
+
 def _parse_suppression(comment: str) -> list[str] | None:
     match = _SUPPRESS.search(comment)
     if match is not None:
@@ -204,20 +226,12 @@ def _scan_py(text: str, *, want_units: bool = True) -> TokenScan:
                 depth = max(0, depth - 1)
         elif ttype in (_NAME, _STRING):
             name = tok.string if ttype == _NAME else tok.string.strip("'\"")
-            if name[:1] == "_" and name[1:2] != "_" and name.isidentifier():
-                private_names[name] = private_names.get(name, 0) + 1
+            _count_private(private_names, name)
         seen_any = True
         sig.append(tok)
     close(n_lines)
-    raw = RawMetrics(
-        loc=sloc + blank + multi + single,
-        lloc=lloc,
-        sloc=sloc,
-        comments=comments,
-        multi=multi,
-        blank=blank,
-        single_comments=single,
-    )
+    raw = _raw_metrics(sloc=sloc, blank=blank, multi=multi, single=single, lloc=lloc,
+                       comments=comments)  # fmt: skip
     return TokenScan(raw=raw, suppressions=suppressions, units=units, private_names=private_names)
 
 
@@ -362,20 +376,12 @@ def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
         for tok in toks:
             if tok[1] == _C_NAME or tok[1] == _C_STRING:
                 name = tok[0] if tok[1] == _C_NAME else tok[0].strip("'\"")
-                if name[:1] == "_" and name[1:2] != "_" and name.isidentifier():
-                    private_names[name] = private_names.get(name, 0) + 1
+                _count_private(private_names, name)
         lloc += _logical_count_c(toks)
         next_row = last + 1
     standalone(n_lines + 1)
 
     comments = comments_upto[n_lines] if n_lines else 0
-    raw = RawMetrics(
-        loc=sloc + blank + multi + single,
-        lloc=lloc,
-        sloc=sloc,
-        comments=comments,
-        multi=multi,
-        blank=blank,
-        single_comments=single,
-    )
+    raw = _raw_metrics(sloc=sloc, blank=blank, multi=multi, single=single, lloc=lloc,
+                       comments=comments)  # fmt: skip
     return TokenScan(raw=raw, suppressions=suppressions, units=units, private_names=private_names)
