@@ -7,7 +7,6 @@ signed local-storage downloads, problem+json errors, request ids, metrics and si
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from forgekit.observability.metrics import AppMetrics
 from forgekit.observability.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from forgekit.observability.tracing import configure_tracing
 from forgekit.ratelimit.http import default_rate_limit
-from forgekit.runtime import Runtime
+from forgekit.runtime import Runtime, freeze_startup_heap
 from forgekit.settings import Environment, ForgeSettings
 from forgekit.storage.router import storage_router
 
@@ -70,13 +69,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.start(consume=consume_events)
         if settings.env is not Environment.TEST:
-            # Everything alive now (modules, routes, pools) lives as long as the process: move
-            # it out of the collector's sight, so the collections that run under load no longer
-            # rescan it. Measured with bench/service.py at 1,000 users: p95 98-141 ms -> 26-30
-            # ms. (Tests build hundreds of apps in one process; freezing there would pin each
-            # one's garbage for good.)
-            gc.collect()
-            gc.freeze()
+            # Tests build hundreds of apps in one process; freezing there would pin each one's
+            # garbage for good.
+            freeze_startup_heap()
         log.info("started", extra={"embedded": settings.embedded, "env": settings.env.value})
         try:
             yield

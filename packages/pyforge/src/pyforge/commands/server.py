@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 
 import typer
@@ -62,6 +61,7 @@ def migrate(
 
 
 async def _run_worker(groups: list[str] | None) -> None:
+    from forgekit.runtime import freeze_startup_heap
     from pyforge.runtime import build_runtime
     from pyforge.settings import get_settings
 
@@ -73,10 +73,7 @@ async def _run_worker(groups: list[str] | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(consume=True)
-    # As in the API (forgekit.app): start-up objects live as long as the process, so keep them
-    # out of the collector's full passes.
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()
     typer.echo(f"consuming: {', '.join(sorted(runtime.events.subscriptions))}", err=True)
     try:
         await stop.wait()
