@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.testing import create_api_key, register_and_login
@@ -210,3 +210,25 @@ async def test_fan_out_across_app_instances_through_redis(
             message = await recv(ws)
             assert other_hub.local_count(str(project.id)) == 1
     assert message["id"] == str(event.id) and message["project_id"] == str(project.id)
+
+
+@pytest.fixture
+def tight_ws_settings(forge_settings: ForgeSettings) -> ForgeSettings:
+    return forge_settings.model_copy(update={"rate_limit_default": "2/minute"})
+
+
+async def test_handshakes_count_against_the_default_rate_limit(
+    notify_settings: PyForgeSettings, tight_ws_settings: ForgeSettings
+) -> None:
+    """/ws is a FastAPI route under the app-wide limiter: the third handshake in a minute is
+    refused (the app closes with 1008 before accepting, which the server sends as HTTP 403)."""
+    app = create_app(tight_ws_settings, notify_settings)
+    async with app.router.lifespan_context(app), serve_asgi(app) as base:
+        url = base.replace("http://", "ws://") + "/ws"
+        for _ in range(2):
+            async with connect(url, open_timeout=5, close_timeout=2) as ws:
+                await ws.send(json.dumps({"action": "ping"}))
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, open_timeout=5, close_timeout=2):
+                pass
+    assert refused.value.response.status_code == 403

@@ -21,6 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from forgekit.deps import SessionDep, get_runtime
 from forgekit.errors import Forbidden, Unauthorized
@@ -50,7 +51,7 @@ _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _STATE_ATTR = "principal"
 
 
-def _credential(request: Request) -> str | None:
+def _credential(request: HTTPConnection) -> str | None:
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key")
     if authorization is not None:
@@ -163,7 +164,7 @@ def require_session_or_scopes(
 _CLAIMS_ATTR = "forge_access_claims"
 
 
-def principal_rate_key(request: Request) -> str:
+def principal_rate_key(request: HTTPConnection) -> str:
     """``user:<id>``, ``key:<id>`` or ``ip:<addr>``: whom a request counts against.
 
     Rate limits may run before authentication, so without a resolved principal this looks at
@@ -194,6 +195,6 @@ def principal_rate_key(request: Request) -> str:
     return f"ip:{client_ip(request)}"
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: HTTPConnection) -> str:
     """The client's address as the server sees it (proxy headers are the server's job)."""
     return request.client.host if request.client is not None else "unknown"

@@ -7,13 +7,14 @@ import math
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from starlette.requests import HTTPConnection
 
 from forgekit.errors import TooManyRequests
 from forgekit.ratelimit.base import RateLimiter
 from forgekit.ratelimit.decision import RateLimitDecision, headers
 from forgekit.ratelimit.rate import Rate, parse_rate
 
-KeyFunc = Callable[[Request], str | Awaitable[str]]
+KeyFunc = Callable[[HTTPConnection], str | Awaitable[str]]
 """Returns the principal a request counts against, e.g. ``user:42``, ``key:7``, ``ip:1.2.3.4``."""
 
 STATE_ATTR = "rate_limit"
@@ -28,7 +29,7 @@ def get_rate_limiter(app: FastAPI) -> RateLimiter:
     return limiter
 
 
-def client_ip_key(request: Request) -> str:
+def client_ip_key(request: HTTPConnection) -> str:
     """``ip:<addr>`` of the peer, for anonymous requests (behind a proxy, configure uvicorn's
     ``--forwarded-allow-ips`` so the peer address is the client's, not the proxy's)."""
     host = request.client.host if request.client else "unknown"
@@ -42,7 +43,7 @@ def _more_restrictive(new: RateLimitDecision, old: RateLimitDecision | None) -> 
 
 
 async def enforce(
-    request: Request, response: Response, scope: str, rate: Rate, principal: str
+    request: HTTPConnection, response: Response, scope: str, rate: Rate, principal: str
 ) -> RateLimitDecision:
     """Count one request of ``principal`` against ``rate`` in ``scope``.
 

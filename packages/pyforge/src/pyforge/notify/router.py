@@ -162,6 +162,6 @@ async def live_events(websocket: WebSocket) -> None:
 
 
 ws_router = APIRouter(tags=["live"])
-# A plain Starlette route: the app-wide dependencies (the HTTP rate limiter) take a
-# ``Request`` and cannot be solved for a WebSocket; authentication happens in the protocol.
-ws_router.add_websocket_route("/ws", live_events)
+# Authentication happens in the protocol (header, ``?token=`` or a first ``auth`` message); the
+# app-wide rate limit counts each handshake.
+ws_router.add_api_websocket_route("/ws", live_events)
