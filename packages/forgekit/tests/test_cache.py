@@ -15,26 +15,18 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from forgekit.cache import Cache, MemoryCache, RedisCache, create_cache
-from forgekit.cache import ttl as cache_ttl
 from forgekit.cache.codec import decode, encode
+from forgekit.cache.keys import cache_key
 from forgekit.cache.redis_backend import escape_glob
-from forgekit.testing.redis import REDIS_BACKENDS, REDIS_URL, connect_redis
+from forgekit.testing.redis import REDIS_BACKENDS, REDIS_URL, connect_redis, open_cache
 
 BACKENDS = REDIS_BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    namespace = f"forgekit-test:{uuid.uuid4().hex}"
-    if request.param == "memory":
-        memory = MemoryCache(namespace)
-        yield memory
-        await memory.close()
-        return
-    redis_cache = RedisCache(await connect_redis(), namespace)
-    yield redis_cache
-    await redis_cache.delete_prefix("")
-    await redis_cache.close()
+    async with open_cache(request.param, f"forgekit-test:{uuid.uuid4().hex}") as cache:
+        yield cache
 
 
 class Colour(enum.Enum):
@@ -324,41 +316,17 @@ def test_escape_glob() -> None:
     assert escape_glob("a*b?[c]\\") == "a\\*b\\?\\[c\\]\\\\"
 
 
-# --- TTLs and keys from the design -----------------------------------------------------------
+# --- key parts ---------------------------------------------------------------------------
 
 
-def test_seed_ttls() -> None:
-    assert cache_ttl.CACHE_TTLS == {
-        "session": 3600,
-        "project": 300,
-        "analysis": 1800,
-        "metrics": 600,
-        "ml_prediction": 900,
-    }
-
-
-def test_key_builders_follow_the_seed_layout() -> None:
-    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
-    assert cache_ttl.session_key(7) == "user:session:7"
-    assert cache_ttl.project_key(ident) == f"project:{ident}"
-    assert cache_ttl.analysis_key("f1") == "analysis:f1"
-    assert cache_ttl.metrics_key(3) == "metrics:3"
-    assert cache_ttl.ml_prediction_key("f1", "bug-risk") == "ml:prediction:f1:bug-risk"
-    assert cache_ttl.ml_prediction_key("f1", "x").startswith(cache_ttl.ml_prediction_prefix("f1"))
+def test_cache_key_joins_checked_parts() -> None:
+    assert cache_key("user", "session", 7) == "user:session:7"
 
 
 @pytest.mark.parametrize("bad", ["", "a:b"])
-def test_key_builders_refuse_ambiguous_parts(bad: str) -> None:
+def test_cache_key_refuses_ambiguous_parts(bad: str) -> None:
     with pytest.raises(ValueError, match="key part"):
-        cache_ttl.project_key(bad)
-
-
-async def test_invalidating_predictions_of_one_file(cache: Cache) -> None:
-    await cache.set(cache_ttl.ml_prediction_key("f1", "a"), 1, ttl=cache_ttl.ML_PREDICTION_TTL)
-    await cache.set(cache_ttl.ml_prediction_key("f1", "b"), 2, ttl=cache_ttl.ML_PREDICTION_TTL)
-    await cache.set(cache_ttl.ml_prediction_key("f10", "a"), 3, ttl=cache_ttl.ML_PREDICTION_TTL)
-    assert await cache.delete_prefix(cache_ttl.ml_prediction_prefix("f1")) == 2
-    assert await cache.get(cache_ttl.ml_prediction_key("f10", "a")) == 3
+        cache_key("project", bad)
 
 
 json_values = st.recursive(

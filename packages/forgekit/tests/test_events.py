@@ -17,7 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db import Database
-from forgekit.events import Event, EventBus, EventType, create_event_bus, enqueue, outbox_stats
+from forgekit.events import Event, EventBus, create_event_bus, enqueue, outbox_stats
 from forgekit.events.audit import register_audit
 from forgekit.events.consumer import Outcome, deliver
 from forgekit.events.inprocess import InProcessEventBus, dead_letters
@@ -110,10 +110,10 @@ async def test_rollback_never_published(db: Database, make_bus: BusFactory) -> N
 
     with pytest.raises(RuntimeError):
         async with db.transaction() as s:
-            await enqueue(s, EventType.PROJECT_CREATED, {"name": "ghost"})
+            await enqueue(s, "project.created", {"name": "ghost"})
             raise RuntimeError("the change failed")
     async with db.transaction() as s:
-        kept = await enqueue(s, EventType.PROJECT_CREATED, {"name": "real"})
+        kept = await enqueue(s, "project.created", {"name": "real"})
     await bus.drain(20)
 
     assert await effect_ids(db) == [str(kept.id)]
@@ -132,7 +132,7 @@ async def test_commit_delivered_once_and_audited(db: Database, make_bus: BusFact
     async with db.transaction() as s:
         event = await enqueue(
             s,
-            EventType.ANALYSIS_REQUESTED,
+            "analysis.requested",
             {"analysis_id": "a1"},
             metadata={"actor_id": "user-1"},
         )
@@ -177,7 +177,7 @@ async def test_duplicate_delivery_handled_once(db: Database, make_bus: BusFactor
     bus.subscribe("counter", ["project.*"], counting("counter"))
     await bus.start(consume=True)
     async with db.transaction() as s:
-        event = await enqueue(s, EventType.PROJECT_UPDATED, {"n": 1})
+        event = await enqueue(s, "project.updated", {"n": 1})
     await bus.drain(20)
 
     # The relay crashed after publishing but before marking the row: it goes out again.
@@ -221,7 +221,7 @@ async def test_failing_handler_retries_with_backoff(db: Database, make_bus: BusF
 
     bus.subscribe("counter", ["analysis.completed"], flaky)
     await bus.start(consume=True)
-    event = await bus.emit(EventType.ANALYSIS_COMPLETED, {"id": 7})
+    event = await bus.emit("analysis.completed", {"id": 7})
     await bus.drain(20)
 
     assert len(attempts) == 3
@@ -240,7 +240,7 @@ async def test_always_failing_handler_dead_lettered(db: Database, make_bus: BusF
 
     bus.subscribe("broken", ["system.alert"], broken)
     await bus.start(consume=True)
-    event = await bus.emit(EventType.SYSTEM_ALERT, {"level": "high"})
+    event = await bus.emit("system.alert", {"level": "high"})
     await bus.drain(20)
 
     assert calls[str(event.id)] == 3  # the first try and two retries
@@ -421,7 +421,7 @@ async def test_handler_events_carry_correlation(db: Database, make_bus: BusFacto
 
     async def chain(event: Event, session: AsyncSession) -> None:
         assert current_event.get() == event
-        await enqueue(session, EventType.ANALYSIS_COMPLETED, {"for": str(event.id)})
+        await enqueue(session, "analysis.completed", {"for": str(event.id)})
 
     async def collect(event: Event, session: AsyncSession) -> None:
         seen.append(event)
@@ -430,7 +430,7 @@ async def test_handler_events_carry_correlation(db: Database, make_bus: BusFacto
     bus.subscribe("collect", ["analysis.completed"], collect)
     await bus.start(consume=True)
     first = await bus.emit(
-        EventType.ANALYSIS_REQUESTED, {}, metadata={"actor_id": "u9", "request_id": "req-1"}
+        "analysis.requested", {}, metadata={"actor_id": "u9", "request_id": "req-1"}
     )
     await bus.drain(20)
     (follow,) = seen

@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import BaseModel
 
 from forgekit.events import Event, EventType, MalformedEventError, topic_matches
 from forgekit.events.consumer import MAX_RETRY_DELAY_S, Subscription, retry_delay
 from forgekit.events.patterns import matches_any, validate_pattern
+from forgekit.identity.events import KIT_EVENT_TYPES
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,7 @@ def test_invalid_patterns_rejected(bad: str) -> None:
 
 
 def test_envelope_round_trip_and_defaults() -> None:
-    event = Event(type=EventType.ANALYSIS_REQUESTED, payload={"analysis_id": "x"})
+    event = Event(type="analysis.requested", payload={"analysis_id": "x"})
     assert event.type == "analysis.requested"
     assert event.timestamp.tzinfo is not None
     assert event.schema_version == 1
@@ -110,25 +112,31 @@ def test_malformed_envelopes_rejected(data: bytes) -> None:
         Event.from_json(data)
 
 
-def test_seed_event_types_present() -> None:
-    values = {e.value for e in EventType}
-    for name in (
-        "project.created",
-        "project.updated",
-        "project.deleted",
-        "analysis.requested",
-        "analysis.completed",
-        "analysis.failed",
-        "ml.prediction.requested",
-        "ml.prediction.completed",
-        "ml.model.updated",
-        "system.health_check",
-        "system.alert",
+def test_the_kit_declares_only_its_own_event_types() -> None:
+    assert {str(t) for t in KIT_EVENT_TYPES} == {
         "user.registered",
+        "user.verification_requested",
         "user.password_reset_requested",
-    ):
-        assert name in values
+    }
 
+
+class _Payload(BaseModel):
+    analysis_id: uuid.UUID
+    files: int = 0
+
+
+def test_typed_event_type_is_its_name_and_parses_its_payload() -> None:
+    done = EventType("thing.done", _Payload)
+    assert done == "thing.done" and topic_matches("thing.*", done)
+    ident = uuid.uuid4()
+    event = Event(type=done, payload=done.payload(analysis_id=ident, files=3).model_dump(mode="json"))
+    assert done.parse(Event.from_json(event.to_json())) == _Payload(analysis_id=ident, files=3)
+    with pytest.raises(MalformedEventError):
+        done.parse(Event(type="thing.done", payload={"analysis_id": "not-a-uuid"}))
+    with pytest.raises(MalformedEventError):
+        done.parse(Event(type="thing.other", payload={"analysis_id": str(ident)}))
+    with pytest.raises(ValueError):
+        EventType("thing.*", _Payload)
 
 def test_retry_delay_is_exponential_and_capped() -> None:
     assert [retry_delay(0.5, n) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]

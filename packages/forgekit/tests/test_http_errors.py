@@ -5,10 +5,11 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from forgekit.app import create_app
-from forgekit.errors import PROBLEM_BASE
 from forgekit.settings import ForgeSettings
 
 PROBLEM = "application/problem+json"
+#: The test settings' public URL is the default one; each product names its own problem types.
+PROBLEM_BASE = "http://127.0.0.1:8000/problems/"
 
 
 class Item(BaseModel):

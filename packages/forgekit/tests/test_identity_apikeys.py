@@ -12,7 +12,7 @@ from forgekit.identity.models import ApiKey
 from forgekit.identity.security import sha256_hex
 from forgekit.identity.testing import FAST_PASSWORD_HASHING, create_api_key, register_and_login
 
-KEY_RE = re.compile(r"^pfk_[A-Za-z0-9_\-]{32,}$")
+KEY_RE = re.compile(r"^fgk_[A-Za-z0-9_\-]{32,}$")
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ async def test_missing_or_garbage_credentials(client):
         {"Authorization": "Bearer a b"},
         {"Authorization": "Basic dXNlcjpwYXNz"},
         {"X-API-Key": "not-a-key"},
-        {"X-API-Key": "pfk_unknown"},
+        {"X-API-Key": "fgk_unknown"},
     ]
     for headers in cases:
         resp = await client.get("/auth/me", headers=headers)

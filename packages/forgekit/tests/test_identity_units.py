@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 from forgekit.db.base import utcnow
 from forgekit.identity.apikeys import generate_api_key, looks_like_api_key
 from forgekit.identity.rbac import (
-    ROLE_PERMISSIONS,
-    TEAM_ROLES,
-    Permission,
+    KitPermission,
     Role,
+    check_permission,
+    check_team_role,
     permissions_of,
+    register_permissions,
     role_has,
     scopes_allow,
+    team_roles,
 )
 from forgekit.identity.security import (
     InvalidTokenError,
@@ -28,36 +30,53 @@ from forgekit.identity.security import (
     sha256_hex,
 )
 from forgekit.settings import ForgeSettings
+from forgekit.testing.sample import SAMPLE_PERMISSIONS
 
 SETTINGS = ForgeSettings(_env_file=None)
 
 
 def test_role_permissions_follow_the_seed():
-    assert ROLE_PERMISSIONS[Role.VIEWER] >= {Permission.PROJECT_READ}
-    assert not role_has(Role.VIEWER, Permission.PROJECT_WRITE)
+    assert permissions_of(Role.VIEWER) >= {"project:read"}
+    assert not role_has(Role.VIEWER, "project:write")
     for perm in ("project:read", "project:write", "analysis:run", "ml:predict"):
         assert role_has(Role.DEVELOPER, perm)
         assert role_has(Role.OWNER, perm)
-    assert not role_has(Role.DEVELOPER, Permission.PROJECT_DELETE)
-    assert role_has(Role.OWNER, Permission.PROJECT_DELETE)
-    assert role_has(Role.OWNER, Permission.TEAM_MANAGE_MEMBERS)
-    assert not role_has(Role.DEVELOPER, Permission.TEAM_MANAGE_MEMBERS)
+    assert not role_has(Role.DEVELOPER, "project:delete")
+    assert role_has(Role.OWNER, "project:delete")
+    assert role_has(Role.OWNER, KitPermission.TEAM_MANAGE_MEMBERS)
+    assert not role_has(Role.DEVELOPER, KitPermission.TEAM_MANAGE_MEMBERS)
     # admin:* grants everything.
-    assert all(role_has(Role.ADMIN, p) for p in Permission)
+    assert all(role_has(Role.ADMIN, p) for p in [*KitPermission, *SAMPLE_PERMISSIONS])
     assert permissions_of(Role.ADMIN) == {"admin:*"}
-    assert Role.ADMIN not in TEAM_ROLES
+    assert Role.ADMIN not in team_roles()
     # Roles are nested: each grants what the one below does.
-    assert (
-        ROLE_PERMISSIONS[Role.VIEWER]
-        < ROLE_PERMISSIONS[Role.DEVELOPER]
-        < ROLE_PERMISSIONS[Role.OWNER]
-    )
+    assert permissions_of(Role.VIEWER) < permissions_of(Role.DEVELOPER) < permissions_of(Role.OWNER)
     with pytest.raises(ValueError):
         role_has(Role.OWNER, "project:frobnicate")
 
 
+def test_a_product_registers_its_own_permissions_and_roles():
+    # The marketplace's vocabulary: unknown until declared, then granted like any other.
+    with pytest.raises(ValueError, match="unknown permission"):
+        check_permission("model:publish")
+    register_permissions(
+        ["model:publish", "model:read"],
+        {"publisher": ["model:read", "model:publish"], Role.VIEWER: ["model:read"]},
+        team_roles=["publisher"],
+    )
+    assert check_permission("model:publish") == "model:publish"
+    assert role_has("publisher", "model:publish") and not role_has(Role.VIEWER, "model:publish")
+    assert role_has(Role.ADMIN, "model:publish")
+    assert check_team_role("publisher") == "publisher"
+    # A grant of something never declared is refused, as is an unknown role.
+    with pytest.raises(ValueError, match="undeclared"):
+        register_permissions([], {"publisher": ["model:frobnicate"]})
+    with pytest.raises(ValueError, match="unknown role"):
+        role_has("nobody", "model:read")
+
+
 def test_scopes_allow():
-    assert scopes_allow({"project:read"}, Permission.PROJECT_READ)
+    assert scopes_allow({"project:read"}, "project:read")
     assert not scopes_allow({"project:read"}, "project:write")
     assert scopes_allow({"admin:*"}, "team:manage_members")
     assert not scopes_allow(set(), "project:read")
@@ -127,7 +146,7 @@ async def test_password_hasher_argon2id_and_rehash():
 
 def test_api_key_format():
     key, prefix, digest = generate_api_key()
-    assert key.startswith("pfk_") and len(key) >= 4 + 32
+    assert key.startswith("fgk_") and len(key) >= 4 + 32
     assert prefix == key[:12] and digest == sha256_hex(key) and len(digest) == 64
     assert looks_like_api_key(key) and not looks_like_api_key("eyJhbGciOi...")
     assert len({generate_api_key()[0] for _ in range(100)}) == 100

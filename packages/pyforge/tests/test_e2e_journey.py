@@ -135,9 +135,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 async def _teardown(settings: ForgeSettings) -> None:
-    from pyforge.runtime import build_runtime
+    from pyforge.product import PRODUCT
+    from pyforge.settings import PyForgeSettings
 
-    runtime = build_runtime(settings)
+    runtime = PRODUCT.build_runtime(settings, PyForgeSettings(_env_file=None))
     try:
         await runtime.events.delete_topology()
         await runtime.cache.delete_prefix("")

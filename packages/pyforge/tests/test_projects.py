@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 
-from forgekit.cache.ttl import project_key
 from forgekit.identity.testing import register_and_login
 from forgekit.runtime import Runtime
+from pyforge.cache_keys import project_key
 from pyforge.projects.testing import (
     PROJECTS,
     key_headers,
@@ -20,22 +18,6 @@ from pyforge.projects.testing import (
     two_users,
     wait_audited,
 )
-
-
-async def test_every_endpoint_needs_authentication(client: httpx.AsyncClient) -> None:
-    pid = uuid.uuid4()
-    calls = [
-        client.get(PROJECTS),
-        client.post(PROJECTS, json={"name": "x"}),
-        client.get(f"{PROJECTS}/{pid}"),
-        client.put(f"{PROJECTS}/{pid}", json={"name": "x"}),
-        client.patch(f"{PROJECTS}/{pid}", json={"name": "x"}),
-        client.delete(f"{PROJECTS}/{pid}"),
-    ]
-    for call in calls:
-        resp = await call
-        assert resp.status_code == 401, resp.text
-        assert resp.headers["content-type"] == "application/problem+json"
 
 
 async def test_crud_put_patch_and_soft_delete(client: httpx.AsyncClient) -> None:

@@ -25,6 +25,7 @@ from forgekit.observability.logging import configure_logging
 from forgekit.observability.metrics import AppMetrics
 from forgekit.observability.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from forgekit.observability.tracing import configure_tracing
+from forgekit.product import register_kit_consumers
 from forgekit.ratelimit.http import default_rate_limit
 from forgekit.runtime import Runtime, freeze_startup_heap
 from forgekit.settings import Environment, ForgeSettings
@@ -47,6 +48,7 @@ def create_app(
     *,
     title: str = "Forge",
     description: str = "",
+    version: str = __version__,
     routers: Sequence[APIRouter] = (),
     setup: Sequence[SetupHook] = (),
     consume_events: bool = True,
@@ -58,7 +60,10 @@ def create_app(
     a production API process that leaves consuming to workers passes False and only relays.
     """
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    rt = runtime or Runtime.from_settings(settings)
+    if runtime is None:
+        runtime = Runtime.from_settings(settings)
+        register_kit_consumers(runtime)
+    rt = runtime
     for hook in setup:
         hook(rt)
     metrics = AppMetrics(settings.app_name)
@@ -83,7 +88,7 @@ def create_app(
     app = FastAPI(
         title=title,
         description=description,
-        version=__version__,
+        version=version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         dependencies=[Depends(default_rate_limit)] if settings.rate_limit_enabled else [],
@@ -132,5 +137,10 @@ def create_app(
                 "RateLimit-Reset",
             ],
         )
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, tracer=tracer)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=metrics,
+        tracer=tracer,
+        problem_base=settings.effective_problem_base_url,
+    )
     return app

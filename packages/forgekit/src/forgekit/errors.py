@@ -10,6 +10,7 @@ answered 500 with that id.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar, Token
 from typing import Any
 
 import redis.exceptions
@@ -23,7 +24,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from forgekit.observability.context import get_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://pyforge.dev/problems/"
+#: Base of the ``type`` URIs of the app handling the current request (set per request by the
+#: observability middleware from the product's settings, so each product names its own).
+_problem_base: ContextVar[str] = ContextVar("forge_problem_base", default="/problems/")
+
+
+def problem_base() -> str:
+    """The base of problem ``type`` URIs for the current request."""
+    return _problem_base.get()
+
+
+def set_problem_base(base: str) -> Token[str]:
+    """Set the problem ``type`` base for the current context (the middleware does, per app)."""
+    return _problem_base.set(base)
 
 log = logging.getLogger("forgekit.errors")
 
@@ -50,7 +63,7 @@ class ProblemError(Exception):
     @property
     def type_uri(self) -> str:
         """The stable ``type`` member of the problem document."""
-        return PROBLEM_BASE + self.slug
+        return problem_base() + self.slug
 
 
 class BadRequest(ProblemError):
@@ -129,7 +142,7 @@ def problem_response(
     """Build a problem+json response; ``request_id`` is always included for support."""
     default_slug, default_title = _STATUS_SLUGS.get(status, ("http-error", "HTTP error"))
     body: dict[str, Any] = {
-        "type": PROBLEM_BASE + (slug or default_slug),
+        "type": problem_base() + (slug or default_slug),
         "title": title or default_title,
         "status": status,
     }

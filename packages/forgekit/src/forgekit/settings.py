@@ -51,11 +51,18 @@ class ForgeSettings(BaseSettings):
     redis_url: str = ""
     amqp_url: str = ""
     storage_url: str = ""
+    # Names on shared servers; empty means derived from ``app_name`` so that two products on
+    # one Redis and one RabbitMQ never see each other's keys, events or queues.
     redis_prefix: str = ""
-    events_exchange: str = "pyforge.events"
-    events_queue_prefix: str = "pyforge"
+    events_exchange: str = ""
+    events_queue_prefix: str = ""
+    #: Base of the ``type`` URI of problem+json errors; empty: ``{public_url}/problems/``.
+    problem_base_url: str = ""
 
     # Identity.
+    #: Marker of this product's API keys (``pfk_`` for PyForge), so a leaked key is
+    #: recognisable by secret scanners and tells which product it opens.
+    api_key_prefix: str = "fgk_"
     jwt_algorithm: str = "HS256"
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 7 * 24 * 3600
@@ -86,7 +93,8 @@ class ForgeSettings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
     smtp_tls: bool = False
-    mail_from: str = "PyForge <noreply@pyforge.local>"
+    #: Sender of the kit's e-mails; empty: ``"{app_name} <noreply@{app_name}.local>"``.
+    mail_from: str = ""
 
     # Observability.
     log_level: str = "INFO"
@@ -149,6 +157,26 @@ class ForgeSettings(BaseSettings):
     def effective_redis_prefix(self) -> str:
         """Prefix of every Redis key this deployment writes."""
         return self.redis_prefix or f"{self.app_name}:"
+
+    @property
+    def effective_events_exchange(self) -> str:
+        """The topic exchange this product's events travel on (``{app_name}.events``)."""
+        return self.events_exchange or f"{self.app_name}.events"
+
+    @property
+    def effective_events_queue_prefix(self) -> str:
+        """Prefix of this product's consumer queues (``{app_name}``)."""
+        return self.events_queue_prefix or self.app_name
+
+    @property
+    def effective_problem_base_url(self) -> str:
+        """Base of the problem ``type`` URIs (documentation pages of each error kind)."""
+        return self.problem_base_url or f"{self.public_url.rstrip('/')}/problems/"
+
+    @property
+    def effective_mail_from(self) -> str:
+        """The sender address of the kit's e-mails."""
+        return self.mail_from or f"{self.app_name} <noreply@{self.app_name}.local>"
 
     @property
     def mail_sink_dir(self) -> Path:

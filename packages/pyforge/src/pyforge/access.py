@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated
 
@@ -37,20 +38,24 @@ from forgekit.errors import Forbidden, NotFound
 from forgekit.identity.deps import CurrentPrincipal
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission, Role, role_has
+from forgekit.identity.rbac import Role, role_has
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
 __all__ = [
     "PROJECT_NOT_FOUND",
     "AnalyzableProject",
     "DeletableProject",
+    "ProjectAccess",
     "ReadableProject",
     "WritableProject",
-    "access_role",
+    "WritableProjectAccess",
     "authorize",
     "memberships_of",
     "project_access",
+    "project_access_for",
     "project_for",
+    "project_only",
     "resolve_role",
     "role_for",
     "team_role",
@@ -170,15 +175,23 @@ def authorize(principal: Principal, role: Role | None, permission: Permission | 
     return role
 
 
-async def project_for(
+@dataclass(frozen=True, slots=True)
+class ProjectAccess:
+    """A project together with the caller's resolved role on it."""
+
+    project: Project
+    role: Role
+
+
+async def project_access_for(
     session: AsyncSession,
     principal: Principal,
     project_id: uuid.UUID,
     permission: Permission | str,
     *,
     for_update: bool = False,
-) -> Project:
-    """The live project ``project_id`` if ``principal`` holds ``permission`` on it.
+) -> ProjectAccess:
+    """The live project ``project_id`` and the caller's role, if the role grants ``permission``.
 
     404 when it does not exist, is deleted, or the caller has no access; 403 when the caller
     can see it but lacks the permission. ``for_update`` locks the row (PostgreSQL) for the rest
@@ -195,23 +208,41 @@ async def project_for(
         team_id=project.team_id,
         is_public=project.is_public,
     )
-    authorize(principal, role, permission)
-    # Routes and services often need the role too (responses show it); keep it on the row.
-    project.__dict__["_access_role"] = role
-    return project
+    return ProjectAccess(project, authorize(principal, role, permission))
 
 
-def access_role(project: Project) -> Role | None:
-    """The caller's role recorded by :func:`project_for` on this row (None if not resolved)."""
-    role: Role | None = project.__dict__.get("_access_role")
-    return role
+async def project_for(
+    session: AsyncSession,
+    principal: Principal,
+    project_id: uuid.UUID,
+    permission: Permission | str,
+    *,
+    for_update: bool = False,
+) -> Project:
+    """The project of :func:`project_access_for`, for callers that do not need the role."""
+    access = await project_access_for(
+        session, principal, project_id, permission, for_update=for_update
+    )
+    return access.project
 
 
-def project_access(permission: Permission | str) -> Callable[..., Awaitable[Project]]:
-    """A FastAPI dependency resolving the path's ``project_id`` with ``permission``.
+def project_access(permission: Permission | str) -> Callable[..., Awaitable[ProjectAccess]]:
+    """A FastAPI dependency resolving the path's ``project_id`` and the caller's role on it.
 
     The permission string is checked when the route is declared, so a typo fails at import.
     """
+    required = Permission(permission)
+
+    async def dependency(
+        project_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    ) -> ProjectAccess:
+        return await project_access_for(session, principal, project_id, required)
+
+    return dependency
+
+
+def project_only(permission: Permission | str) -> Callable[..., Awaitable[Project]]:
+    """Like :func:`project_access`, for routes that need the project only."""
     required = Permission(permission)
 
     async def dependency(
@@ -222,11 +253,13 @@ def project_access(permission: Permission | str) -> Callable[..., Awaitable[Proj
     return dependency
 
 
-ReadableProject = Annotated[Project, Depends(project_access(Permission.PROJECT_READ))]
+ReadableProject = Annotated[Project, Depends(project_only(Permission.PROJECT_READ))]
 """The path's project, readable by the caller (404 otherwise)."""
-WritableProject = Annotated[Project, Depends(project_access(Permission.PROJECT_WRITE))]
+WritableProject = Annotated[Project, Depends(project_only(Permission.PROJECT_WRITE))]
 """The path's project, writable by the caller (developers and owners)."""
-DeletableProject = Annotated[Project, Depends(project_access(Permission.PROJECT_DELETE))]
+WritableProjectAccess = Annotated[ProjectAccess, Depends(project_access(Permission.PROJECT_WRITE))]
+"""The path's project and the caller's role on it (developers and owners)."""
+DeletableProject = Annotated[Project, Depends(project_only(Permission.PROJECT_DELETE))]
 """The path's project, deletable by the caller (owners)."""
-AnalyzableProject = Annotated[Project, Depends(project_access(Permission.ANALYSIS_RUN))]
+AnalyzableProject = Annotated[Project, Depends(project_only(Permission.ANALYSIS_RUN))]
 """The path's project, on which the caller may start analyses (developers and owners)."""

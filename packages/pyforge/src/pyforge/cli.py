@@ -7,8 +7,12 @@ web stack (FastAPI, SQLAlchemy) and starts fast.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from forgekit.product import Product
 
 app = typer.Typer(
     name="pyforge",
@@ -22,12 +26,19 @@ app = typer.Typer(
 def _register() -> None:
     # Each role module adds its commands to ``app``; kept in separate modules so that a role's
     # imports stay out of the others' start-up path.
+    from forgekit.cli import add_role_commands
     from pyforge.analysis import cli as analysis_cli
-    from pyforge.commands import client, server
+    from pyforge.commands import client
 
-    server.register(app)
+    add_role_commands(app, _product, title="PyForge", env_prefix="PYFORGE_")
     client.register(app)
     analysis_cli.register(app)
+
+
+def _product() -> Product[Any, Any]:
+    from pyforge.product import PRODUCT
+
+    return PRODUCT
 
 
 def main() -> None:

@@ -1,74 +1,26 @@
-"""PyForge's runtime: the kit's backends plus PyForge's event consumers, for every role."""
+"""PyForge's runtime: the kit's backends plus PyForge's settings and components, typed."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
-from forgekit.runtime import Runtime
-from forgekit.settings import ForgeSettings
-from pyforge.settings import PyForgeSettings, get_settings
+from fastapi import Depends
 
-log = logging.getLogger("pyforge.runtime")
+from forgekit.runtime import ProductRuntime, runtime_dependency
+from pyforge.settings import PyForgeSettings
 
-
-class BackgroundService(Protocol):
-    """A long-running task owned by the runtime (a delivery loop, a pub/sub listener)."""
-
-    #: Started only when this process consumes events of this consumer group (e.g. "notify"),
-    #: so ``pyforge worker --queues analysis`` does not also deliver webhooks. None: always.
-    consumer_group: str | None
-
-    async def start(self) -> None:
-        """Start the service's tasks (must return promptly)."""
-
-    async def stop(self) -> None:
-        """Stop the tasks and release connections."""
+if TYPE_CHECKING:
+    from pyforge.notify.context import NotifyContext
 
 
-@dataclass
-class PyForgeRuntime(Runtime):
-    """The kit's runtime plus PyForge's settings and background services."""
+@dataclass(kw_only=True)
+class PyForgeRuntime(ProductRuntime[PyForgeSettings]):
+    """The kit's runtime with PyForge's settings and its notification components."""
 
-    app_settings: PyForgeSettings = field(default_factory=PyForgeSettings)
-    services: list[BackgroundService] = field(default_factory=list)
-    _started_services: list[BackgroundService] = field(default_factory=list)
-
-    async def start(self, *, consume: bool = True) -> None:
-        """Start the bus, then the services whose consumer group this process runs."""
-        await super().start(consume=consume)
-        groups = {name.split(".", 1)[0] for name in self.events.subscriptions}
-        for service in self.services:
-            if service.consumer_group is not None and (
-                not consume or service.consumer_group not in groups
-            ):
-                continue
-            await service.start()
-            self._started_services.append(service)
-
-    async def close(self) -> None:
-        """Stop the services (newest first), then the kit's backends."""
-        while self._started_services:
-            service = self._started_services.pop()
-            try:
-                await service.stop()
-            except Exception:
-                # Closing must go on: the database and bus still need to be released.
-                log.exception("stopping %s failed", type(service).__name__)
-        await super().close()
+    #: Set by :func:`pyforge.notify.tasks.register` (every role registers it).
+    notify: NotifyContext | None = None
 
 
-def build_runtime(
-    settings: ForgeSettings, app_settings: PyForgeSettings | None = None
-) -> PyForgeRuntime:
-    """Backends and consumers shared by ``pyforge serve`` and ``pyforge worker``."""
-    runtime = PyForgeRuntime.from_settings(settings)
-    assert isinstance(runtime, PyForgeRuntime)
-    runtime.app_settings = app_settings or get_settings()
-    from pyforge.analyses import tasks as analyses_tasks
-    from pyforge.notify import tasks as notify_tasks
-
-    analyses_tasks.register(runtime)
-    notify_tasks.register(runtime)
-    return runtime
+PyForgeRuntimeDep = Annotated[PyForgeRuntime, Depends(runtime_dependency(PyForgeRuntime))]
+"""The app's runtime with PyForge's typed fields (``runtime.app_settings``)."""

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from forgekit.settings import ForgeSettings
+from forgekit.product import ProductSettings
 
 
-class PyForgeSettings(BaseSettings):
-    """Where and how PyForge runs; every field can be set as ``PYFORGE_<NAME>``."""
+class PyForgeSettings(ProductSettings):
+    """Where and how PyForge runs; every field can be set as ``PYFORGE_<NAME>``.
+
+    ``host``, ``port``, ``data_dir``, ``api_workers`` and ``inprocess_workers`` come from the
+    kit's :class:`ProductSettings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="PYFORGE_", env_file=".env", extra="ignore")
+    product_name: ClassVar[str] = "pyforge"
+    api_key_prefix: ClassVar[str] = "pfk_"
 
-    host: str = "127.0.0.1"
-    port: int = 8000
     data_dir: Path = Path(".pyforge-data")
-    api_workers: int = 1
-    #: Run event consumers (analysis, notifications) inside the API process. True by default so
-    #: one command gives a working platform; production runs ``pyforge worker`` instead.
-    inprocess_workers: bool = True
 
     # Notifications (pyforge.notify).
     #: Let webhooks and Slack URLs reach loopback, private and link-local addresses. Off by
@@ -66,12 +67,6 @@ class PyForgeSettings(BaseSettings):
     analyze_code_max_bytes: int = 200 * 1024
     #: Rate limit of ``POST /api/v1/analyze/code`` per caller.
     analyze_code_rate: str = "60/minute"
-
-    def kit(self) -> ForgeSettings:
-        """The kit's settings for this deployment (data in ``data_dir``)."""
-        return ForgeSettings.for_product(
-            "pyforge", self.data_dir, public_url=f"http://{self.host}:{self.port}"
-        )
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 """Async JSON cache: in-process by default, Redis when configured.
 
 Use :func:`create_cache` at startup, keep the instance on ``app.state.cache``, and build keys
-with :mod:`forgekit.cache.ttl` so writers and invalidators agree.
+with :func:`forgekit.cache.keys.cache_key` so no key is another's prefix.
 """
 
 from forgekit.cache.base import Cache

@@ -1,4 +1,4 @@
-"""The event bus interface and the factory that picks RabbitMQ or the in-process bus.
+"""The event bus interface (RabbitMQ and in-process implementations live beside it).
 
 Producers never talk to the bus: they call :func:`forgekit.events.outbox.enqueue` in their
 transaction. The bus relays committed outbox rows and runs the consumers registered with
@@ -183,25 +183,3 @@ class EventBus(abc.ABC):
 
     @abc.abstractmethod
     async def _stop(self, timeout_s: float) -> None: ...
-
-
-def create_event_bus(settings: ForgeSettings, db: Database, *, audit: bool = True) -> EventBus:
-    """RabbitMQ when ``settings.amqp_url`` is set, else the in-process bus over the outbox.
-
-    The audit consumer (every event into ``audit_logs``) is registered unless ``audit`` is
-    False.
-    """
-    bus: EventBus
-    if settings.amqp_url:
-        from forgekit.events.rabbitmq import RabbitMQEventBus
-
-        bus = RabbitMQEventBus(settings, db)
-    else:
-        from forgekit.events.inprocess import InProcessEventBus
-
-        bus = InProcessEventBus(settings, db)
-    if audit:
-        from forgekit.events.audit import register_audit
-
-        register_audit(bus)
-    return bus

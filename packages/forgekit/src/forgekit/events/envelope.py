@@ -9,31 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from forgekit.db.base import utcnow
 from forgekit.events.patterns import validate_routing_key
-
-
-class EventType(StrEnum):
-    """Event types named by the seeds; products may use any other dotted string."""
-
-    PROJECT_CREATED = "project.created"
-    PROJECT_UPDATED = "project.updated"
-    PROJECT_DELETED = "project.deleted"
-    ANALYSIS_REQUESTED = "analysis.requested"
-    ANALYSIS_COMPLETED = "analysis.completed"
-    ANALYSIS_FAILED = "analysis.failed"
-    ML_PREDICTION_REQUESTED = "ml.prediction.requested"
-    ML_PREDICTION_COMPLETED = "ml.prediction.completed"
-    ML_MODEL_UPDATED = "ml.model.updated"
-    SYSTEM_HEALTH_CHECK = "system.health_check"
-    SYSTEM_ALERT = "system.alert"
-    USER_REGISTERED = "user.registered"
-    USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
 
 
 class MalformedEventError(ValueError):

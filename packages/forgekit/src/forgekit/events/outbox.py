@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -90,12 +91,15 @@ def _default_metadata(given: Mapping[str, Any] | None, event_id: uuid.UUID) -> d
 async def enqueue(
     session: AsyncSession,
     event_type: str,
-    payload: Mapping[str, Any],
+    payload: Mapping[str, Any] | BaseModel,
     *,
     metadata: Mapping[str, Any] | None = None,
     schema_version: int = 1,
 ) -> Event:
     """Add an event to the outbox in ``session``; it is published once the caller commits.
+
+    ``payload`` is a mapping of JSON values or the event type's payload model (see
+    :class:`forgekit.events.types.EventType`), dumped as JSON.
 
     ``metadata`` is completed with the current request id, and inside a consumer with the
     correlation id, actor and cause of the event being handled. Nothing is flushed here, so the
@@ -105,7 +109,9 @@ async def enqueue(
     envelope = Event(
         id=event_id,
         type=str(event_type),
-        payload=dict(payload),
+        payload=(
+            payload.model_dump(mode="json") if isinstance(payload, BaseModel) else dict(payload)
+        ),
         metadata=_default_metadata(metadata, event_id),
         schema_version=schema_version,
     )

@@ -1,6 +1,6 @@
 """The event bus on RabbitMQ: outbox relay with publisher confirms, durable consumer queues.
 
-Topology, for exchange ``E`` (``settings.events_exchange``) and each consumer ``Q`` =
+Topology, for exchange ``E`` (``settings.effective_events_exchange``) and each consumer ``Q`` =
 ``{events_queue_prefix}.{name}``:
 
 - ``E``: durable topic exchange; every event is published with its type as routing key.
@@ -75,8 +75,8 @@ class RabbitMQEventBus(EventBus):
     ) -> None:
         super().__init__(settings, db)
         self.url = settings.amqp_url
-        self.exchange_name = settings.events_exchange
-        self.dlx_name = f"{settings.events_exchange}.dlx"
+        self.exchange_name = settings.effective_events_exchange
+        self.dlx_name = f"{settings.effective_events_exchange}.dlx"
         self._publish_timeout = publish_timeout_s
         self._reconnect_interval = reconnect_interval_s
         self._relay: RelayLoop | None = None
@@ -94,7 +94,7 @@ class RabbitMQEventBus(EventBus):
 
     def queue_name(self, consumer: str) -> str:
         """The main queue of consumer ``consumer``."""
-        return f"{self.settings.events_queue_prefix}.{consumer}"
+        return f"{self.settings.effective_events_queue_prefix}.{consumer}"
 
     def queue_names(self, consumer: str) -> tuple[str, str, str]:
         """Main, retry and dead-letter queue of ``consumer``."""

@@ -1,4 +1,5 @@
-"""API keys: ``pfk_`` + 43 URL-safe characters (256 random bits), stored as SHA-256 only.
+"""API keys: the product's marker (``pfk_`` for PyForge) + 43 URL-safe characters (256 random
+bits), stored as SHA-256 only.
 
 A fast hash is right here, unlike for passwords: the key is random, so there is nothing to
 brute-force, and a slow hash would cost its full price on every API request.
@@ -6,6 +7,7 @@ brute-force, and a slow hash would cost its full price on every API request.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -20,31 +22,41 @@ from forgekit.identity.repository import ApiKeyRepository, UserRepository
 from forgekit.identity.schemas import ApiKeyCreate
 from forgekit.identity.security import new_secret, sha256_hex
 
-API_KEY_PREFIX = "pfk_"
-#: Characters of the key shown in listings: the marker and 8 random characters (48 bits,
-#: enough to tell a user's keys apart, far too few to help guess one).
-DISPLAY_PREFIX_LENGTH = len(API_KEY_PREFIX) + 8
+#: The default marker (``FORGE_API_KEY_PREFIX``); each product names its own.
+API_KEY_PREFIX = "fgk_"
+#: Random characters of the key shown in listings after the marker (48 bits, enough to tell a
+#: user's keys apart, far too few to help guess one).
+DISPLAY_RANDOM_CHARS = 8
+#: A marker: 2-8 lowercase letters or digits and ``_``. A JWT starts with ``eyJ`` (base64 of
+#: ``{"``), so a credential of this shape is never mistaken for one.
+_MARKER = re.compile(r"^[a-z0-9]{2,8}_")
 #: ``last_used_at`` is written at most this often per key.
 LAST_USED_RESOLUTION_S = 60.0
 INVALID_KEY = "Invalid, expired or revoked API key."
 
 
-def generate_api_key() -> tuple[str, str, str]:
+def generate_api_key(marker: str = API_KEY_PREFIX) -> tuple[str, str, str]:
     """A new key: ``(key, display_prefix, sha256_hex)``."""
-    key = API_KEY_PREFIX + new_secret(32)
-    return key, key[:DISPLAY_PREFIX_LENGTH], sha256_hex(key)
+    if not _MARKER.fullmatch(marker):
+        raise ValueError(f"invalid API key marker {marker!r}")
+    key = marker + new_secret(32)
+    return key, key[: len(marker) + DISPLAY_RANDOM_CHARS], sha256_hex(key)
 
 
 def looks_like_api_key(credential: str) -> bool:
-    """True when a credential has our API-key shape (rather than a JWT)."""
-    return credential.startswith(API_KEY_PREFIX)
+    """True when a credential has an API key's shape (a marker, rather than a JWT)."""
+    return _MARKER.match(credential) is not None
 
 
 class ApiKeyService:
     """Creation, listing, rotation, revocation and authentication of API keys."""
 
     async def create(
-        self, session: AsyncSession, principal: Principal, data: ApiKeyCreate
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        data: ApiKeyCreate,
+        marker: str = API_KEY_PREFIX,
     ) -> tuple[ApiKey, str]:
         """Create a key for the principal's user; returns the row and the key (shown once).
 
@@ -67,14 +79,14 @@ class ApiKeyService:
                     }
                 ],
             )
-        key, prefix, key_hash = generate_api_key()
+        key, prefix, key_hash = generate_api_key(marker)
         row = await ApiKeyRepository(session).add(
             ApiKey(
                 user_id=principal.user_id,
                 name=data.name,
                 prefix=prefix,
                 key_hash=key_hash,
-                scopes=[s.value for s in data.scopes],
+                scopes=list(data.scopes),
                 expires_at=data.expires_at,
             )
         )
@@ -99,13 +111,17 @@ class ApiKeyService:
         await session.commit()
 
     async def rotate(
-        self, session: AsyncSession, principal: Principal, key_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        key_id: uuid.UUID,
+        marker: str = API_KEY_PREFIX,
     ) -> tuple[ApiKey, str]:
         """Give a key a new secret (same id, name, scopes, expiry); the old secret dies."""
         key = await self._own(session, principal, key_id)
         if key.expires_at is not None and key.expires_at <= utcnow():
             raise Unprocessable("An expired API key cannot be rotated; create a new one.")
-        raw, prefix, key_hash = generate_api_key()
+        raw, prefix, key_hash = generate_api_key(marker)
         key.prefix, key.key_hash = prefix, key_hash
         await session.commit()
         return key, raw

@@ -10,8 +10,9 @@ Usage in a product router::
     async def list_projects(principal: Reader, session: SessionDep) -> ...: ...
 
 A request authenticates with ``Authorization: Bearer <access JWT>``, ``Authorization: Bearer
-pfk_…`` or ``X-API-Key: pfk_…``. Missing or invalid credentials answer 401 (with
-``WWW-Authenticate: Bearer``); valid credentials without the scope answer 403.
+<API key>`` (``pfk_…`` for PyForge) or ``X-API-Key: <API key>``. Missing or invalid
+credentials answer 401 (with ``WWW-Authenticate: Bearer``); valid credentials without the
+scope answer 403.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from forgekit.deps import SessionDep, get_runtime
 from forgekit.errors import Forbidden, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
+from forgekit.identity.rbac import check_permission
 from forgekit.identity.security import InvalidTokenError, TokenType, decode_token, sha256_hex
 from forgekit.identity.tokens import sessions
 
@@ -45,8 +46,8 @@ __all__ = [
 
 # Declared for the OpenAPI document (the "Authorize" dialog); the header parsing below is ours
 # so that a malformed header is a 401 rather than silently anonymous.
-_bearer_scheme = HTTPBearer(auto_error=False, description="Access token or pfk_ API key")
-_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="pfk_ API key")
+_bearer_scheme = HTTPBearer(auto_error=False, description="Access token or API key")
+_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 _STATE_ATTR = "principal"
 
@@ -119,13 +120,13 @@ OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 """The caller when credentials are sent, else None."""
 
 
-def require_scopes(*permissions: Permission | str) -> Callable[..., Awaitable[Principal]]:
+def require_scopes(*permissions: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers whose scopes include every one of ``permissions``.
 
-    Permission strings are checked against :class:`Permission` when the route is declared,
+    Permission strings are checked against the declared ones when the route is declared,
     so a typo fails at import time rather than denying everyone at run time.
     """
-    required = tuple(Permission(p) for p in permissions)
+    required = tuple(check_permission(p) for p in permissions)
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         missing = principal.missing(*required)
@@ -137,14 +138,14 @@ def require_scopes(*permissions: Permission | str) -> Callable[..., Awaitable[Pr
 
 
 def require_session_or_scopes(
-    *permissions: Permission | str,
+    *permissions: str,
 ) -> Callable[..., Awaitable[Principal]]:
     """Admit any login session, and API keys only with ``permissions``.
 
     For self-service actions that a person does in the UI but a leaked key should not
     (managing API keys: a key needs ``admin:*``).
     """
-    required = tuple(Permission(p) for p in permissions)
+    required = tuple(check_permission(p) for p in permissions)
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if principal.is_session:

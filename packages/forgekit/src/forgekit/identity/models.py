@@ -94,7 +94,7 @@ class OneTimeToken(UUIDPrimaryKey, Base):
 
 
 class ApiKey(UUIDPrimaryKey, TimestampMixin, Base):
-    """A long-lived credential ``pfk_…`` acting for its owner within ``scopes``."""
+    """A long-lived credential (``<marker>_…``) acting for its owner within ``scopes``."""
 
     __tablename__ = "api_keys"
 

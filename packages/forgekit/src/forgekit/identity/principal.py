@@ -6,7 +6,13 @@ import uuid
 from dataclasses import dataclass
 
 from forgekit.identity.models import ApiKey, User
-from forgekit.identity.rbac import Permission, Role, permissions_of, role_has, scopes_allow
+from forgekit.identity.rbac import (
+    KitPermission,
+    Role,
+    permissions_of,
+    role_has,
+    scopes_allow,
+)
 from forgekit.identity.security import TokenClaims
 
 
@@ -47,7 +53,7 @@ class Principal:
             user=user,
             api_key=key,
             scopes=scopes,
-            is_admin=user.role == Role.ADMIN.value and Permission.ADMIN_ALL.value in scopes,
+            is_admin=user.role == Role.ADMIN.value and KitPermission.ADMIN_ALL.value in scopes,
         )
 
     @property
@@ -60,11 +66,11 @@ class Principal:
         """True for a login session (an access token), False for an API key."""
         return self.api_key is None
 
-    def has(self, *permissions: Permission | str) -> bool:
+    def has(self, *permissions: str) -> bool:
         """True when every permission is within this principal's scopes."""
         return all(scopes_allow(self.scopes, p) for p in permissions)
 
-    def missing(self, *permissions: Permission | str) -> list[str]:
+    def missing(self, *permissions: str) -> list[str]:
         """The permissions of ``permissions`` this principal lacks."""
         return [str(p) for p in permissions if not scopes_allow(self.scopes, p)]
 

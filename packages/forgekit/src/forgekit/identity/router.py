@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from forgekit.deps import RuntimeDep, SessionDep
+from forgekit.deps import RuntimeDep, SessionDep, SettingsDep
 from forgekit.errors import BadRequest
 from forgekit.identity.apikeys import api_keys
 from forgekit.identity.deps import (
@@ -24,7 +24,7 @@ from forgekit.identity.deps import (
 )
 from forgekit.identity.pages import page
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
+from forgekit.identity.rbac import KitPermission
 from forgekit.identity.schemas import (
     Accepted,
     ApiKeyCreate,
@@ -52,11 +52,11 @@ teams_router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
 
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 #: Managing API keys: any login session; an API key only with ``admin:*`` (see rbac).
-KeyManager = Annotated[Principal, Depends(require_session_or_scopes(Permission.ADMIN_ALL))]
-TeamReader = Annotated[Principal, Depends(require_scopes(Permission.TEAM_READ))]
-TeamWriter = Annotated[Principal, Depends(require_scopes(Permission.TEAM_WRITE))]
-TeamDeleter = Annotated[Principal, Depends(require_scopes(Permission.TEAM_DELETE))]
-TeamAdmin = Annotated[Principal, Depends(require_scopes(Permission.TEAM_MANAGE_MEMBERS))]
+KeyManager = Annotated[Principal, Depends(require_session_or_scopes(KitPermission.ADMIN_ALL))]
+TeamReader = Annotated[Principal, Depends(require_scopes(KitPermission.TEAM_READ))]
+TeamWriter = Annotated[Principal, Depends(require_scopes(KitPermission.TEAM_WRITE))]
+TeamDeleter = Annotated[Principal, Depends(require_scopes(KitPermission.TEAM_DELETE))]
+TeamAdmin = Annotated[Principal, Depends(require_scopes(KitPermission.TEAM_MANAGE_MEMBERS))]
 
 
 def _tokens(pair: TokenPair, response: Response) -> TokenResponse:
@@ -193,10 +193,10 @@ async def reset_password(
 
 @auth_router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    data: ApiKeyCreate, principal: KeyManager, session: SessionDep
+    data: ApiKeyCreate, principal: KeyManager, session: SessionDep, settings: SettingsDep
 ) -> ApiKeyCreated:
     """Create a key; the response is the only time the key is shown."""
-    key, raw = await api_keys.create(session, principal, data)
+    key, raw = await api_keys.create(session, principal, data, settings.api_key_prefix)
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=raw)
 
 
@@ -214,10 +214,10 @@ async def revoke_api_key(key_id: uuid.UUID, principal: KeyManager, session: Sess
 
 @auth_router.post("/api-keys/{key_id}/rotate")
 async def rotate_api_key(
-    key_id: uuid.UUID, principal: KeyManager, session: SessionDep
+    key_id: uuid.UUID, principal: KeyManager, session: SessionDep, settings: SettingsDep
 ) -> ApiKeyCreated:
     """Replace a key's secret; the old secret stops working at once."""
-    key, raw = await api_keys.rotate(session, principal, key_id)
+    key, raw = await api_keys.rotate(session, principal, key_id, settings.api_key_prefix)
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=raw)
 
 

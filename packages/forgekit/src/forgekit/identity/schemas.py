@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from forgekit.identity.rbac import TEAM_ROLES, Permission, Role
+from forgekit.identity.rbac import DeclaredPermission, Role, TeamRole
 
 #: Upper bound on passwords: argon2 accepts any length, but hashing megabytes per request
 #: would be a cheap denial of service.
@@ -66,7 +66,7 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     username: str
-    role: Role
+    role: str
     is_active: bool
     is_verified: bool
     created_at: datetime
@@ -124,12 +124,12 @@ class ApiKeyCreate(_Strict):
     """``POST /auth/api-keys``."""
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Permission] = Field(default_factory=list, max_length=32)
+    scopes: list[DeclaredPermission] = Field(default_factory=list, max_length=32)
     expires_at: AwareDatetime | None = None
 
     @field_validator("scopes")
     @classmethod
-    def _dedupe(cls, value: list[Permission]) -> list[Permission]:
+    def _dedupe(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
 
 
@@ -160,12 +160,6 @@ TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Description = Annotated[str, StringConstraints(max_length=2000)]
 
 
-def _team_role(value: Role) -> Role:
-    if value not in TEAM_ROLES:
-        raise ValueError(f"a team role is one of {sorted(r.value for r in TEAM_ROLES)}")
-    return value
-
-
 class TeamCreate(_Strict):
     """``POST /api/v1/teams``."""
 
@@ -188,7 +182,7 @@ class TeamRead(BaseModel):
     description: str | None
     created_at: datetime
     updated_at: datetime
-    role: Role | None = Field(description="The caller's role (None for an admin non-member).")
+    role: str | None = Field(description="The caller's role (None for an admin non-member).")
 
 
 class MemberAdd(_Strict):
@@ -197,9 +191,7 @@ class MemberAdd(_Strict):
     user_id: uuid.UUID | None = None
     username: str | None = Field(default=None, max_length=64)
     email: str | None = Field(default=None, max_length=320)
-    role: Role = Role.DEVELOPER
-
-    _check_role = field_validator("role")(_team_role)
+    role: TeamRole = Role.DEVELOPER.value
 
     @model_validator(mode="after")
     def _exactly_one_user_reference(self) -> MemberAdd:
@@ -212,9 +204,7 @@ class MemberAdd(_Strict):
 class MemberUpdate(_Strict):
     """``PATCH /api/v1/teams/{team_id}/members/{user_id}``."""
 
-    role: Role
-
-    _check_role = field_validator("role")(_team_role)
+    role: TeamRole
 
 
 class MemberRead(BaseModel):
@@ -222,5 +212,5 @@ class MemberRead(BaseModel):
 
     user_id: uuid.UUID
     username: str
-    role: Role
+    role: str
     joined_at: datetime

@@ -24,9 +24,15 @@ from forgekit.errors import (
     Unprocessable,
 )
 from forgekit.events.outbox import enqueue
+from forgekit.identity.events import (
+    USER_PASSWORD_RESET_REQUESTED,
+    USER_REGISTERED,
+    USER_VERIFICATION_REQUESTED,
+    AccountEvent,
+)
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission, Role, role_has
+from forgekit.identity.rbac import KitPermission, Permission, Role, role_has
 from forgekit.identity.repository import TeamMemberRepository, TeamRepository, UserRepository
 from forgekit.identity.schemas import (
     MemberAdd,
@@ -41,11 +47,6 @@ from forgekit.identity.security import password_hasher
 from forgekit.identity.tokens import TokenPair, TokenPurpose, one_time_tokens, sessions
 from forgekit.ratelimit import RateLimitDecision, RateLimiter, headers, parse_rate
 from forgekit.settings import ForgeSettings
-
-#: Event types this domain emits (consumed by :mod:`forgekit.identity.tasks`).
-USER_REGISTERED = "user.registered"
-USER_VERIFICATION_REQUESTED = "user.verification_requested"
-USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
 
 #: The one answer to every failed login: which part was wrong is not revealed.
 BAD_CREDENTIALS = "Incorrect username or password."
@@ -155,7 +156,7 @@ class AuthService:
         await enqueue(
             session,
             USER_REGISTERED,
-            {"user_id": str(user.id), "email": user.email, "username": user.username},
+            AccountEvent(user_id=user.id, email=user.email, username=user.username),
             metadata={"actor_id": str(user.id)},
         )
         await session.commit()
@@ -211,7 +212,7 @@ class AuthService:
         await enqueue(
             session,
             USER_VERIFICATION_REQUESTED,
-            {"user_id": str(user.id), "email": user.email, "username": user.username},
+            AccountEvent(user_id=user.id, email=user.email, username=user.username),
             metadata={"actor_id": str(user.id)},
         )
         await session.commit()
@@ -233,7 +234,7 @@ class AuthService:
         await enqueue(
             session,
             USER_PASSWORD_RESET_REQUESTED,
-            {"user_id": str(user.id), "email": user.email, "username": user.username},
+            AccountEvent(user_id=user.id, email=user.email, username=user.username),
             metadata={"actor_id": str(user.id)},
         )
         await session.commit()
@@ -280,13 +281,13 @@ def _team_read(team: Team, role: str | None) -> TeamRead:
         description=team.description,
         created_at=team.created_at,
         updated_at=team.updated_at,
-        role=Role(role) if role is not None else None,
+        role=role,
     )
 
 
 def _member_read(member: TeamMember, user: User) -> MemberRead:
     return MemberRead(
-        user_id=user.id, username=user.username, role=Role(member.role), joined_at=member.created_at
+        user_id=user.id, username=user.username, role=member.role, joined_at=member.created_at
     )
 
 
@@ -345,14 +346,14 @@ class TeamService:
         self, session: AsyncSession, principal: Principal, team_id: uuid.UUID
     ) -> TeamRead:
         """One team (404 to non-members)."""
-        team, member = await self._authorize(session, principal, team_id, Permission.TEAM_READ)
+        team, member = await self._authorize(session, principal, team_id, KitPermission.TEAM_READ)
         return _team_read(team, member.role if member else None)
 
     async def update(
         self, session: AsyncSession, principal: Principal, team_id: uuid.UUID, data: TeamUpdate
     ) -> TeamRead:
         """Change a team's name or description. Commits."""
-        team, member = await self._authorize(session, principal, team_id, Permission.TEAM_WRITE)
+        team, member = await self._authorize(session, principal, team_id, KitPermission.TEAM_WRITE)
         changes = data.model_dump(exclude_unset=True)
         if changes.get("name", "") is None:
             raise Unprocessable("A team's name cannot be null.")
@@ -362,7 +363,7 @@ class TeamService:
 
     async def delete(self, session: AsyncSession, principal: Principal, team_id: uuid.UUID) -> None:
         """Soft-delete a team (owners and admins). Commits."""
-        team, _ = await self._authorize(session, principal, team_id, Permission.TEAM_DELETE)
+        team, _ = await self._authorize(session, principal, team_id, KitPermission.TEAM_DELETE)
         await TeamRepository(session).delete(team)
         await session.commit()
 
@@ -370,7 +371,7 @@ class TeamService:
         self, session: AsyncSession, principal: Principal, team_id: uuid.UUID
     ) -> list[MemberRead]:
         """A team's members."""
-        await self._authorize(session, principal, team_id, Permission.TEAM_READ)
+        await self._authorize(session, principal, team_id, KitPermission.TEAM_READ)
         rows: Sequence[TeamMember] = await TeamMemberRepository(session).list_with_users(team_id)
         return [_member_read(m, m.user) for m in rows]
 
@@ -378,7 +379,7 @@ class TeamService:
         self, session: AsyncSession, principal: Principal, team_id: uuid.UUID, data: MemberAdd
     ) -> MemberRead:
         """Add a user by id, username or email. 404 for no such user, 409 when a member."""
-        await self._authorize(session, principal, team_id, Permission.TEAM_MANAGE_MEMBERS)
+        await self._authorize(session, principal, team_id, KitPermission.TEAM_MANAGE_MEMBERS)
         users = UserRepository(session)
         if data.user_id is not None:
             user = await users.get(data.user_id)
@@ -391,7 +392,7 @@ class TeamService:
         repo = TeamMemberRepository(session)
         if await repo.get_membership(team_id, user.id) is not None:
             raise Conflict("The user is already a member of this team.")
-        member = TeamMember(team_id=team_id, user_id=user.id, role=data.role.value)
+        member = TeamMember(team_id=team_id, user_id=user.id, role=data.role)
         try:
             await repo.add(member)
         except IntegrityError:
@@ -406,16 +407,16 @@ class TeamService:
         principal: Principal,
         team_id: uuid.UUID,
         user_id: uuid.UUID,
-        role: Role,
+        role: str,
     ) -> MemberRead:
         """Change a member's role; 409 when it would leave the team without an owner."""
-        await self._authorize(session, principal, team_id, Permission.TEAM_MANAGE_MEMBERS)
+        await self._authorize(session, principal, team_id, KitPermission.TEAM_MANAGE_MEMBERS)
         repo = TeamMemberRepository(session)
         await repo.lock_team(team_id)
         member = await repo.get_membership(team_id, user_id)
         if member is None:
             raise NotFound("Member not found.")
-        if not await repo.set_role_keeping_an_owner(team_id, user_id, role.value):
+        if not await repo.set_role_keeping_an_owner(team_id, user_id, role):
             raise Conflict("A team needs at least one owner; promote another member first.")
         await session.commit()
         await session.refresh(member)
@@ -431,7 +432,7 @@ class TeamService:
         409 for the team's last owner: a team without an owner could never be managed again.
         """
         leaving = user_id == principal.user_id
-        permission = Permission.TEAM_READ if leaving else Permission.TEAM_MANAGE_MEMBERS
+        permission = KitPermission.TEAM_READ if leaving else KitPermission.TEAM_MANAGE_MEMBERS
         await self._authorize(session, principal, team_id, permission)
         repo = TeamMemberRepository(session)
         await repo.lock_team(team_id)

@@ -10,18 +10,17 @@ processed, so a redelivered event is skipped, and a failed send rolls the token 
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forgekit.events.envelope import Event
-from forgekit.identity.models import User
-from forgekit.identity.repository import UserRepository
-from forgekit.identity.service import (
+from forgekit.events.envelope import Event, MalformedEventError
+from forgekit.identity.events import (
+    KIT_EVENT_TYPES,
     USER_PASSWORD_RESET_REQUESTED,
     USER_REGISTERED,
     USER_VERIFICATION_REQUESTED,
 )
+from forgekit.identity.models import User
+from forgekit.identity.repository import UserRepository
 from forgekit.identity.tokens import TokenPurpose, one_time_tokens
 from forgekit.mail import MailTemplates
 from forgekit.runtime import Runtime
@@ -30,6 +29,7 @@ from forgekit.runtime import Runtime
 MAIL_CONSUMER = "identity.mail"
 
 _templates = MailTemplates("forgekit.identity")
+_ACCOUNT_EVENTS = {str(t): t for t in KIT_EVENT_TYPES}
 
 
 def register(runtime: Runtime) -> None:
@@ -46,12 +46,15 @@ def register(runtime: Runtime) -> None:
 
 
 async def _load_user(session: AsyncSession, event: Event) -> User | None:
+    event_type = _ACCOUNT_EVENTS.get(event.type)
+    if event_type is None:
+        return None
     try:
-        user_id = uuid.UUID(str(event.payload["user_id"]))
-    except (KeyError, ValueError):
+        payload = event_type.parse(event)
+    except MalformedEventError:
         # A malformed event cannot become valid by retrying; nothing to send.
         return None
-    user = await UserRepository(session).get(user_id)
+    user = await UserRepository(session).get(payload.user_id)
     return user if user is not None and user.is_active else None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forgekit.errors import problem_response
+from forgekit.errors import problem_response, set_problem_base
 from forgekit.observability.context import reset_request_id, set_request_id
 from forgekit.observability.metrics import AppMetrics
 
@@ -32,10 +32,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class ObservabilityMiddleware:
     """Honours or generates ``X-Request-ID``, logs and measures every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: AppMetrics, tracer: Any | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: AppMetrics,
+        tracer: Any | None = None,
+        problem_base: str = "/problems/",
+    ) -> None:
         self.app, self.metrics, self.tracer = app, metrics, tracer
+        self.problem_base = problem_base
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Errors name this app's problem types, also on WebSocket routes.
+        set_problem_base(self.problem_base)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -14,11 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from forgekit.cache.ttl import ANALYSIS_TTL, analysis_key
 from forgekit.deps import RuntimeDep, SessionDep
 from forgekit.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
 from forgekit.identity.deps import CurrentPrincipal, principal_rate_key
-from forgekit.identity.rbac import Permission
 from forgekit.ratelimit.dependency import enforce
 from forgekit.ratelimit.rate import parse_rate
 from pyforge.access import AnalyzableProject, ReadableProject, project_for
@@ -35,7 +33,10 @@ from pyforge.analyses.schemas import (
     ProjectMetricsRead,
     ResolutionIn,
 )
+from pyforge.cache_keys import ANALYSIS_TTL, analysis_key
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
+from pyforge.runtime import PyForgeRuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 analyze_router = APIRouter(prefix="/api/v1/analyze", tags=["analyze"])
@@ -248,10 +249,13 @@ def _carried_headers(response: Response) -> dict[str, str]:
         "schema": AnalyzeCodeIn.model_json_schema()}}}},
 )  # fmt: skip
 async def analyze_code(
-    request: Request, response: Response, principal: CurrentPrincipal, runtime: RuntimeDep
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    runtime: PyForgeRuntimeDep,
 ) -> Response:
     """Analyse a snippet synchronously (size-limited, rate-limited): metrics and findings."""
-    settings = runtime.app_settings  # type: ignore[attr-defined]
+    settings = runtime.app_settings
     await enforce(request, response, "analyze:code", parse_rate(settings.analyze_code_rate),
                   principal_rate_key(request))  # fmt: skip
     max_bytes = int(settings.analyze_code_max_bytes)

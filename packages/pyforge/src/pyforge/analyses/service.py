@@ -28,12 +28,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.cache import Cache
-from forgekit.cache.ttl import ANALYSIS_TTL, METRICS_TTL, analysis_key, metrics_key
 from forgekit.db.base import utcnow
 from forgekit.errors import NotFound, Unprocessable
 from forgekit.events.outbox import enqueue
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
 from pyforge.access import project_for
 from pyforge.analyses import metrics as m
 from pyforge.analyses.models import (
@@ -58,6 +56,7 @@ from pyforge.analyses.schemas import (
 )
 from pyforge.analysis import AnalysisReport, Finding
 from pyforge.analysis.config import GateConfig
+from pyforge.cache_keys import ANALYSIS_TTL, METRICS_TTL, analysis_key, metrics_key
 from pyforge.events import (
     ANALYSIS_COMPLETED,
     ANALYSIS_FAILED,
@@ -67,6 +66,7 @@ from pyforge.events import (
     FINDING_NEW_CRITICAL,
     QUALITY_GATE_CHANGED,
 )
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
 ANALYSIS_NOT_FOUND: Final = "Analysis not found."

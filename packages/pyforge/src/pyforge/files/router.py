@@ -11,10 +11,10 @@ from forgekit.deps import RuntimeDep, SessionDep
 from forgekit.errors import PayloadTooLarge
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
 from pyforge.access import ReadableProject, WritableProject
 from pyforge.files.schemas import FileContent, FilePage, UploadResult
 from pyforge.files.service import MAX_PAGE_SIZE, files
+from pyforge.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/files", tags=["files"])
 

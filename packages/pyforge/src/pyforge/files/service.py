@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forgekit.errors import BadRequest, NotFound
 from forgekit.events.outbox import enqueue
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
 from forgekit.runtime import Runtime
 from forgekit.storage import ObjectStorage
 from forgekit.storage.base import CHUNK_SIZE
@@ -38,6 +37,7 @@ from pyforge.files.models import ProjectFile
 from pyforge.files.paths import tree_conflicts
 from pyforge.files.repository import ProjectFileRepository
 from pyforge.files.schemas import FileContent, FilePage, FileRead, UploadResult
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
 #: Event types this domain emits.

@@ -5,20 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi import Request
-
-from forgekit.runtime import Runtime
 from pyforge.notify.channels import EmailChannel, SlackChannel, WebhookChannel
 from pyforge.notify.crypto import SecretBox
 from pyforge.notify.delivery import DeliveryWorker, RetryPolicy
 from pyforge.notify.live import LiveHub, create_live_hub
 from pyforge.notify.outbound import OutboundHttp
+from pyforge.runtime import PyForgeRuntime, PyForgeRuntimeDep
 
 if TYPE_CHECKING:
-    from pyforge.runtime import PyForgeRuntime
     from pyforge.settings import PyForgeSettings
-
-EXTRAS_KEY = "pyforge.notify"
 
 
 @dataclass
@@ -77,19 +72,13 @@ def build_context(runtime: PyForgeRuntime) -> NotifyContext:
     )
 
 
-def notify_context(runtime: Runtime) -> NotifyContext:
+def notify_context(runtime: PyForgeRuntime) -> NotifyContext:
     """The runtime's notification components (registered by :func:`tasks.register`)."""
-    ctx = runtime.extras.get(EXTRAS_KEY)
-    if not isinstance(ctx, NotifyContext):
+    if runtime.notify is None:
         raise RuntimeError("notifications are not registered on this runtime")
-    return ctx
+    return runtime.notify
 
 
-async def get_notify(request: Request) -> NotifyContext:
-    """FastAPI dependency: the app's notification components.
-
-    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in its thread
-    pool, a thread hop per request.
-    """
-    runtime: Runtime = request.app.state.runtime
+async def get_notify(runtime: PyForgeRuntimeDep) -> NotifyContext:
+    """FastAPI dependency: the app's notification components."""
     return notify_context(runtime)

@@ -35,12 +35,12 @@ from fastapi import APIRouter, Depends, Query, Response, WebSocket, status
 
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import CurrentPrincipal
-from forgekit.runtime import Runtime
 from pyforge.access import WritableProject
 from pyforge.notify.context import NotifyContext, get_notify, notify_context
 from pyforge.notify.schemas import DeliveryOut, PreferencesIn, PreferencesOut, WebhookIn, WebhookOut
 from pyforge.notify.service import preferences, webhooks
 from pyforge.notify.websocket import serve_websocket
+from pyforge.runtime import PyForgeRuntime
 
 NotifyDep = Annotated[NotifyContext, Depends(get_notify)]
 ProjectScope = Annotated[
@@ -156,7 +156,8 @@ async def live_events(websocket: WebSocket) -> None:
 
     See :mod:`pyforge.notify.websocket` for the protocol.
     """
-    runtime: Runtime = websocket.app.state.runtime
+    runtime = websocket.app.state.runtime
+    assert isinstance(runtime, PyForgeRuntime)
     ctx = notify_context(runtime)
     await serve_websocket(websocket, runtime, ctx.hub, ctx.settings)
 

@@ -15,7 +15,6 @@ from forgekit.errors import Conflict, NotFound, Unprocessable
 from forgekit.events import Event
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
 from pyforge.access import project_for
 from pyforge.notify import events as ev
 from pyforge.notify.channels import webhook_body
@@ -39,6 +38,7 @@ from pyforge.notify.schemas import (
     PreferencesOut,
     WebhookIn,
 )
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
 log = logging.getLogger("pyforge.notify")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.events import Event
 from pyforge.notify import events as ev
-from pyforge.notify.context import EXTRAS_KEY, NotifyContext, build_context
+from pyforge.notify.context import NotifyContext, build_context
 from pyforge.notify.service import dispatch
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ LIVE_CONSUMER = "notify.live"
 def register(runtime: PyForgeRuntime) -> NotifyContext:
     """Build the notification components, subscribe the consumers, add the services."""
     ctx = build_context(runtime)
-    runtime.extras[EXTRAS_KEY] = ctx
+    runtime.notify = ctx
     runtime.services.append(ctx.worker)
     runtime.services.append(ctx.hub)
 

@@ -36,11 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forgekit.errors import ProblemError, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
 from forgekit.identity.tokens import sessions
 from forgekit.runtime import Runtime
 from pyforge.access import project_for
 from pyforge.notify.live import LiveHub, LiveSubscriber
+from pyforge.permissions import Permission
 
 if TYPE_CHECKING:
     from pyforge.settings import PyForgeSettings

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query, status
 from forgekit.deps import RuntimeDep, SessionDep
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission
-from pyforge.access import DeletableProject, WritableProject
+from pyforge.access import DeletableProject, WritableProjectAccess
+from pyforge.permissions import Permission
 from pyforge.projects.schemas import (
     ProjectCreate,
     ProjectPage,
@@ -76,7 +76,7 @@ async def get_project(
 @router.put("/{project_id}")
 async def replace_project(
     data: ProjectReplace,
-    project: WritableProject,
+    project: WritableProjectAccess,
     principal: ProjectWriter,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -88,7 +88,7 @@ async def replace_project(
 @router.patch("/{project_id}")
 async def update_project(
     data: ProjectUpdate,
-    project: WritableProject,
+    project: WritableProjectAccess,
     principal: ProjectWriter,
     session: SessionDep,
     runtime: RuntimeDep,

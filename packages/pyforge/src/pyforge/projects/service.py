@@ -20,24 +20,25 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.cache import Cache
-from forgekit.cache.ttl import PROJECT_TTL, project_key
 from forgekit.errors import BadRequest, Forbidden, Unprocessable
 from forgekit.events.outbox import enqueue
 from forgekit.identity.models import Team
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import Permission, Role, role_has
+from forgekit.identity.rbac import Role, role_has
 from pyforge.access import (
     PROJECT_NOT_FOUND,
-    access_role,
+    ProjectAccess,
     authorize,
     memberships_of,
     resolve_role,
     role_for,
     team_role,
 )
+from pyforge.cache_keys import PROJECT_TTL, project_key
 
 #: Event types this domain emits.
 from pyforge.events import PROJECT_CREATED, PROJECT_DELETED, PROJECT_UPDATED
+from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 from pyforge.projects.repository import ProjectRepository
 from pyforge.projects.schemas import (
@@ -274,13 +275,13 @@ class ProjectService:
         session: AsyncSession,
         cache: Cache,
         principal: Principal,
-        project: Project,
+        access: ProjectAccess,
         values: dict[str, Any],
     ) -> ProjectRead:
-        role = access_role(project)
+        project, role = access.project, access.role
         changed = {k: v for k, v in values.items() if getattr(project, k) != v}
         sensitive = {"team_id", "is_public"} & changed.keys()
-        if sensitive and not (role is not None and role_has(role, Permission.PROJECT_DELETE)):
+        if sensitive and not role_has(role, Permission.PROJECT_DELETE):
             # Moving a project between teams or publishing it changes who can read its code:
             # an owner's decision, not a developer's.
             raise Forbidden(
@@ -306,23 +307,24 @@ class ProjectService:
         session: AsyncSession,
         cache: Cache,
         principal: Principal,
-        project: Project,
+        access: ProjectAccess,
         data: ProjectReplace,
     ) -> ProjectRead:
         """PUT: the project becomes exactly ``data`` (omitted fields take their defaults)."""
         values = data.model_dump(mode="json")
         values["team_id"] = data.team_id
-        return await self._apply(session, cache, principal, project, values)
+        return await self._apply(session, cache, principal, access, values)
 
     async def update(
         self,
         session: AsyncSession,
         cache: Cache,
         principal: Principal,
-        project: Project,
+        access: ProjectAccess,
         data: ProjectUpdate,
     ) -> ProjectRead:
         """PATCH: change the fields sent; ``settings`` keys merge into the stored settings."""
+        project = access.project
         sent = data.model_fields_set
         values: dict[str, Any] = {}
         for name in ("name", "is_public"):
@@ -360,7 +362,7 @@ class ProjectService:
                     ],
                 ) from None
             values["settings"] = settings.model_dump(mode="json")
-        return await self._apply(session, cache, principal, project, values)
+        return await self._apply(session, cache, principal, access, values)
 
     async def delete(
         self, session: AsyncSession, cache: Cache, principal: Principal, project: Project

@@ -1,4 +1,4 @@
-"""Cache lifetimes and key layout from the PyForge design (seed 001, "Redis Cache Strategy").
+"""PyForge's cache lifetimes and key layout (seed 001, "Redis Cache Strategy").
 
 Key builders keep the key structure in one place so the code that writes an entry and the code
 that invalidates it cannot drift apart. Keys are relative to the cache's namespace.
@@ -7,7 +7,9 @@ that invalidates it cannot drift apart. Keys are relative to the cache's namespa
 from __future__ import annotations
 
 from typing import Final
-from uuid import UUID
+
+from forgekit.cache.keys import Id
+from forgekit.cache.keys import key_part as _part
 
 SESSION_TTL: Final = 3600
 PROJECT_TTL: Final = 300
@@ -22,17 +24,6 @@ CACHE_TTLS: Final[dict[str, int]] = {
     "metrics": METRICS_TTL,
     "ml_prediction": ML_PREDICTION_TTL,
 }
-
-Id = int | str | UUID
-
-
-def _part(value: Id) -> str:
-    text = str(value)
-    # A ':' inside an id would let one entity's key collide with another's prefix.
-    if not text or ":" in text:
-        raise ValueError(f"invalid cache key part {text!r}")
-    return text
-
 
 def session_key(user_id: Id) -> str:
     """``user:session:{user_id}``: a user's session data."""

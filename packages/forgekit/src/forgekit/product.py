@@ -1,0 +1,149 @@
+"""The product scaffold: a product declares itself once; the kit builds its runtime and app.
+
+A product is declarations plus its domains::
+
+    PRODUCT = Product(
+        name="modelhub",
+        title="Modelhub",
+        version=__version__,
+        settings=get_settings,                    # a ProductSettings subclass, prefix MODELHUB_
+        app_factory="modelhub.app:create_app",    # for uvicorn's workers and reload
+        runtime_class=ModelhubRuntime,            # a Runtime subclass with typed fields
+        routers=routers,                          # () -> the product's APIRouters
+        consumers=consumers,                      # () -> callables subscribing on a runtime
+        models="modelhub.models",                 # imports every table
+        migration_dirs=(MIGRATIONS,),             # the product's Alembic branch
+    )
+
+and gets ``serve | worker [--queues] | migrate`` from :mod:`forgekit.cli`, the app from
+:func:`create_product_app` and the test fixtures from :mod:`forgekit.testing.fixtures`. The
+product's name names everything it owns on shared servers (exchange ``{name}.events``, queues
+``{name}.*``, Redis keys ``{name}:*``), so products share PostgreSQL, Redis and RabbitMQ safely.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from forgekit.settings import ForgeSettings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+    from forgekit.runtime import ProductRuntime, Runtime
+
+
+class ProductSettings(BaseSettings):
+    """What every product has; a product subclasses it with its own ``env_prefix``.
+
+    ``host``, ``port`` and ``data_dir`` let two products (or two instances) run side by side.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    #: The product's name (``app_name`` of its kit settings); set by the subclass.
+    product_name: ClassVar[str] = "forge"
+    #: Marker of the product's API keys (``pfk_`` for PyForge).
+    api_key_prefix: ClassVar[str] = "fgk_"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".forge-data")
+    api_workers: int = 1
+    #: Run event consumers inside the API process. True by default so one command gives a
+    #: working platform; production runs ``<product> worker`` instead.
+    inprocess_workers: bool = True
+
+    def kit(self) -> ForgeSettings:
+        """The kit's settings for this deployment (data in ``data_dir``)."""
+        return ForgeSettings.for_product(
+            self.product_name,
+            self.data_dir,
+            public_url=f"http://{self.host}:{self.port}",
+            api_key_prefix=self.api_key_prefix,
+        )
+
+    @classmethod
+    def env_prefix(cls) -> str:
+        """The product's environment prefix (``PYFORGE_``)."""
+        return str(cls.model_config.get("env_prefix", ""))
+
+
+S = TypeVar("S", bound=ProductSettings)
+
+
+R = TypeVar("R", bound="ProductRuntime[Any]")
+
+#: Subscribes a product's consumers and adds its background services to a runtime.
+Registration = Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class Product(Generic[S, R]):
+    """Everything the kit needs to run a product in every role."""
+
+    name: str
+    title: str
+    version: str
+    settings: Callable[[], S]
+    app_factory: str
+    #: Returns the product's :class:`ProductRuntime` subclass (imported only when needed).
+    runtime_class: Callable[[], type[R]]
+    routers: Callable[[], Sequence[APIRouter]] = tuple
+    consumers: Callable[[], Sequence[Registration]] = tuple
+    #: Module importing every table of the product (complete metadata for migrations).
+    models: str | None = None
+    migration_dirs: Sequence[Path] = field(default_factory=tuple)
+    description: str = ""
+    #: Prefix of the product's environment variables; empty: ``{NAME}_``.
+    env_prefix: str = ""
+
+    @property
+    def effective_env_prefix(self) -> str:
+        """The prefix of the product's settings in the environment (``PYFORGE_``)."""
+        return self.env_prefix or f"{self.name.upper()}_"
+
+    def load_models(self) -> None:
+        """Import the kit's and the product's tables."""
+        importlib.import_module("forgekit.models")
+        if self.models:
+            importlib.import_module(self.models)
+
+    def build_runtime(self, kit: ForgeSettings, settings: S) -> R:
+        """The runtime of one process: backends, the kit's and the product's consumers."""
+        runtime = self.runtime_class().from_settings(kit, app_settings=settings)
+        register_kit_consumers(runtime)
+        for register in self.consumers():
+            register(runtime)
+        return runtime
+
+    def create_app(
+        self, kit_settings: ForgeSettings | None = None, settings: S | None = None
+    ) -> FastAPI:
+        """The product's API: the kit's app with the product's routers and runtime."""
+        from forgekit.app import create_app
+
+        app_settings = settings or self.settings()
+        kit = kit_settings or app_settings.kit()
+        return create_app(
+            kit,
+            title=self.title,
+            description=self.description,
+            version=self.version,
+            routers=self.routers(),
+            consume_events=app_settings.inprocess_workers,
+            runtime=self.build_runtime(kit, app_settings),
+        )
+
+
+def register_kit_consumers(runtime: Runtime) -> None:
+    """Subscribe the kit's own consumers (account e-mails); audit comes with the bus."""
+    from forgekit.identity import tasks as identity_tasks
+
+    identity_tasks.register(runtime)
