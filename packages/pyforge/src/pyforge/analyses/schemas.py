@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from forgekit.pagination import Page
+
 
 class Progress(BaseModel):
     """Files analysed so far out of the snapshot's total."""
@@ -39,13 +41,8 @@ class AnalysisRead(BaseModel):
     duration_s: float | None = None
 
 
-class AnalysisPage(BaseModel):
-    """One page of a project's analyses, newest first."""
-
-    items: list[AnalysisRead]
-    total: int
-    limit: int
-    offset: int
+AnalysisPage = Page[AnalysisRead]
+"""One page of a project's analyses, newest first."""
 
 
 class FindingRead(BaseModel):
@@ -69,13 +66,8 @@ class FindingRead(BaseModel):
     resolution_reason: str | None = None
 
 
-class FindingPage(BaseModel):
-    """One page of findings, most severe first."""
-
-    items: list[FindingRead]
-    total: int
-    limit: int
-    offset: int
+FindingPage = Page[FindingRead]
+"""One page of findings, most severe first."""
 
 
 class ResolutionIn(BaseModel):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from forgekit.pagination import Page
+
 
 class FileRead(BaseModel):
     """A file of a project's tree (metadata only)."""
@@ -34,14 +36,8 @@ class FileContent(FileRead):
     download_url: str
 
 
-class FilePage(BaseModel):
-    """One page of a project's tree, sorted by path."""
-
-    items: list[FileRead]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+FilePage = Page[FileRead]
+"""One page of a project's tree, sorted by path."""
 
 
 class UploadResult(BaseModel):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import tempfile
 import uuid
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forgekit.errors import BadRequest, NotFound
 from forgekit.events.outbox import enqueue
 from forgekit.identity.principal import Principal
+from forgekit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from forgekit.runtime import Runtime
 from forgekit.storage import ObjectStorage
 from forgekit.storage.base import CHUNK_SIZE
@@ -51,10 +51,6 @@ DOWNLOAD_URL_TTL_S = 300
 MAX_PAGE_SIZE = 500
 
 FILE_NOT_FOUND = "File not found."
-
-
-class InvalidCursor(BadRequest):
-    slug, title = "invalid-cursor", "Invalid cursor"
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -127,14 +123,14 @@ async def materialize(
 
 
 def _encode_cursor(path: str) -> str:
-    return base64.urlsafe_b64encode(path.encode()).decode().rstrip("=")
+    return encode_cursor({"p": path})
 
 
 def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidCursor("The cursor is not valid.") from None
+    path = decode_cursor(cursor).get("p")
+    if not isinstance(path, str):
+        raise InvalidCursor("The cursor is not valid.")
+    return path
 
 
 class FileService:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from forgekit.pagination import Page
 from pyforge.projects.models import NAME_MAX
 
 #: Upper bound of the serialised ``settings.analysis`` table: it is configuration, not data.
@@ -135,11 +136,5 @@ class ProjectRead(BaseModel):
         return value
 
 
-class ProjectPage(BaseModel):
-    """One page of projects."""
-
-    items: list[ProjectRead]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+ProjectPage = Page[ProjectRead]
+"""One page of projects."""

@@ -7,12 +7,8 @@ dropped after every committed change.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.cache import Cache
-from forgekit.errors import BadRequest, Forbidden, Unprocessable
+from forgekit.errors import Forbidden, Unprocessable
 from forgekit.events.outbox import enqueue
 from forgekit.identity.models import Team
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Role, role_has
+from forgekit.pagination import InvalidCursor, SortKey, decode_cursor, encode_cursor
 from pyforge.access import (
     PROJECT_NOT_FOUND,
     ProjectAccess,
@@ -53,7 +50,7 @@ from pyforge.projects.schemas import (
 MAX_PAGE_SIZE = 100
 
 
-class ProjectSort(StrEnum):
+class ProjectSort(SortKey):
     """Sort orders of the project list; ``-`` means descending."""
 
     NAME = "name"
@@ -63,33 +60,16 @@ class ProjectSort(StrEnum):
     UPDATED_AT = "updated_at"
     UPDATED_AT_DESC = "-updated_at"
 
-    @property
-    def field(self) -> str:
-        """The column sorted on."""
-        return self.value.lstrip("-")
-
-    @property
-    def descending(self) -> bool:
-        """True for a descending order."""
-        return self.value.startswith("-")
-
-
-class InvalidCursor(BadRequest):
-    slug, title = "invalid-cursor", "Invalid cursor"
-
 
 def _encode_cursor(sort: ProjectSort, value: Any, last_id: uuid.UUID) -> str:
     raw = value.isoformat() if isinstance(value, datetime) else value
-    data = json.dumps({"s": sort.value, "v": raw, "i": str(last_id)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    return encode_cursor({"s": sort.value, "v": raw, "i": str(last_id)})
 
 
 def _decode_cursor(cursor: str, sort: ProjectSort) -> tuple[Any, uuid.UUID]:
-    # The cursor is opaque to clients but not trusted: anything malformed is a 400.
+    data = decode_cursor(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(data, dict) or not isinstance(data.get("v"), str):
+        if not isinstance(data.get("v"), str):
             raise ValueError("bad cursor shape")
         if data.get("s") != sort.value:
             raise InvalidCursor("The cursor belongs to another sort order; start again.")
@@ -101,7 +81,7 @@ def _decode_cursor(cursor: str, sort: ProjectSort) -> tuple[Any, uuid.UUID]:
                 raise ValueError("naive timestamp")
     except InvalidCursor:
         raise
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, KeyError, TypeError):
         raise InvalidCursor("The cursor is not valid.") from None
     return value, last_id
 
