@@ -65,6 +65,15 @@ from pyforge.events import (
     ANALYSIS_STARTED,
     FINDING_NEW_CRITICAL,
     QUALITY_GATE_CHANGED,
+    AnalysisCompleted,
+    AnalysisEvent,
+    AnalysisFailed,
+    AnalysisProgress,
+    AnalysisRequested,
+    AnalysisSummary,
+    FindingBrief,
+    NewCriticalFindings,
+    QualityGateChanged,
 )
 from pyforge.permissions import Permission
 from pyforge.projects.models import Project
@@ -143,11 +152,9 @@ async def request_analysis(
     await enqueue(
         session,
         ANALYSIS_REQUESTED,
-        {
-            "project_id": str(project.id),
-            "analysis_id": str(analysis.id),
-            "requested_by": str(principal.user_id),
-        },
+        AnalysisRequested(
+            project_id=project.id, analysis_id=analysis.id, requested_by=principal.user_id
+        ),
         metadata={"actor_id": str(principal.user_id)},
     )
     await session.commit()
@@ -375,7 +382,8 @@ class Outcome:
 
 
 def _event_base(a: Analysis) -> dict[str, Any]:
-    return {"project_id": str(a.project_id), "analysis_id": str(a.id)}
+    # The fields of every analysis event (pyforge.events.AnalysisEvent).
+    return {"project_id": a.project_id, "analysis_id": a.id}
 
 
 def _finding_row(a: Analysis, f: Finding, status: FindingStatus) -> AnalysisFinding:
@@ -398,9 +406,9 @@ def _copy_as_fixed(a: Analysis, old: AnalysisFinding) -> AnalysisFinding:
     )  # fmt: skip
 
 
-def _brief(f: Finding) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity.value, "message": f.message, "path": f.path,
-            "line": f.line}  # fmt: skip
+def _brief(f: Finding) -> FindingBrief:
+    return FindingBrief(rule=f.rule, severity=f.severity.value, message=f.message, path=f.path,
+                        line=f.line)  # fmt: skip
 
 
 async def record_success(
@@ -483,32 +491,31 @@ async def record_success(
     ]
     top = sorted(open_findings, key=lambda f: (-f.severity.rank, f.sort_key()))[:TOP_FINDINGS]
     by_sev = summary.get("findings_by_severity", {})
-    await enqueue(session, ANALYSIS_COMPLETED, {
+    await enqueue(session, ANALYSIS_COMPLETED, AnalysisCompleted(
         **_event_base(analysis),
-        "status": "succeeded",
-        "duration_s": duration,
-        "summary": {
-            "files": summary.get("files", 0),
-            "functions": summary.get("functions", 0),
-            "findings": {s: int(by_sev.get(s, 0)) for s in m.SEVERITIES},
-        },
-        "quality_gate": gate,
-        "top_findings": [_brief(f) for f in top],
-        "new_findings": new_count,
-        "fixed_findings": len(fixed),
-    })  # fmt: skip
+        status="succeeded",
+        duration_s=duration,
+        summary=AnalysisSummary(
+            files=summary.get("files", 0),
+            functions=summary.get("functions", 0),
+            findings={s: int(by_sev.get(s, 0)) for s in m.SEVERITIES},
+        ),
+        quality_gate=gate,
+        top_findings=[_brief(f) for f in top],
+        new_findings=new_count,
+        fixed_findings=len(fixed),
+    ))  # fmt: skip
     previous_gate = previous.gate_status if previous is not None else None
     # A change of status is news; so is a project's very first gate when it fails (from no
     # status to "failed"), which is what "email on a failed quality gate" must catch.
     first_failure = previous_gate is None and gate["status"] == "failed"
     if previous_gate != gate["status"] and (previous_gate is not None or first_failure):
-        await enqueue(session, QUALITY_GATE_CHANGED, {
-            **_event_base(analysis), "previous": previous_gate,
-            "current": gate["status"]})  # fmt: skip
+        await enqueue(session, QUALITY_GATE_CHANGED, QualityGateChanged(
+            **_event_base(analysis), previous=previous_gate, current=gate["status"]))  # fmt: skip
     critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
     if critical:
-        await enqueue(session, FINDING_NEW_CRITICAL, {
-            **_event_base(analysis), "findings": [_brief(f) for f in critical]})  # fmt: skip
+        await enqueue(session, FINDING_NEW_CRITICAL, NewCriticalFindings(
+            **_event_base(analysis), findings=[_brief(f) for f in critical]))  # fmt: skip
     return Outcome(len(report.findings), new_count, len(fixed), gate["status"])
 
 
@@ -520,7 +527,9 @@ async def record_failure(session: AsyncSession, analysis: Analysis, reason: str)
     analysis.finished_at = now
     if analysis.started_at is not None:
         analysis.duration_s = round((now - analysis.started_at).total_seconds(), 3)
-    await enqueue(session, ANALYSIS_FAILED, {**_event_base(analysis), "reason": analysis.error})
+    await enqueue(
+        session, ANALYSIS_FAILED, AnalysisFailed(**_event_base(analysis), reason=analysis.error)
+    )
 
 
 async def mark_running(
@@ -548,7 +557,7 @@ async def mark_running(
     if analysis.started_at is None:
         analysis.started_at = utcnow()
     if first:
-        await enqueue(session, ANALYSIS_STARTED, _event_base(analysis))
+        await enqueue(session, ANALYSIS_STARTED, AnalysisEvent(**_event_base(analysis)))
     return analysis
 
 
@@ -565,5 +574,5 @@ async def record_progress(
         await enqueue(
             session,
             ANALYSIS_PROGRESS,
-            {**_event_base(analysis), "files_done": done, "files_total": total},
+            AnalysisProgress(**_event_base(analysis), files_done=done, files_total=total),
         )

@@ -47,10 +47,11 @@ from pyforge.analyses.models import Analysis, AnalysisStatus
 from pyforge.analyses.repository import AnalysisRepository
 from pyforge.analysis import AnalysisReport, ConfigError, InputError, analyze_paths
 from pyforge.analysis.config import CONFIG_FILES, Config, config_from_table
-from pyforge.events import ANALYSIS_COMPLETED, ANALYSIS_REQUESTED
+from pyforge.events import ANALYSIS_COMPLETED, ANALYSIS_REQUESTED, AnalysisRequested
 from pyforge.files.models import ProjectFile
 from pyforge.files.service import materialize, snapshot, snapshot_digest
 from pyforge.projects.models import Project
+from pyforge.projects.schemas import ProjectSettings
 
 if TYPE_CHECKING:
     from pyforge.runtime import PyForgeRuntime
@@ -154,7 +155,7 @@ class AnalysisRunner:
 
     async def handle(self, event: Event, session: AsyncSession) -> None:
         """Run the analysis named by an ``analysis.requested`` event (idempotent)."""
-        analysis_id = uuid.UUID(str(event.payload["analysis_id"]))
+        analysis_id = ANALYSIS_REQUESTED.parse(event).analysis_id
         current = await session.get(Analysis, analysis_id)
         if current is None or AnalysisStatus(current.status).terminal:
             return  # deleted with its project, or already ended: nothing to do
@@ -164,7 +165,7 @@ class AnalysisRunner:
             return
         files = [ProjectFile(path=f.path, sha256=f.sha256) for f in
                  await snapshot(session, project.id)]  # fmt: skip
-        table = dict(project.settings_model().analysis)
+        table = dict(ProjectSettings.model_validate(project.settings or {}).analysis)
         if self.embedded:
             # One writer: running commits with the claim, the run goes on in the background.
             analysis = await service.mark_running(session, analysis_id, self.max_attempts)
@@ -263,7 +264,7 @@ class AnalysisRunner:
         await enqueue(
             session,
             ANALYSIS_REQUESTED,
-            {"project_id": str(row.project_id), "analysis_id": str(row.id)},
+            AnalysisRequested(project_id=row.project_id, analysis_id=row.id),
         )
 
     async def _run(
@@ -315,7 +316,7 @@ class AnalysisRunner:
 
     async def invalidate(self, event: Event, session: AsyncSession) -> None:
         """Drop cached metrics once a completed analysis has committed."""
-        await service.invalidate(self.runtime.cache, uuid.UUID(str(event.payload["project_id"])))
+        await service.invalidate(self.runtime.cache, ANALYSIS_COMPLETED.parse(event).project_id)
 
     # --- embedded sweep (BackgroundService) ----------------------------------------------------
 
@@ -355,7 +356,7 @@ class AnalysisRunner:
                 await enqueue(
                     s,
                     ANALYSIS_REQUESTED,
-                    {"project_id": str(row.project_id), "analysis_id": str(row.id)},
+                    AnalysisRequested(project_id=row.project_id, analysis_id=row.id),
                 )
         return len(rows)
 

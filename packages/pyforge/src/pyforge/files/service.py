@@ -32,6 +32,7 @@ from forgekit.runtime import Runtime
 from forgekit.storage import ObjectStorage
 from forgekit.storage.base import CHUNK_SIZE
 from pyforge.access import project_for
+from pyforge.events import FILE_DELETED, FILES_UPLOADED, FileDeleted, FilesUploaded
 from pyforge.files.archive import DEFAULT_LIMITS, ArchiveLimits, StagedFile, stage_upload
 from pyforge.files.models import ProjectFile
 from pyforge.files.paths import tree_conflicts
@@ -41,8 +42,6 @@ from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
 #: Event types this domain emits.
-FILES_UPLOADED = "project.files_uploaded"
-FILE_DELETED = "project.file_deleted"
 
 #: Largest file whose content ``GET .../files/{id}`` returns inline.
 MAX_INLINE_BYTES = 1024 * 1024
@@ -244,7 +243,7 @@ class FileService:
         await enqueue(
             session,
             FILES_UPLOADED,
-            {"project_id": str(project.id), "replace": replace, **counts},
+            FilesUploaded(project_id=project.id, replace=replace, **counts),
             metadata={"actor_id": str(principal.user_id)},
         )
         await session.commit()
@@ -318,7 +317,7 @@ class FileService:
         await enqueue(
             session,
             FILE_DELETED,
-            {"project_id": str(project.id), "file_id": str(f.id), "path": f.path},
+            FileDeleted(project_id=project.id, file_id=f.id, path=f.path),
             metadata={"actor_id": str(principal.user_id)},
         )
         await session.commit()

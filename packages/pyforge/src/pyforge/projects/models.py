@@ -19,9 +19,9 @@ class Project(UUIDPrimaryKey, TimestampMixin, SoftDeleteMixin, Base):
     """A code base under analysis, owned by a user and optionally shared with one team.
 
     ``settings`` holds a validated :class:`pyforge.projects.schemas.ProjectSettings` as JSON
-    (read it with :meth:`settings_model`). Full-text search over name and description is not
-    modelled here: it is a GIN expression index on PostgreSQL and an FTS5 table kept in sync by
-    triggers on SQLite, both created by the ``pyforge_search`` migration.
+    (validated by the service; the table knows no API schema). Full-text search over name and
+    description is not modelled here: it is a GIN expression index on PostgreSQL and an FTS5
+    table kept in sync by triggers on SQLite, both created by the ``pyforge_search`` migration.
     """
 
     __tablename__ = "projects"
@@ -44,9 +44,3 @@ class Project(UUIDPrimaryKey, TimestampMixin, SoftDeleteMixin, Base):
         Index("ix_projects_updated_at_id", "updated_at", "id"),
         Index("ix_projects_name_id", "name", "id"),
     )
-
-    def settings_model(self) -> Any:
-        """The settings as a ``ProjectSettings`` model (defaults filled in)."""
-        from pyforge.projects.schemas import ProjectSettings
-
-        return ProjectSettings.model_validate(self.settings or {})

@@ -34,7 +34,13 @@ from pyforge.access import (
 from pyforge.cache_keys import PROJECT_TTL, project_key
 
 #: Event types this domain emits.
-from pyforge.events import PROJECT_CREATED, PROJECT_DELETED, PROJECT_UPDATED
+from pyforge.events import (
+    PROJECT_CREATED,
+    PROJECT_DELETED,
+    PROJECT_UPDATED,
+    ProjectEvent,
+    ProjectUpdated,
+)
 from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 from pyforge.projects.repository import ProjectRepository
@@ -96,14 +102,14 @@ def _actor(principal: Principal) -> dict[str, Any]:
     return {"actor_id": str(principal.user_id)}
 
 
-def _event_payload(project: Project) -> dict[str, Any]:
-    return {
-        "project_id": str(project.id),
-        "name": project.name,
-        "owner_id": str(project.owner_id),
-        "team_id": str(project.team_id) if project.team_id else None,
-        "is_public": project.is_public,
-    }
+def _event_payload(project: Project) -> ProjectEvent:
+    return ProjectEvent(
+        project_id=project.id,
+        name=project.name,
+        owner_id=project.owner_id,
+        team_id=project.team_id,
+        is_public=project.is_public,
+    )
 
 
 class ProjectService:
@@ -275,7 +281,7 @@ class ProjectService:
             await enqueue(
                 session,
                 PROJECT_UPDATED,
-                {**_event_payload(project), "changed": sorted(changed)},
+                ProjectUpdated(**dict(_event_payload(project)), changed=sorted(changed)),
                 metadata=_actor(principal),
             )
             await session.commit()
