@@ -6,10 +6,13 @@ import json
 import uuid
 from datetime import timedelta
 
+import httpx
 import jwt
 import pytest
 
+from forgekit.app import create_app
 from forgekit.db.base import utcnow
+from forgekit.identity.rbac import register_permissions
 from forgekit.identity.security import TokenType, encode_token
 from forgekit.identity.testing import (
     FAST_PASSWORD_HASHING,
@@ -17,6 +20,7 @@ from forgekit.identity.testing import (
     register,
     register_and_login,
 )
+from forgekit.settings import ForgeSettings
 
 PROBLEM = "application/problem+json"
 
@@ -322,3 +326,18 @@ async def test_unknown_user_costs_one_password_verification(client, monkeypatch)
     # parameters), so response times do not tell which accounts exist.
     assert len(calls) == 2
     assert calls[0].split("$")[:4] == calls[1].split("$")[:4]
+
+
+async def test_self_registered_accounts_get_the_products_default_role(
+    forge_settings: ForgeSettings,
+) -> None:
+    # A marketplace registers its own global roles; its sign-ups are consumers, not owners.
+    register_permissions(["listing:read"], {"consumer": ["listing:read"]})
+    settings = forge_settings.model_copy(update={"default_user_role": "consumer"})
+    app = create_app(settings, title="roles")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            user = await register_and_login(client)
+            me = await client.get("/auth/me", headers=user.headers)
+    assert me.status_code == 200 and me.json()["role"] == "consumer"

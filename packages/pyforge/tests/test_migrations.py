@@ -4,9 +4,9 @@ import asyncio
 
 import pyforge.models  # noqa: F401
 from forgekit.testing.migrations import schema_diff, table_names
-from pyforge import db
+from pyforge.product import PRODUCT
 
-# Hand-written full-text search objects that autogenerate cannot express (see db.py).
+# Hand-written full-text search objects that autogenerate cannot express (see pyforge/db.py).
 SEARCH_OBJECTS = ("projects_fts", "ix_projects_search")
 
 
@@ -22,7 +22,7 @@ async def test_migrated_schema_matches_models(database_url: str) -> None:
 async def test_downgrade_to_base_and_up_again(database_url: str) -> None:
     before = await table_names(database_url)
     assert {"users", "projects", "project_files", "analyses"} <= before
-    await asyncio.to_thread(db.downgrade, database_url)
+    await asyncio.to_thread(PRODUCT.downgrade, database_url)
     assert await table_names(database_url) <= {"alembic_version"}
-    await asyncio.to_thread(db.upgrade, database_url)
+    await asyncio.to_thread(PRODUCT.upgrade, database_url)
     assert await table_names(database_url) == before

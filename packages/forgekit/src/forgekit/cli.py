@@ -61,16 +61,13 @@ def add_role_commands(
         ),
     ) -> None:
         """Apply (or revert) the database migrations."""
-        from forgekit.db import migrate as alembic
-
         product = load_product()
-        product.load_models()
         url = product.settings().kit().effective_database_url
         try:
             if downgrade_to:
-                alembic.downgrade(url, product.migration_dirs, downgrade_to)
+                product.downgrade(url, downgrade_to)
             else:
-                alembic.upgrade(url, product.migration_dirs)
+                product.upgrade(url)
         except Exception as exc:
             typer.echo(f"error: migration failed: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(2) from None

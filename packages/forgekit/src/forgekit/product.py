@@ -51,6 +51,8 @@ class ProductSettings(BaseSettings):
     product_name: ClassVar[str] = "forge"
     #: Marker of the product's API keys (``pfk_`` for PyForge).
     api_key_prefix: ClassVar[str] = "fgk_"
+    #: Global role of a self-registered account (registered by the product's permissions).
+    default_user_role: ClassVar[str] = "owner"
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -67,6 +69,7 @@ class ProductSettings(BaseSettings):
             self.data_dir,
             public_url=f"http://{self.host}:{self.port}",
             api_key_prefix=self.api_key_prefix,
+            default_user_role=self.default_user_role,
         )
 
     @classmethod
@@ -114,6 +117,20 @@ class Product(Generic[S, R]):
         importlib.import_module("forgekit.models")
         if self.models:
             importlib.import_module(self.models)
+
+    def upgrade(self, database_url: str, target: str = "heads") -> None:
+        """Apply the kit's and the product's migrations (every branch head by default)."""
+        from forgekit.db import migrate
+
+        self.load_models()
+        migrate.upgrade(database_url, self.migration_dirs, target)
+
+    def downgrade(self, database_url: str, target: str = "base") -> None:
+        """Revert the product's and the kit's migrations down to ``target``."""
+        from forgekit.db import migrate
+
+        self.load_models()
+        migrate.downgrade(database_url, self.migration_dirs, target)
 
     def build_runtime(self, kit: ForgeSettings, settings: S) -> R:
         """The runtime of one process: backends, the kit's and the product's consumers."""

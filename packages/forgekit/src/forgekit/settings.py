@@ -63,6 +63,8 @@ class ForgeSettings(BaseSettings):
     #: Marker of this product's API keys (``pfk_`` for PyForge), so a leaked key is
     #: recognisable by secret scanners and tells which product it opens.
     api_key_prefix: str = "fgk_"
+    #: Global role of a self-registered account (a product's own role, e.g. "consumer").
+    default_user_role: str = "owner"
     jwt_algorithm: str = "HS256"
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 7 * 24 * 3600

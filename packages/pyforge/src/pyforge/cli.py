@@ -23,14 +23,21 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
+#: Commands of the local analysis CLI: they need neither the kit nor the web stack.
+_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline"})
+
+
+def _register(argv: list[str]) -> None:
     # Each role module adds its commands to ``app``; kept in separate modules so that a role's
-    # imports stay out of the others' start-up path.
-    from forgekit.cli import add_role_commands
+    # imports stay out of the others' start-up path: ``pyforge analyze`` never imports the
+    # kit (whose role commands it does not need), ``pyforge --help`` lists everything.
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client
 
-    add_role_commands(app, _product, title="PyForge", env_prefix="PYFORGE_")
+    if not argv or argv[0] not in _LOCAL_COMMANDS:
+        from forgekit.cli import add_role_commands
+
+        add_role_commands(app, _product, title="PyForge", env_prefix="PYFORGE_")
     client.register(app)
     analysis_cli.register(app)
 
@@ -50,7 +57,7 @@ def main() -> None:
         code = fast_main(sys.argv[1:])
         if code is not None:
             sys.exit(code)
-    _register()
+    _register(sys.argv[1:])
     app()
 
 

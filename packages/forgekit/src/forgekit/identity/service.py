@@ -32,7 +32,7 @@ from forgekit.identity.events import (
 )
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
-from forgekit.identity.rbac import KitPermission, Permission, Role, role_has
+from forgekit.identity.rbac import KitPermission, Permission, Role, check_role, role_has
 from forgekit.identity.repository import TeamMemberRepository, TeamRepository, UserRepository
 from forgekit.identity.schemas import (
     MemberAdd,
@@ -145,6 +145,7 @@ class AuthService:
             email=data.email,
             username=data.username,
             password_hash=await password_hasher(settings).hash(data.password),
+            role=check_role(settings.default_user_role),
         )
         try:
             await users.add(user)
