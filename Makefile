@@ -1,9 +1,12 @@
-# The two commands: `make run` (embedded defaults, no server needed) and `make test`.
+# The two commands: `make run [APP=pyforge|modelhub]` (embedded defaults, no server needed)
+# and `make test` (every package's suite).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+APP ?= pyforge
+PACKAGES := forgekit pyforge modelhub
 PYFORGE_HOST ?= 127.0.0.1
 PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
@@ -11,27 +14,29 @@ export PYFORGE_HOST PYFORGE_PORT PYFORGE_DATA_DIR
 
 .PHONY: run test lint bench venv migrate clean
 
-$(STAMP): packages/forgekit/pyproject.toml packages/pyforge/pyproject.toml requirements-dev.txt
+$(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e packages/forgekit -e packages/pyforge -r requirements-dev.txt
+	$(BIN)/python -m pip install -q $(foreach p,$(PACKAGES),-e packages/$(p)) -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 migrate: $(STAMP)
-	$(BIN)/pyforge migrate
+	$(BIN)/$(APP) migrate
 
 run: $(STAMP)
-	$(BIN)/pyforge migrate
-	$(BIN)/pyforge serve
+	$(BIN)/$(APP) migrate
+	$(BIN)/$(APP) serve
 
+# One pytest process per product: a process imports one product's tables, as in production.
 test: $(STAMP)
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
+	$(BIN)/python -m pytest packages/modelhub/tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check packages bench
-	$(BIN)/mypy packages/forgekit/src packages/pyforge/src
+	$(BIN)/mypy $(foreach p,$(PACKAGES),packages/$(p)/src)
 
 bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
@@ -40,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/service.py
 
 clean:
-	rm -rf $(VENV) .pyforge-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pyforge-data .modelhub-data .pytest_cache .mypy_cache .ruff_cache

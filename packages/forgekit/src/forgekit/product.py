@@ -68,9 +68,12 @@ class ProductSettings(BaseSettings):
             self.product_name,
             self.data_dir,
             public_url=f"http://{self.host}:{self.port}",
-            api_key_prefix=self.api_key_prefix,
-            default_user_role=self.default_user_role,
+            **self.identity(),
         )
+
+    def identity(self) -> dict[str, str]:
+        """The kit settings that are the product's identity, whatever the deployment."""
+        return {"api_key_prefix": self.api_key_prefix, "default_user_role": self.default_user_role}
 
     @classmethod
     def env_prefix(cls) -> str:
@@ -134,6 +137,9 @@ class Product(Generic[S, R]):
 
     def build_runtime(self, kit: ForgeSettings, settings: S) -> R:
         """The runtime of one process: backends, the kit's and the product's consumers."""
+        # A product's key marker and default role hold even where kit settings are built
+        # elsewhere (tests, benchmarks).
+        kit = kit.model_copy(update=settings.identity())
         runtime = self.runtime_class().from_settings(kit, app_settings=settings)
         register_kit_consumers(runtime)
         for register in self.consumers():
@@ -147,7 +153,7 @@ class Product(Generic[S, R]):
         from forgekit.app import create_app
 
         app_settings = settings or self.settings()
-        kit = kit_settings or app_settings.kit()
+        kit = (kit_settings or app_settings.kit()).model_copy(update=app_settings.identity())
         return create_app(
             kit,
             title=self.title,

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from sqlalchemy import update
+
+from forgekit.identity.models import User
+
+if TYPE_CHECKING:
+    from forgekit.runtime import Runtime
 
 DEFAULT_PASSWORD = "correct horse battery staple"  # noqa: S105
 
@@ -127,3 +133,10 @@ def link_token(message: EmailMessage, path: str) -> str:
     match = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_\-]+)", message_text(message))
     assert match is not None, f"no {path} link in message"
     return match.group(1)
+
+
+async def set_user(runtime: Runtime, user: TestUser, **values: Any) -> None:
+    """Change ``user``'s row directly (``role="admin"``, ``is_verified=True``): what an
+    administrator or a clicked e-mail link would do, without going through their flows."""
+    async with runtime.db.transaction() as session:
+        await session.execute(update(User).where(User.id == user.id).values(**values))

@@ -1,0 +1,33 @@
+"""Modelhub's event types and their payloads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+from pydantic import BaseModel
+
+from forgekit.events.types import EventType
+
+
+class ModelEvent(BaseModel):
+    """Every model event: which model, by slug, and its owner."""
+
+    model_id: uuid.UUID
+    slug: str
+    owner_id: uuid.UUID
+    status: str
+    visibility: str
+
+
+class ModelUpdated(ModelEvent):
+    """``model.updated`` with the fields that changed."""
+
+    changed: list[str]
+
+
+MODEL_CREATED: Final = EventType("model.created", ModelEvent)
+MODEL_UPDATED: Final = EventType("model.updated", ModelUpdated)
+MODEL_PUBLISHED: Final = EventType("model.published", ModelEvent)
+MODEL_DEPRECATED: Final = EventType("model.deprecated", ModelEvent)
+MODEL_DELETED: Final = EventType("model.deleted", ModelEvent)

@@ -1,0 +1,4 @@
+"""Imports every table (kit and Modelhub) so that ``Base.metadata`` is complete."""
+
+import forgekit.models  # noqa: F401
+from modelhub.registry import models as _registry_models  # noqa: F401

@@ -1,0 +1,49 @@
+"""Modelhub declared to the kit: settings, routers, consumers, tables and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from forgekit.product import Product, Registration
+from modelhub import __version__
+from modelhub.db import MIGRATION_DIRS
+from modelhub.settings import ModelhubSettings, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from modelhub.runtime import ModelhubRuntime
+
+
+def _routers() -> Sequence[APIRouter]:
+    import modelhub.permissions  # noqa: F401  (registers the roles before any route)
+    from modelhub.registry.router import router as registry_router
+
+    return [registry_router]
+
+
+def _runtime() -> type[ModelhubRuntime]:
+    import modelhub.permissions  # noqa: F401  (the default role must be known)
+    from modelhub.runtime import ModelhubRuntime
+
+    return ModelhubRuntime
+
+
+def _consumers() -> Sequence[Registration]:
+    return []
+
+
+PRODUCT: Product[ModelhubSettings, ModelhubRuntime] = Product(
+    name="modelhub",
+    title="Modelhub",
+    version=__version__,
+    description=f"An AI model marketplace: publish, find, try and call models. {__version__}",
+    settings=get_settings,
+    app_factory="modelhub.app:create_app",
+    runtime_class=_runtime,
+    routers=_routers,
+    consumers=_consumers,
+    models="modelhub.models",
+    migration_dirs=tuple(MIGRATION_DIRS),
+)

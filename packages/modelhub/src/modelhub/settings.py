@@ -1,0 +1,33 @@
+"""Modelhub's own settings (env prefix ``MODELHUB_``); the backbone's are the kit's ``FORGE_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from forgekit.product import ProductSettings
+
+
+class ModelhubSettings(ProductSettings):
+    """Where and how Modelhub runs; every field can be set as ``MODELHUB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELHUB_", env_file=".env", extra="ignore")
+    product_name: ClassVar[str] = "modelhub"
+    #: The seed's API-key marker.
+    api_key_prefix: ClassVar[str] = "aimpk_"
+    #: Self-registered accounts are consumers; publishing needs the publisher role.
+    default_user_role: ClassVar[str] = "consumer"
+
+    port: int = 8001
+    data_dir: Path = Path(".modelhub-data")
+    #: Largest page of a listing.
+    max_page_size: int = 100
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ModelhubSettings:
+    """The process-wide settings, read once from the environment and ``.env``."""
+    return ModelhubSettings()
