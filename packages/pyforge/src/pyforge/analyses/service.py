@@ -20,8 +20,9 @@ string and ``analysis_id``):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Select, select
@@ -411,6 +412,122 @@ def _brief(f: Finding) -> FindingBrief:
                         line=f.line)  # fmt: skip
 
 
+@dataclass
+class _Lifecycle:
+    """The findings of one analysis sorted against the previous one and the decisions."""
+
+    rows: list[AnalysisFinding] = field(default_factory=list)
+    issues: list[m.Issue] = field(default_factory=list)
+    new_open: list[Finding] = field(default_factory=list)
+    new_count: int = 0
+    fixed: list[AnalysisFinding] = field(default_factory=list)
+
+
+def _is_open(decisions: Mapping[str, Any], fingerprint: str) -> bool:
+    decision = decisions.get(fingerprint)
+    return decision is None or decision.resolution == Resolution.OPEN
+
+
+def _classify(
+    analysis: Analysis,
+    report: AnalysisReport,
+    before: Mapping[str, AnalysisFinding],
+    decisions: Mapping[str, Any],
+) -> _Lifecycle:
+    """New / unchanged / fixed by fingerprint; accepted and false positives leave the issues."""
+    out = _Lifecycle()
+    seen: set[str] = set()
+    for f in report.findings:
+        status = FindingStatus.UNCHANGED if f.fingerprint in before else FindingStatus.NEW
+        seen.add(f.fingerprint)
+        out.rows.append(_finding_row(analysis, f, status))
+        out.new_count += status is FindingStatus.NEW
+        if not _is_open(decisions, f.fingerprint):
+            continue
+        out.issues.append(m.Issue(f.category.value, f.severity.value, status is FindingStatus.NEW))
+        if status is FindingStatus.NEW:
+            out.new_open.append(f)
+    out.fixed = [old for fp, old in before.items() if fp not in seen]
+    out.rows.extend(_copy_as_fixed(analysis, old) for old in out.fixed)
+    return out
+
+
+def _finish(
+    analysis: Analysis,
+    report: AnalysisReport,
+    summary: dict[str, Any],
+    values: dict[str, Any],
+    gate: dict[str, Any],
+    lifecycle: _Lifecycle,
+    digest: str,
+    now: datetime,
+) -> float:
+    """Mark the analysis succeeded with its summary, ratings and gate; returns its duration."""
+    duration = round((now - (analysis.started_at or now)).total_seconds(), 3)
+    analysis.status = AnalysisStatus.SUCCEEDED.value
+    analysis.summary = {**summary, "ratings": {
+        "reliability": values["reliability_rating"], "security": values["security_rating"],
+        "maintainability": values["maintainability_rating"]}}  # fmt: skip
+    analysis.gate = gate
+    analysis.gate_status = gate["status"]
+    analysis.new_findings = lifecycle.new_count
+    analysis.fixed_findings = len(lifecycle.fixed)
+    analysis.files_total = analysis.files_done = len(report.files)
+    analysis.snapshot_digest = digest
+    analysis.finished_at = now
+    analysis.duration_s = duration
+    analysis.error = None
+    return duration
+
+
+async def _emit_outcome(
+    session: AsyncSession,
+    analysis: Analysis,
+    report: AnalysisReport,
+    summary: dict[str, Any],
+    gate: dict[str, Any],
+    lifecycle: _Lifecycle,
+    decisions: Mapping[str, Any],
+    duration: float,
+) -> None:
+    open_findings = [f for f in report.findings if _is_open(decisions, f.fingerprint)]
+    top = sorted(open_findings, key=lambda f: (-f.severity.rank, f.sort_key()))[:TOP_FINDINGS]
+    by_sev = summary.get("findings_by_severity", {})
+    await enqueue(session, ANALYSIS_COMPLETED, AnalysisCompleted(
+        **_event_base(analysis),
+        status="succeeded",
+        duration_s=duration,
+        summary=AnalysisSummary(
+            files=summary.get("files", 0),
+            functions=summary.get("functions", 0),
+            findings={s: int(by_sev.get(s, 0)) for s in m.SEVERITIES},
+        ),
+        quality_gate=gate,
+        top_findings=[_brief(f) for f in top],
+        new_findings=lifecycle.new_count,
+        fixed_findings=len(lifecycle.fixed),
+    ))  # fmt: skip
+
+
+async def _emit_news(
+    session: AsyncSession,
+    analysis: Analysis,
+    previous_gate: str | None,
+    gate_status: str,
+    new_open: list[Finding],
+) -> None:
+    # A change of status is news; so is a project's very first gate when it fails (from no
+    # status to "failed"), which is what "email on a failed quality gate" must catch.
+    first_failure = previous_gate is None and gate_status == "failed"
+    if previous_gate != gate_status and (previous_gate is not None or first_failure):
+        await enqueue(session, QUALITY_GATE_CHANGED, QualityGateChanged(
+            **_event_base(analysis), previous=previous_gate, current=gate_status))  # fmt: skip
+    critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
+    if critical:
+        await enqueue(session, FINDING_NEW_CRITICAL, NewCriticalFindings(
+            **_event_base(analysis), findings=[_brief(f) for f in critical]))  # fmt: skip
+
+
 async def record_success(
     session: AsyncSession,
     analysis: Analysis,
@@ -434,89 +551,21 @@ async def record_success(
     if previous is not None:
         before = {f.fingerprint: f for f in await findings_repo.current_of(previous.id)}
     decisions = await findings_repo.decisions(analysis.project_id)
-
-    issues: list[m.Issue] = []
-    new_open: list[Finding] = []
-    new_count = 0
-    seen: set[str] = set()
-    rows: list[AnalysisFinding] = []
-    for f in report.findings:
-        status = FindingStatus.UNCHANGED if f.fingerprint in before else FindingStatus.NEW
-        seen.add(f.fingerprint)
-        rows.append(_finding_row(analysis, f, status))
-        new_count += status is FindingStatus.NEW
-        decision = decisions.get(f.fingerprint)
-        if decision is not None and decision.resolution != Resolution.OPEN:
-            continue
-        issues.append(m.Issue(f.category.value, f.severity.value, status is FindingStatus.NEW))
-        if status is FindingStatus.NEW:
-            new_open.append(f)
-    fixed = [old for fp, old in before.items() if fp not in seen]
-    rows.extend(_copy_as_fixed(analysis, old) for old in fixed)
-    session.add_all(rows)
+    lifecycle = _classify(analysis, report, before, decisions)
+    session.add_all(lifecycle.rows)
 
     summary = report.summary()
-    values = m.project_metrics(summary, issues)
-    gate = m.evaluate_gate(gate_config, values, issues)
+    values = m.project_metrics(summary, lifecycle.issues)
+    gate = m.evaluate_gate(gate_config, values, lifecycle.issues)
     now = utcnow()
-    session.add(
-        ProjectMetrics(
-            id=uuid.uuid4(),
-            analysis_id=analysis.id,
-            project_id=analysis.project_id,
-            measured_at=now,
-            **values,
-        )
-    )
-    started = analysis.started_at or now
-    duration = round((now - started).total_seconds(), 3)
-    analysis.status = AnalysisStatus.SUCCEEDED.value
-    analysis.summary = {**summary, "ratings": {
-        "reliability": values["reliability_rating"], "security": values["security_rating"],
-        "maintainability": values["maintainability_rating"]}}  # fmt: skip
-    analysis.gate = gate
-    analysis.gate_status = gate["status"]
-    analysis.new_findings = new_count
-    analysis.fixed_findings = len(fixed)
-    analysis.files_total = analysis.files_done = len(report.files)
-    analysis.snapshot_digest = digest
-    analysis.finished_at = now
-    analysis.duration_s = duration
-    analysis.error = None
-
-    open_findings = [
-        f
-        for f in report.findings
-        if (d := decisions.get(f.fingerprint)) is None or d.resolution == "open"
-    ]
-    top = sorted(open_findings, key=lambda f: (-f.severity.rank, f.sort_key()))[:TOP_FINDINGS]
-    by_sev = summary.get("findings_by_severity", {})
-    await enqueue(session, ANALYSIS_COMPLETED, AnalysisCompleted(
-        **_event_base(analysis),
-        status="succeeded",
-        duration_s=duration,
-        summary=AnalysisSummary(
-            files=summary.get("files", 0),
-            functions=summary.get("functions", 0),
-            findings={s: int(by_sev.get(s, 0)) for s in m.SEVERITIES},
-        ),
-        quality_gate=gate,
-        top_findings=[_brief(f) for f in top],
-        new_findings=new_count,
-        fixed_findings=len(fixed),
-    ))  # fmt: skip
+    session.add(ProjectMetrics(id=uuid.uuid4(), analysis_id=analysis.id,
+                               project_id=analysis.project_id, measured_at=now,
+                               **values))  # fmt: skip
+    duration = _finish(analysis, report, summary, values, gate, lifecycle, digest, now)
+    await _emit_outcome(session, analysis, report, summary, gate, lifecycle, decisions, duration)
     previous_gate = previous.gate_status if previous is not None else None
-    # A change of status is news; so is a project's very first gate when it fails (from no
-    # status to "failed"), which is what "email on a failed quality gate" must catch.
-    first_failure = previous_gate is None and gate["status"] == "failed"
-    if previous_gate != gate["status"] and (previous_gate is not None or first_failure):
-        await enqueue(session, QUALITY_GATE_CHANGED, QualityGateChanged(
-            **_event_base(analysis), previous=previous_gate, current=gate["status"]))  # fmt: skip
-    critical = [f for f in new_open if f.severity.value in ("critical", "blocker")]
-    if critical:
-        await enqueue(session, FINDING_NEW_CRITICAL, NewCriticalFindings(
-            **_event_base(analysis), findings=[_brief(f) for f in critical]))  # fmt: skip
-    return Outcome(len(report.findings), new_count, len(fixed), gate["status"])
+    await _emit_news(session, analysis, previous_gate, gate["status"], lifecycle.new_open)
+    return Outcome(len(report.findings), lifecycle.new_count, len(lifecycle.fixed), gate["status"])
 
 
 async def record_failure(session: AsyncSession, analysis: Analysis, reason: str) -> None:

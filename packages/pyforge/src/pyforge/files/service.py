@@ -17,7 +17,7 @@ import base64
 import hashlib
 import tempfile
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
@@ -132,6 +132,59 @@ def _decode_cursor(cursor: str) -> str:
     return path
 
 
+def _refuse_conflicts(incoming: set[str], live: Mapping[str, ProjectFile], replace: bool) -> None:
+    """400 when a path of the resulting tree would lie under another path that is a file."""
+    final_paths = incoming | ({p for p in live if p not in incoming} if not replace else set())
+    conflicts = tree_conflicts(final_paths)
+    if conflicts:
+        raise BadRequest(
+            f"{conflicts[0]!r} would lie under a path that is also a file; delete one or "
+            "upload with replace=true.",
+            paths=conflicts[:20],
+        )
+
+
+async def _put_objects(runtime: Runtime, changed: Sequence[StagedFile]) -> None:
+    """Store the contents not stored yet (content-addressed: identical files are stored once)."""
+    for s in changed:
+        if await runtime.storage.exists(s.sha256):
+            continue
+        stored = await runtime.storage.put_stream(
+            _file_chunks(s.staged), max_size=s.size, content_type=s.mime_type
+        )
+        if stored.key != s.sha256:  # pragma: no cover - the file changed under us
+            raise RuntimeError(f"staged content of {s.path!r} changed while storing")
+
+
+def _apply_versions(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    staged: Sequence[StagedFile],
+    live: Mapping[str, ProjectFile],
+    history: Mapping[str, int],
+) -> tuple[list[ProjectFile], int, int]:
+    """New rows for new paths, a version bump for changed content; ``(files, added, updated)``."""
+    added = updated = 0
+    files: list[ProjectFile] = []
+    for s in staged:
+        current = live.get(s.path)
+        if current is None:
+            row = ProjectFile(project_id=project_id, path=s.path, size=s.size,
+                              mime_type=s.mime_type, sha256=s.sha256,
+                              version=history.get(s.path, 0) + 1)  # fmt: skip
+            session.add(row)
+            files.append(row)
+            added += 1
+        elif current.sha256 != s.sha256:
+            current.sha256, current.size, current.mime_type = s.sha256, s.size, s.mime_type
+            current.version += 1
+            files.append(current)
+            updated += 1
+        else:
+            files.append(current)
+    return files, added, updated
+
+
 class FileService:
     """A project's files; callers pass a project already authorised by :mod:`pyforge.access`."""
 
@@ -189,48 +242,13 @@ class FileService:
         live = {f.path: f for f in await repo.tree(project.id)}
         incoming = {s.path for s in staged}
         removed = [f for p, f in live.items() if p not in incoming] if replace else []
-        final_paths = incoming | ({p for p in live if p not in incoming} if not replace else set())
-        conflicts = tree_conflicts(final_paths)
-        if conflicts:
-            raise BadRequest(
-                f"{conflicts[0]!r} would lie under a path that is also a file; delete one or "
-                "upload with replace=true.",
-                paths=conflicts[:20],
-            )
+        _refuse_conflicts(incoming, live, replace)
         changed = [s for s in staged if s.path not in live or live[s.path].sha256 != s.sha256]
-        for s in changed:
-            if not await runtime.storage.exists(s.sha256):
-                stored = await runtime.storage.put_stream(
-                    _file_chunks(s.staged), max_size=s.size, content_type=s.mime_type
-                )
-                if stored.key != s.sha256:  # pragma: no cover - the file changed under us
-                    raise RuntimeError(f"staged content of {s.path!r} changed while storing")
+        await _put_objects(runtime, changed)
         history = await repo.last_versions(
             project.id, (s.path for s in changed if s.path not in live)
         )
-        added = updated = 0
-        files: list[ProjectFile] = []
-        for s in staged:
-            current = live.get(s.path)
-            if current is None:
-                row = ProjectFile(
-                    project_id=project.id,
-                    path=s.path,
-                    size=s.size,
-                    mime_type=s.mime_type,
-                    sha256=s.sha256,
-                    version=history.get(s.path, 0) + 1,
-                )
-                session.add(row)
-                files.append(row)
-                added += 1
-            elif current.sha256 != s.sha256:
-                current.sha256, current.size, current.mime_type = s.sha256, s.size, s.mime_type
-                current.version += 1
-                files.append(current)
-                updated += 1
-            else:
-                files.append(current)
+        files, added, updated = _apply_versions(session, project.id, staged, live, history)
         for f in removed:
             await repo.delete(f, soft=True)
         await session.flush()
