@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pyforge.analysis.context import FileContext
 from pyforge.analysis.metrics.halstead import HalsteadCounter
 from pyforge.analysis.metrics.model import ClassMetrics, FunctionMetrics
-from pyforge.analysis.registry import FunctionCheck, NodeCheck, Rule
+from pyforge.analysis.rules import FunctionCheck, NodeCheck, Rule
 
 _LEAF_TYPES: frozenset[type] = frozenset(
     t
