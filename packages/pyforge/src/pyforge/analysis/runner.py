@@ -38,7 +38,7 @@ from pyforge.analysis.registry import Analyzer, ProjectHit, Registry, ToolContex
 from pyforge.analysis.report import AnalysisReport, FileReport, Note, RunInputs
 
 ProgressCallback = Callable[[int, int], None]
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 _CHUNKS_PER_WORKER = 6
 
 
