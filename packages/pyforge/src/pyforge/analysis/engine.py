@@ -25,6 +25,7 @@ from pyforge.analysis.findings import Category, Finding, Severity, fingerprint_f
 from pyforge.analysis.metrics.mi import maintainability_index
 from pyforge.analysis.metrics.raw import ALL_RULES, RawMetrics, TokenScan, scan_tokens
 from pyforge.analysis.registry import (
+    RULE_ALIASES,
     Analyzer,
     Collector,
     FileCheck,
@@ -163,11 +164,17 @@ def _fallback_raw(lines: list[str]) -> RawMetrics:
 
 
 def is_suppressed(finding: Finding, suppressions: Mapping[int, list[str]]) -> bool:
-    """Whether a ``# pyforge: ignore[...]`` (or ``# noqa: ID``) on its line covers it."""
+    """Whether a ``# pyforge: ignore[...]`` (or ``# noqa: ID``) on its line covers it.
+
+    A ``# noqa`` for the ruff/flake8 code an own rule duplicates (``B006`` for ``BUG101``)
+    covers the own rule too: a maintainer silences one check once.
+    """
     rules = suppressions.get(finding.line)
     if not rules:
         return False
-    return ALL_RULES in rules or _rule_matches(finding.rule, rules)
+    if ALL_RULES in rules or _rule_matches(finding.rule, rules):
+        return True
+    return any(_rule_matches(alias, rules) for alias in RULE_ALIASES.get(finding.rule, ()))
 
 
 def finish_findings(
@@ -196,7 +203,11 @@ def analyze_text(
     sha256: str = "",
 ) -> FileReport:
     """Analyse decoded source text; ``path`` is the relative path findings carry."""
-    report = FileReport(path=path, sha256=sha256 or hashlib.sha256(text.encode()).hexdigest())
+    report = FileReport(
+        path=path,
+        sha256=sha256 or hashlib.sha256(text.encode()).hexdigest(),
+        test=settings.test,
+    )
     lines = split_lines(text)
     with warnings.catch_warnings():
         # Invalid escape sequences and the like warn during parsing; they are not our output.
@@ -282,7 +293,7 @@ def analyze_bytes(
     text, problem = decode_source(data, path)
     if text is None:
         assert problem is not None
-        report = FileReport(path=path, status="error", sha256=digest)
+        report = FileReport(path=path, status="error", sha256=digest, test=settings.test)
         report.findings = fingerprint_findings([problem], [], None)
         return report
     return analyze_text(text, path, settings, plan, options, sha256=digest)

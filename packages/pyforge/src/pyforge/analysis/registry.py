@@ -34,6 +34,7 @@ from pyforge.analysis.findings import Category, Confidence, Severity
 from pyforge.analysis.rules import (
     CATEGORY_PREFIX,
     PREFIX_CATEGORY,
+    RULE_ALIASES,
     RULE_ID,
     Collector,
     FileCheck,
@@ -99,14 +100,19 @@ class Analyzer:
         on: HookKind = "node",
         nodes: Sequence[type[ast.AST]] = (),
         confidence: Confidence = Confidence.HIGH,
+        aliases: Sequence[str] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the decorated function as the check for a new rule."""
+        """Register the decorated function as the check for a new rule.
+
+        ``aliases`` are the ruff/flake8 codes of the same check, honoured by ``# noqa``.
+        """
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             description, help_text = _doc_parts(fn)
             rule = Rule(
-                rule_id, name, category, severity, description, help_text, confidence, self.id
-            )
+                rule_id, name, category, severity, description, help_text, confidence, self.id,
+                aliases=tuple(aliases),
+            )  # fmt: skip
             self.add_rule(rule)
             if on == "node":
                 if not nodes:
@@ -132,6 +138,8 @@ class Analyzer:
         if rule.id in self.rules:
             raise ValueError(f"rule {rule.id} registered twice")
         self.rules[rule.id] = rule
+        if rule.aliases:
+            RULE_ALIASES[rule.id] = rule.aliases
 
     def collect(self, fn: Collector) -> Collector:
         """Register a per-file fact collector whose JSON-able result feeds project checks."""
@@ -251,6 +259,7 @@ __all__ = [
     "CATEGORY_PREFIX",
     "ENTRY_POINT_GROUP",
     "PREFIX_CATEGORY",
+    "RULE_ALIASES",
     "RULE_ID",
     "Analyzer",
     "Collector",

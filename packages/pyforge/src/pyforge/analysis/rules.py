@@ -99,6 +99,8 @@ class Rule:
     confidence: Confidence = Confidence.HIGH
     analyzer: str = ""
     url: str | None = None
+    #: ruff/flake8 codes of the same check; a noqa comment naming one silences this rule too.
+    aliases: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as ``pyforge rules --format json`` prints it."""
@@ -112,7 +114,13 @@ class Rule:
             "description": self.description,
             "help": self.help,
             **({"url": self.url} if self.url else {}),
+            **({"aliases": list(self.aliases)} if self.aliases else {}),
         }
+
+
+#: rule id -> the ruff/flake8 codes it duplicates, filled in as analyzers register their rules;
+#: the suppression check reads it, so that a noqa comment for B006 covers BUG101 too.
+RULE_ALIASES: dict[str, tuple[str, ...]] = {}
 
 
 def make_finding(

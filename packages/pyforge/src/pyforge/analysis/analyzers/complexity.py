@@ -53,7 +53,12 @@ def _over_limit(
 
 
 @ANALYZER.rule(
-    "CPX101", "high-cyclomatic-complexity", Category.COMPLEXITY, Severity.MAJOR, on="function"
+    "CPX101",
+    "high-cyclomatic-complexity",
+    Category.COMPLEXITY,
+    Severity.MAJOR,
+    on="function",
+    aliases=("C901",),
 )
 def high_cyclomatic(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Function has too many independent paths (cyclomatic complexity above the threshold).
@@ -113,7 +118,8 @@ def deep_nesting(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     )  # fmt: skip
 
 
-@ANALYZER.rule("CPX104", "too-many-parameters", Category.COMPLEXITY, Severity.MINOR, on="function")
+@ANALYZER.rule("CPX104", "too-many-parameters", Category.COMPLEXITY, Severity.MINOR, on="function",
+               aliases=("PLR0913",))  # fmt: skip
 def too_many_parameters(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Function takes too many parameters.
 
