@@ -8,6 +8,7 @@ beyond the parser's limits) are skipped with a note.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import re
 import sys
@@ -193,6 +194,25 @@ def finish_findings(
     return fingerprint_findings(kept, lines, report.scope_at)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while one file is analysed.
+
+    Parsing allocates hundreds of thousands of AST nodes, none of them in a reference cycle,
+    yet each allocation burst triggers collections that traverse every live object: with the
+    collector on, a cold run spends close to half its time in it. The few cycles a file's
+    analysis leaves are collected once the collector is back on.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def analyze_text(
     text: str,
     path: str,
@@ -203,6 +223,19 @@ def analyze_text(
     sha256: str = "",
 ) -> FileReport:
     """Analyse decoded source text; ``path`` is the relative path findings carry."""
+    with gc_paused():
+        return _analyze_text(text, path, settings, plan, options, sha256=sha256)
+
+
+def _analyze_text(
+    text: str,
+    path: str,
+    settings: RuleSettings,
+    plan: Plan,
+    options: Mapping[str, Mapping[str, Any]] | None,
+    *,
+    sha256: str,
+) -> FileReport:
     report = FileReport(
         path=path,
         sha256=sha256 or hashlib.sha256(text.encode()).hexdigest(),

@@ -164,8 +164,13 @@ class Walker:
             ast.Lambda: self._lambda,
             ast.Call: self._call,
         }
-        for stmt in tree.body:
-            self.visit(stmt)
+        try:
+            for stmt in tree.body:
+                self.visit(stmt)
+        finally:
+            # The bound methods refer back to the walker: drop them so that no reference cycle
+            # is left for the garbage collector (which is paused while files are analysed).
+            self._handlers = {}
         self.module_total += self._block.cc
 
     # -- traversal -------------------------------------------------------------------------
