@@ -159,3 +159,70 @@ def test_test_code_is_counted_apart_in_metrics(
     assert summary["cognitive"]["max"] == 2
     assert summary["tests"]["cognitive"]["max"] > summary["cognitive"]["max"]
     assert [fn.name for fn in report.production_functions] == ["check", "login"]
+
+
+def test_rules_under_80_percent_precision_are_off_unless_selected() -> None:
+    registry = get_registry()
+    off = {r.id for r in registry.all_rules() if not r.default_enabled}
+    assert off == {"BUG106", "MNT301", "PRF101", "PRF102", "PRF103"}
+    for rule_id in off:
+        rule = registry.rule(rule_id)
+        assert rule is not None
+        assert "Off by default" in rule.help, rule_id
+    code = "def f(list) -> str:\n    s = ''\n    for x in list:\n        s += 'a'\n    return s\n"
+    assert [r for r in _rules(code) if r[0] != "TYP101"] == []
+    selected = analyze_code(code, {"select": ["ALL", "BUG106", "PRF101"]})
+    assert sorted(f.rule for f in selected.findings if f.rule != "TYP101") == ["BUG106", "PRF101"]
+
+
+def test_bare_except_that_reraises_is_cleanup_not_a_bug() -> None:
+    code = """
+    def f(conn):
+        try:
+            conn.commit()
+        except:
+            conn.rollback()
+            raise
+        try:
+            return int(conn)
+        except:
+            return None
+    """
+    assert [r for r in _rules(code) if r[0] == "BUG103"] == [("BUG103", 9)]
+
+
+def test_len_comparison_used_as_a_value_suggests_bool() -> None:
+    code = "def f(x):\n    if len(x) > 0:\n        pass\n    has = len(x) > 0\n    return has\n"
+    report = analyze_code(code)
+    fixes = {f.line: f.fix for f in report.findings if f.rule == "PRF104"}
+    assert fixes == {2: "x", 4: "bool(x)"}
+
+
+def test_long_docstrings_and_stub_files_are_not_complexity() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(5))
+    doc = '    """' + "\n".join(["Doc."] * 10) + '"""'
+    code = f"def f():\n{doc}\n{body}\n"
+    limits = {"thresholds": {"function_length": 8, "parameters": 2}}
+    assert _rules_with(code, limits) == []
+    assert ("CPX105", 1) in _rules_with(f"def f():\n{body}\n{body}\n", limits)
+    stub = "def g(a, b, c, d): ...\n"
+    assert ("CPX104", 1) in _rules_with(stub, limits)
+    assert _rules_with(stub, limits, path="api.pyi") == []
+
+
+def _rules_with(code: str, table: dict[str, object], path: str = "m.py") -> list[tuple[str, int]]:
+    report = analyze_code(code, {**table, "select": ["CPX"]}, path=path)
+    return [(f.rule, f.line) for f in report.findings]
+
+
+def test_private_names_in_strings_and_fstrings_count_as_uses() -> None:
+    from pyforge.analysis.metrics.raw import scan_tokens
+
+    code = (
+        "def _eof():\n    return 'x'\n\n"
+        "print(f'Type {_eof()} to stop')\n"
+        "CODE = 'runtime._decorate(%s)'\n"
+    )
+    names = scan_tokens(code).private_names
+    assert names["_eof"] == 2
+    assert names["_decorate"] == 1

@@ -57,6 +57,7 @@ from pyforge.analysis.locate import CONFIG_FILES as CONFIG_FILES
 from pyforge.analysis.locate import ConfigError as ConfigError
 from pyforge.analysis.locate import find_config as find_config
 from pyforge.analysis.locate import read_table
+from pyforge.analysis.rules import DEFAULT_OFF
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
 #: pytest's default file patterns, its conftest files and the usual test directories.
@@ -99,7 +100,12 @@ class RuleSettings:
         return default_enabled or analyzer_id in self.enabled_analyzers
 
     def rule_enabled(self, rule_id: str) -> bool:
-        """Whether ``select``/``ignore`` keep this rule (prefix match on the id or tool code)."""
+        """Whether ``select``/``ignore`` keep this rule (prefix match on the id or tool code).
+
+        A rule that is off by default runs only when ``select`` names its id.
+        """
+        if rule_id in DEFAULT_OFF and rule_id not in self.select:
+            return False
         return _rule_matches(rule_id, self.select) and not (
             self.ignore and _rule_matches(rule_id, self.ignore)
         )

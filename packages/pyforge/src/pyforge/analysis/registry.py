@@ -33,6 +33,7 @@ from pyforge.analysis.findings import Category, Confidence, Severity
 # The value types live in ``rules``; they are re-exported here, where plugins import them from.
 from pyforge.analysis.rules import (
     CATEGORY_PREFIX,
+    DEFAULT_OFF,
     PREFIX_CATEGORY,
     RULE_ALIASES,
     RULE_ID,
@@ -101,17 +102,19 @@ class Analyzer:
         nodes: Sequence[type[ast.AST]] = (),
         confidence: Confidence = Confidence.HIGH,
         aliases: Sequence[str] = (),
+        enabled: bool = True,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register the decorated function as the check for a new rule.
 
-        ``aliases`` are the ruff/flake8 codes of the same check, honoured by ``# noqa``.
+        ``aliases`` are the ruff/flake8 codes of the same check, honoured by ``# noqa``;
+        ``enabled=False`` makes a rule that runs only when ``select`` names it.
         """
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             description, help_text = _doc_parts(fn)
             rule = Rule(
                 rule_id, name, category, severity, description, help_text, confidence, self.id,
-                aliases=tuple(aliases),
+                aliases=tuple(aliases), default_enabled=enabled,
             )  # fmt: skip
             self.add_rule(rule)
             if on == "node":
@@ -140,6 +143,8 @@ class Analyzer:
         self.rules[rule.id] = rule
         if rule.aliases:
             RULE_ALIASES[rule.id] = rule.aliases
+        if not rule.default_enabled:
+            DEFAULT_OFF.add(rule.id)
 
     def collect(self, fn: Collector) -> Collector:
         """Register a per-file fact collector whose JSON-able result feeds project checks."""
@@ -257,6 +262,7 @@ def get_registry() -> Registry:
 
 __all__ = [
     "CATEGORY_PREFIX",
+    "DEFAULT_OFF",
     "ENTRY_POINT_GROUP",
     "PREFIX_CATEGORY",
     "RULE_ALIASES",

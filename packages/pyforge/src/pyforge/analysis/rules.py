@@ -101,6 +101,8 @@ class Rule:
     url: str | None = None
     #: ruff/flake8 codes of the same check; a noqa comment naming one silences this rule too.
     aliases: tuple[str, ...] = ()
+    #: False for a rule that runs only when ``select`` names it (its help says why it is off).
+    default_enabled: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as ``pyforge rules --format json`` prints it."""
@@ -115,12 +117,15 @@ class Rule:
             "help": self.help,
             **({"url": self.url} if self.url else {}),
             **({"aliases": list(self.aliases)} if self.aliases else {}),
+            "default_enabled": self.default_enabled,
         }
 
 
 #: rule id -> the ruff/flake8 codes it duplicates, filled in as analyzers register their rules;
 #: the suppression check reads it, so that a noqa comment for B006 covers BUG101 too.
 RULE_ALIASES: dict[str, tuple[str, ...]] = {}
+#: ids of the rules that are off unless ``select`` names them (filled in like RULE_ALIASES).
+DEFAULT_OFF: set[str] = set()
 
 
 def make_finding(
