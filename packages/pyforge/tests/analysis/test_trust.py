@@ -226,3 +226,16 @@ def test_private_names_in_strings_and_fstrings_count_as_uses() -> None:
     names = scan_tokens(code).private_names
     assert names["_eof"] == 2
     assert names["_decorate"] == 1
+
+
+def test_default_test_patterns_match_like_their_gitignore_form() -> None:
+    import pathspec
+
+    from pyforge.analysis.config import _default_test_path
+
+    spec = pathspec.GitIgnoreSpec.from_lines(DEFAULT_TEST_PATHS)
+    paths = ["a.py", "test_a.py", "a_test.py", "conftest.py", "tests/a.py", "test/a.py",
+             "src/tests/x/y.py", "src/test_a/b.py", "testing/a.py", "atest.py", "test.py",
+             "tests.py", "pkg/conftest.py", "pkg/mytests/a.py", "test_a.pyi", "a/test/b/c.py"]  # fmt: skip
+    for path in paths:
+        assert _default_test_path(path) == spec.match_file(path), path

@@ -48,9 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pathspec
+from typing import TYPE_CHECKING, Any
 
 from pyforge.analysis.findings import Severity
 from pyforge.analysis.locate import CONFIG_FILES as CONFIG_FILES
@@ -58,6 +56,9 @@ from pyforge.analysis.locate import ConfigError as ConfigError
 from pyforge.analysis.locate import find_config as find_config
 from pyforge.analysis.locate import read_table
 from pyforge.analysis.rules import DEFAULT_OFF
+
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
 #: pytest's default file patterns, its conftest files and the usual test directories.
@@ -124,6 +125,17 @@ class RuleSettings:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=sorted).encode()).hexdigest()
 
 
+def _default_test_path(relpath: str) -> bool:
+    """:data:`DEFAULT_TEST_PATHS` without a pattern matcher (whose import costs start-up)."""
+    *dirs, name = relpath.split("/")
+    return (
+        (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(d in ("tests", "test") for d in dirs)
+    )
+
+
 def _rule_matches(rule_id: str, patterns: Iterable[str]) -> bool:
     code = rule_id.split("-", 1)[1] if "-" in rule_id else None
     for p in patterns:
@@ -175,7 +187,11 @@ class Config:
 
     def is_test(self, relpath: str) -> bool:
         """Whether the file at ``relpath`` (relative to the root) is test code."""
+        if self.tests == DEFAULT_TEST_PATHS:
+            return _default_test_path(relpath)
         if self._tests_spec is None:
+            import pathspec
+
             self._tests_spec = pathspec.GitIgnoreSpec.from_lines(self.tests)
         return self._tests_spec.match_file(relpath)
 
@@ -337,6 +353,8 @@ def config_from_table(
         if extra:
             raise ConfigError(f"overrides[{i}]: unknown setting(s): {', '.join(sorted(extra))}")
         paths = _str_list(item["paths"], f"overrides[{i}].paths")
+        import pathspec  # only here: most configurations have no overrides
+
         spec = pathspec.GitIgnoreSpec.from_lines(paths)
         _apply_settings(RuleSettings(), item, where=f"overrides[{i}]")  # validate early
         overrides.append(Override(paths, spec, item))

@@ -11,16 +11,18 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from pyforge.analysis.config import Config
 from pyforge.analysis.locate import absolute
 from pyforge.analysis.locate import resolve_root as resolve_root
 from pyforge.analysis.report import Note
+
+if TYPE_CHECKING:
+    import pathspec
 
 #: Directory names never descended into (ruff's default excludes, plus PyForge's cache).
 DEFAULT_EXCLUDED_DIRS = frozenset({
@@ -62,12 +64,18 @@ def relative(path: str, root: Path) -> str:
     return Path(rel).as_posix()
 
 
+def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # imported when a pattern exists: start-up of a one-file run stays short
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 class _Ignores:
     """Config excludes (relative to the root) and every ``.gitignore`` met on the way down."""
 
     def __init__(self, root: Path, config: Config) -> None:
         self.root = root
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        self.exclude = _spec(config.exclude) if config.exclude else None
         self.use_gitignore = config.respect_gitignore
         self.gitignores: dict[str, pathspec.GitIgnoreSpec] = {}
         self.visited: set[str] = set()
@@ -78,7 +86,7 @@ class _Ignores:
         self.visited.add(directory)
         try:
             with (Path(directory) / ".gitignore").open(encoding="utf-8", errors="replace") as fh:
-                self.gitignores[directory] = pathspec.GitIgnoreSpec.from_lines(fh)
+                self.gitignores[directory] = _spec(fh)
         except OSError:
             return
 

@@ -180,14 +180,18 @@ class Analyzer:
             code.startswith(p) for p in self.ruff_ignore
         )
 
-    def ruff_rule(self, code: str) -> Rule | None:
-        """The :class:`Rule` for a ruff code routed to this analyzer (documented by ruff)."""
+    def ruff_rule(self, code: str, *, describe: bool = True) -> Rule | None:
+        """The :class:`Rule` for a ruff code routed to this analyzer (documented by ruff).
+
+        ``describe=False`` leaves out ruff's documentation (name, summary, explanation), which
+        costs a ``ruff rule --all`` run: findings need only the id, category and severity.
+        """
         if self.ruff_classify is None:
             return None
         from pyforge.analysis import ruff
 
         category, severity = self.ruff_classify(code)
-        meta = ruff.rule_metadata().get(code, {})
+        meta = ruff.rule_metadata().get(code, {}) if describe else {}
         return Rule(
             id=f"{CATEGORY_PREFIX[category]}-{code}",
             name=str(meta.get("name", code.lower())),

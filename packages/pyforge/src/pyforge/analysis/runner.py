@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,7 +383,7 @@ def _ruff_rule(
         return None
     if code == ruff.FORMAT_CODE:
         return owner.rules.get("STY-FORMAT")
-    return owner.ruff_rule(code)
+    return owner.ruff_rule(code, describe=False)
 
 
 def _run_pool(
@@ -411,6 +409,10 @@ def _run_pool(
             if progress is not None:
                 progress(done, total)
         return out
+    # Imported here: a run small enough for one process does without them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # Big files first so that no worker is left with a large one at the end.
     order = sorted(payloads, key=lambda p: -len(p[1]))
     n_chunks = workers * _CHUNKS_PER_WORKER
@@ -421,7 +423,7 @@ def _run_pool(
         max_workers=workers, mp_context=context, initializer=_init_pool_worker,
         initargs=(settings, options, analyzers),
     ) as pool:  # fmt: skip
-        futures: list[Future[list[FileReport]]] = [pool.submit(_analyze_chunk, c) for c in chunks]
+        futures = [pool.submit(_analyze_chunk, c) for c in chunks]
         for future in as_completed(futures):
             for report in future.result():
                 out[report.path] = report
