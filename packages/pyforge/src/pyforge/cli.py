@@ -7,20 +7,33 @@ web stack (FastAPI, SQLAlchemy) and starts fast.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from forgekit.product import Product
 
-app = typer.Typer(
-    name="pyforge",
-    help="PyForge: code intelligence for Python projects.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+@cache
+def _app() -> typer.Typer:
+    # Built on first use: ``pyforge analyze`` on a plain command line never imports typer.
+    import typer
+
+    return typer.Typer(
+        name="pyforge",
+        help="PyForge: code intelligence for Python projects.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Commands of the local analysis CLI: they need neither the kit nor the web stack.
@@ -34,6 +47,7 @@ def _register(argv: list[str]) -> None:
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client
 
+    app = _app()
     if not argv or argv[0] not in _LOCAL_COMMANDS:
         from forgekit.cli import add_role_commands
 
@@ -55,10 +69,15 @@ def main() -> None:
         from pyforge.analysis.runcache import fast_main
 
         code = fast_main(sys.argv[1:])
+        if code is None:
+            # Any other plain command line is analysed without the app (or typer) too.
+            from pyforge.analysis.command import fast_analyze
+
+            code = fast_analyze(sys.argv[1:])
         if code is not None:
             sys.exit(code)
     _register(sys.argv[1:])
-    app()
+    _app()()
 
 
 if __name__ == "__main__":

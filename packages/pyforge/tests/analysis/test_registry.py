@@ -76,3 +76,29 @@ def test_a_third_party_analyzer_plugs_in(tmp_path: Path) -> None:
     report = analyze_paths([tmp_path], config, jobs=1, use_cache=False, registry=registry)
     assert [(f.rule, f.line) for f in report.findings] == [("STY901", 1)]
     assert registry.rule("STY901") is plugin.rules["STY901"]
+
+
+def _runtime_imports(module: Path) -> set[str]:
+    """The ``pyforge.analysis`` modules a file imports at module level (TYPE_CHECKING aside)."""
+    found: set[str] = set()
+    for node in ast.parse(module.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return {m.rsplit(".", 1)[1] for m in found if m.startswith("pyforge.analysis.")}
+
+
+def test_value_types_break_the_context_registry_cycle() -> None:
+    package = Path(analyzers_pkg.__file__).parents[1]
+    context = _runtime_imports(package / "context.py")
+    rules = _runtime_imports(package / "rules.py")
+    registry = _runtime_imports(package / "registry.py")
+    assert "registry" not in context
+    assert "rules" in context
+    assert not {"registry", "context"} & rules
+    assert "context" not in registry
+    # Plugins keep importing the value types from the registry.
+    from pyforge.analysis import registry as registry_module
+    from pyforge.analysis import rules as rules_module
+
+    assert registry_module.Hit is rules_module.Hit
+    assert registry_module.Rule is rules_module.Rule

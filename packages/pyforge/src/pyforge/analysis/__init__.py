@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from pyforge.analysis.config import Config, ConfigError, load_config
     from pyforge.analysis.discovery import InputError
     from pyforge.analysis.findings import Category, Confidence, Finding, Severity
-    from pyforge.analysis.registry import Analyzer, Hit, ProjectHit, Rule, Span, get_registry
+    from pyforge.analysis.registry import Analyzer, get_registry
     from pyforge.analysis.report import SCHEMA_VERSION, AnalysisReport, FileReport, Note
+    from pyforge.analysis.rules import Hit, ProjectHit, Rule, Span
     from pyforge.analysis.runner import ProgressCallback, analyze_paths
 
 # The public names are loaded on first use (PEP 562), so that ``pyforge analyze`` can answer
@@ -34,8 +35,8 @@ _LAZY = {
     "InputError": "discovery",
     "Category": "findings", "Confidence": "findings", "Finding": "findings",
     "Severity": "findings",
-    "Analyzer": "registry", "Hit": "registry", "ProjectHit": "registry", "Rule": "registry",
-    "Span": "registry", "get_registry": "registry",
+    "Analyzer": "registry", "get_registry": "registry",
+    "Hit": "rules", "ProjectHit": "rules", "Rule": "rules", "Span": "rules",
     "SCHEMA_VERSION": "report", "AnalysisReport": "report", "FileReport": "report",
     "Note": "report",
     "ProgressCallback": "runner", "analyze_paths": "runner",

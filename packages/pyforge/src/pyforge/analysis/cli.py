@@ -9,99 +9,22 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import Annotated, NoReturn
 
 import typer
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE = 0, 1, 2
-_PROGRESS_MIN_FILES = 50
+from pyforge.analysis.command import (
+    EXIT_USAGE,
+    UsageError,
+    analyze_command,
+    run_analysis,
+)
 
 
 def _fail(message: str) -> NoReturn:
     sys.stderr.write(f"pyforge: error: {message}\n")
     raise typer.Exit(EXIT_USAGE)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr for long runs on a terminal (None otherwise)."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    )  # fmt: skip
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if total < _PROGRESS_MIN_FILES:
-            return
-        if task is None:
-            progress.start()
-            task = progress.add_task("analysing", total=total)
-        progress.update(task, completed=done)
-
-    try:
-        yield update
-    finally:
-        progress.stop()
-
-
-def _run(
-    paths: list[str],
-    *,
-    config_file: Path | None,
-    jobs: int | None,
-    no_cache: bool,
-    cache_dir: Path | None,
-    changed_since: str | None,
-    baseline: Path | None,
-    show_progress: bool,
-) -> Any:
-    from pyforge.analysis import BaselineError, ConfigError, InputError, analyze_paths
-    from pyforge.analysis.config import find_config, load_config
-    from pyforge.analysis.discovery import resolve_root
-
-    targets = [Path(p) for p in paths] or [Path()]
-    for p in targets:
-        if not p.exists() and not p.is_symlink():
-            _fail(f"path does not exist: {p}")
-    if jobs is not None and jobs < 1:
-        _fail("--jobs must be at least 1")
-    try:
-        source = config_file or find_config(targets[0].resolve())
-        if config_file is not None and not config_file.is_file():
-            _fail(f"configuration file not found: {config_file}")
-        root = resolve_root(targets, source)
-        config = load_config(root, source, discover=False)
-        with _progress(show_progress) as progress:
-            return analyze_paths(
-                targets, config, jobs=jobs, progress=progress, use_cache=not no_cache,
-                cache_dir=cache_dir, changed_since=changed_since, baseline=baseline,
-            )  # fmt: skip
-    except (ConfigError, InputError, BaselineError) as exc:
-        _fail(str(exc))
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        fh = path.open("w", encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
-    with fh:
-        yield fh
 
 
 # Plain strings: typer's per-argument Path coercion costs ~0.1 ms each, which shows when a
@@ -139,60 +62,16 @@ def analyze(
     config: ConfigOpt = None,
 ) -> None:
     """Analyse Python files: metrics, complexity, bugs, security, style, types."""
-    started, started_ns = time.perf_counter(), time.time_ns()
-    use_run_cache = not no_cache and changed_since is None and (jobs is None or jobs >= 1)
-    if use_run_cache:
-        from pyforge.analysis.runcache import answer
-
-        code = answer(paths or [], fmt=fmt, output=output, config_file=config,
-                      cache_dir=cache_dir, baseline=baseline, started=started)  # fmt: skip
-        if code is not None:
-            raise typer.Exit(code)
-
-    from pyforge.analysis.reporters import FORMATS, render
-
-    if fmt not in FORMATS:
-        _fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    report = _run(
-        paths or [], config_file=config, jobs=jobs, no_cache=no_cache, cache_dir=cache_dir,
-        changed_since=changed_since, baseline=baseline, show_progress=fmt == "table" or output
-        is not None,
-    )  # fmt: skip
-    passed = report.gate is None or report.gate.passed
-    entry = (
-        _run_cache_entry(paths or [], config, cache_dir, baseline, fmt) if use_run_cache else None
-    )
-    with _output(output) as out:
-        if entry is None:
-            render(report, fmt, out, color=out is sys.stdout and sys.stdout.isatty())
-        else:
-            from pyforge.analysis import runcache
-
-            text = runcache.render_template(report, render, fmt)
-            out.write(runcache.fill(text, report.duration_s, report.cache_hits))
-            runcache.store(
-                entry, report, text, passed=passed, started_ns=started_ns,
-                searched=runcache.searched_configs(paths or [], config),
-            )  # fmt: skip
-    raise typer.Exit(EXIT_OK if passed else EXIT_GATE_FAILED)
-
-
-def _run_cache_entry(
-    paths: list[str], config: Path | None, cache_dir: Path | None, baseline: Path | None,
-    fmt: str,
-) -> Path | None:  # fmt: skip
-    """The run cache's entry for this command line (None when the format or input rules it
-    out; the normal path then reports any input error)."""
-    from pyforge.analysis.locate import ConfigError
-    from pyforge.analysis.runcache import FORMATS, entry_path
-
-    if fmt not in FORMATS:
-        return None
+    started = time.perf_counter()
     try:
-        return entry_path(paths, config_file=config, cache_dir=cache_dir, baseline=baseline,
-                          fmt=fmt)  # fmt: skip
-    except (OSError, ValueError, ConfigError):
-        return None
+        code = analyze_command(
+            paths or [], fmt=fmt, output=output, changed_since=changed_since, jobs=jobs,
+            no_cache=no_cache, cache_dir=cache_dir, baseline=baseline, config=config,
+            started=started,
+        )  # fmt: skip
+    except UsageError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 def rules(
@@ -273,10 +152,13 @@ def baseline_create(
     """Record today's findings (by fingerprint) in a baseline file."""
     from pyforge.analysis.baseline import DEFAULT_BASELINE, write_baseline
 
-    report = _run(
-        paths or [], config_file=config, jobs=jobs, no_cache=no_cache, cache_dir=cache_dir,
-        changed_since=None, baseline=None, show_progress=True,
-    )  # fmt: skip
+    try:
+        report = run_analysis(
+            paths or [], config_file=config, jobs=jobs, no_cache=no_cache, cache_dir=cache_dir,
+            changed_since=None, baseline=None, show_progress=True,
+        )  # fmt: skip
+    except UsageError as exc:
+        _fail(str(exc))
     target = output or Path(report.root) / DEFAULT_BASELINE
     try:
         count = write_baseline(target, report.findings)

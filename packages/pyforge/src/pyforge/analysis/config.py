@@ -29,6 +29,15 @@ Example::
     [tool.pyforge.gate]
     fail_on = ["critical", "blocker"]
     max_cyclomatic = 40
+
+Test code is recognised by ``tests`` (gitignore-style patterns; by default pytest's file naming,
+``conftest.py`` and ``test``/``tests`` directories). Test files do not get the rules in
+``tests_ignore`` (by default ``assert`` and hard-coded test passwords: S101, S105, S106), and
+their metrics are summarised apart from the production code's::
+
+    [tool.pyforge]
+    tests = ["test_*.py", "*_test.py", "conftest.py", "tests/", "testing/"]
+    tests_ignore = ["SEC-S101", "SEC-S105", "SEC-S106", "SEC-S311"]
 """
 
 from __future__ import annotations
@@ -39,17 +48,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pathspec
+from typing import TYPE_CHECKING, Any
 
 from pyforge.analysis.findings import Severity
 from pyforge.analysis.locate import CONFIG_FILES as CONFIG_FILES
 from pyforge.analysis.locate import ConfigError as ConfigError
 from pyforge.analysis.locate import find_config as find_config
 from pyforge.analysis.locate import read_table
+from pyforge.analysis.rules import DEFAULT_OFF
+
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
+#: pytest's default file patterns, its conftest files and the usual test directories.
+DEFAULT_TEST_PATHS = ("test_*.py", "*_test.py", "conftest.py", "tests/", "test/")
+#: Rules that flag test idioms: ``assert`` is how pytest checks, and test passwords are fixtures.
+DEFAULT_TEST_IGNORE = ("SEC-S101", "SEC-S105", "SEC-S106")
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,8 @@ class RuleSettings:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, Severity], ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    #: the file is test code (matched by ``tests``); its metrics are summarised apart.
+    test: bool = False
 
     def analyzer_enabled(self, analyzer_id: str, default_enabled: bool) -> bool:
         """Whether an analyzer runs for this file."""
@@ -84,7 +101,12 @@ class RuleSettings:
         return default_enabled or analyzer_id in self.enabled_analyzers
 
     def rule_enabled(self, rule_id: str) -> bool:
-        """Whether ``select``/``ignore`` keep this rule (prefix match on the id or tool code)."""
+        """Whether ``select``/``ignore`` keep this rule (prefix match on the id or tool code).
+
+        A rule that is off by default runs only when ``select`` names its id.
+        """
+        if rule_id in DEFAULT_OFF and rule_id not in self.select:
+            return False
         return _rule_matches(rule_id, self.select) and not (
             self.ignore and _rule_matches(rule_id, self.ignore)
         )
@@ -101,6 +123,17 @@ class RuleSettings:
         """Stable hash of these settings: part of each file's cache key."""
         data = asdict(self)
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=sorted).encode()).hexdigest()
+
+
+def _default_test_path(relpath: str) -> bool:
+    """:data:`DEFAULT_TEST_PATHS` without a pattern matcher (whose import costs start-up)."""
+    *dirs, name = relpath.split("/")
+    return (
+        (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(d in ("tests", "test") for d in dirs)
+    )
 
 
 def _rule_matches(rule_id: str, patterns: Iterable[str]) -> bool:
@@ -145,19 +178,35 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     gate: GateConfig = field(default_factory=GateConfig)
+    tests: tuple[str, ...] = DEFAULT_TEST_PATHS
+    tests_ignore: tuple[str, ...] = DEFAULT_TEST_IGNORE
     _per_path: dict[str, RuleSettings] = field(default_factory=dict, repr=False)
+    _tests_spec: pathspec.GitIgnoreSpec | None = field(default=None, repr=False, compare=False)
     #: the configuration files read (``source`` and what it extends), for the run cache.
     files: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
+    def is_test(self, relpath: str) -> bool:
+        """Whether the file at ``relpath`` (relative to the root) is test code."""
+        if self.tests == DEFAULT_TEST_PATHS:
+            return _default_test_path(relpath)
+        if self._tests_spec is None:
+            import pathspec
+
+            self._tests_spec = pathspec.GitIgnoreSpec.from_lines(self.tests)
+        return self._tests_spec.match_file(relpath)
+
     def settings_for(self, relpath: str) -> RuleSettings:
-        """The effective settings for a file, per-path overrides applied in order."""
+        """The effective settings for a file: test defaults, then per-path overrides in order."""
         applicable = tuple(i for i, o in enumerate(self.overrides) if o.spec.match_file(relpath))
-        if not applicable:
+        test = self.is_test(relpath)
+        if not applicable and not test:
             return self.settings
-        key = ",".join(map(str, applicable))
+        key = ",".join(map(str, applicable)) + (":test" if test else "")
         cached = self._per_path.get(key)
         if cached is None:
             cached = self.settings
+            if test:
+                cached = replace(cached, test=True, ignore=cached.ignore + self.tests_ignore)
             for i in applicable:
                 cached = _apply_settings(cached, self.overrides[i].data, where="override")
             self._per_path[key] = cached
@@ -176,6 +225,7 @@ class Config:
 _TOP_KEYS = {
     "extend", "enable", "disable", "select", "ignore", "exclude", "extend_exclude",
     "respect_gitignore", "max_file_size", "thresholds", "severity", "options", "overrides", "gate",
+    "tests", "tests_ignore",
 }  # fmt: skip
 _SETTINGS_KEYS = {"enable", "disable", "select", "ignore", "thresholds", "severity"}
 
@@ -303,6 +353,8 @@ def config_from_table(
         if extra:
             raise ConfigError(f"overrides[{i}]: unknown setting(s): {', '.join(sorted(extra))}")
         paths = _str_list(item["paths"], f"overrides[{i}].paths")
+        import pathspec  # only here: most configurations have no overrides
+
         spec = pathspec.GitIgnoreSpec.from_lines(paths)
         _apply_settings(RuleSettings(), item, where=f"overrides[{i}]")  # validate early
         overrides.append(Override(paths, spec, item))
@@ -335,4 +387,8 @@ def config_from_table(
         max_file_size=size,
         options={k: dict(v) for k, v in options.items()},
         gate=GateConfig(**gate_kwargs),
+        tests=_str_list(table.get("tests", list(DEFAULT_TEST_PATHS)), "tests"),
+        tests_ignore=_str_list(
+            table.get("tests_ignore", list(DEFAULT_TEST_IGNORE)), "tests_ignore"
+        ),
     )

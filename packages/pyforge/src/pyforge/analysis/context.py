@@ -11,7 +11,7 @@ from pyforge.analysis.config import RuleSettings, Thresholds
 from pyforge.analysis.findings import Finding
 from pyforge.analysis.metrics.model import ClassMetrics, FileMetrics, FunctionMetrics
 from pyforge.analysis.metrics.raw import TokenScan
-from pyforge.analysis.registry import Hit, Rule, Span, make_finding
+from pyforge.analysis.rules import Hit, Rule, Span, make_finding
 
 
 def span_of(node: ast.AST) -> Span:

@@ -11,16 +11,18 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from pyforge.analysis.config import Config
 from pyforge.analysis.locate import absolute
 from pyforge.analysis.locate import resolve_root as resolve_root
 from pyforge.analysis.report import Note
+
+if TYPE_CHECKING:
+    import pathspec
 
 #: Directory names never descended into (ruff's default excludes, plus PyForge's cache).
 DEFAULT_EXCLUDED_DIRS = frozenset({
@@ -62,12 +64,18 @@ def relative(path: str, root: Path) -> str:
     return Path(rel).as_posix()
 
 
+def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # imported when a pattern exists: start-up of a one-file run stays short
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 class _Ignores:
     """Config excludes (relative to the root) and every ``.gitignore`` met on the way down."""
 
     def __init__(self, root: Path, config: Config) -> None:
         self.root = root
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        self.exclude = _spec(config.exclude) if config.exclude else None
         self.use_gitignore = config.respect_gitignore
         self.gitignores: dict[str, pathspec.GitIgnoreSpec] = {}
         self.visited: set[str] = set()
@@ -78,7 +86,7 @@ class _Ignores:
         self.visited.add(directory)
         try:
             with (Path(directory) / ".gitignore").open(encoding="utf-8", errors="replace") as fh:
-                self.gitignores[directory] = pathspec.GitIgnoreSpec.from_lines(fh)
+                self.gitignores[directory] = _spec(fh)
         except OSError:
             return
 
@@ -98,59 +106,83 @@ class _Ignores:
 
 def discover(paths: Sequence[Path], root: Path, config: Config) -> Discovery:
     """Expand the path arguments into the Python files to analyse."""
-    out = Discovery()
-    seen: set[tuple[int, int]] = set()
-    ignores = _Ignores(root, config)
+    walk = _Walk(root, _Ignores(root, config))
     for p in paths:
         if not os.path.lexists(p):
             raise InputError(f"path does not exist: {p}")
-        # .gitignore files between the root and a path argument apply to it as well.
-        parent = absolute(Path(p)).parent
+        walk.load_parent_ignores(Path(p))
+    for p in paths:
+        top = absolute(Path(p))
+        if top.is_dir():
+            walk.directory(top)
+        else:
+            walk.add(top)  # an explicit file is analysed even if excluded
+    return walk.result()
+
+
+class _Walk:
+    """One discovery: the files found so far, and the ``.gitignore`` files that apply."""
+
+    def __init__(self, root: Path, ignores: _Ignores) -> None:
+        self.root = root
+        self.ignores = ignores
+        self.out = Discovery()
+        self.seen: set[tuple[int, int]] = set()
+
+    def load_parent_ignores(self, path: Path) -> None:
+        """Read the ``.gitignore`` files between the root and a path argument: they apply."""
+        parent = absolute(path).parent
+        root, ignores = self.root, self.ignores
         while str(parent) not in ignores.visited and (parent == root or root in parent.parents):
             ignores.load_dir(str(parent))
             parent = parent.parent
 
-    def add(path: Path) -> None:
+    def add(self, path: Path) -> None:
+        """List one file, unless it is unreadable, not a regular file or listed already."""
+        out = self.out
         try:
             st = path.stat()  # follows file symlinks; a loop or a dangling link raises
         except OSError as exc:
             reason = "symlink loop" if exc.errno == errno.ELOOP else exc.strerror or "unreadable"
-            out.notes.append(Note(relative(str(path), root), f"skipped: {reason}"))
+            out.notes.append(Note(relative(str(path), self.root), f"skipped: {reason}"))
             return
         # The same file reached twice (through a link) is analysed once.
         identity = (st.st_dev, st.st_ino)
-        if identity in seen:
+        if identity in self.seen:
             out.duplicates.append(str(path))
-            return
-        seen.add(identity)
-        if not stat.S_ISREG(st.st_mode):
-            out.notes.append(Note(relative(str(path), root), "skipped: not a regular file"))
-            return
-        out.files.append((str(path), relative(str(path), root)))
+        elif not stat.S_ISREG(st.st_mode):
+            self.seen.add(identity)
+            out.notes.append(Note(relative(str(path), self.root), "skipped: not a regular file"))
+        else:
+            self.seen.add(identity)
+            out.files.append((str(path), relative(str(path), self.root)))
 
-    for p in paths:
-        top = absolute(Path(p))
-        if not top.is_dir():
-            add(top)  # an explicit file is analysed even if excluded
-            continue
+    def directory(self, top: Path) -> None:
+        """Walk a directory argument (links to directories are not followed)."""
+        ignores = self.ignores
         for directory, dirs, files in os.walk(str(top), followlinks=False):
             ignores.load_dir(directory)
-            out.dirs.append(directory)
+            self.out.dirs.append(directory)
             base = Path(directory)
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if d not in DEFAULT_EXCLUDED_DIRS
-                and not (base / d).is_symlink()
-                and not ignores.ignored(str(base / d), True)
-            )
+            dirs[:] = sorted(d for d in dirs if self._descend(base / d))
             for name in sorted(files):
                 if name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(str(base / name), False):
-                    add(base / name)
-    out.files.sort(key=lambda f: f[1])
-    if ignores.use_gitignore:
-        out.ignore_files = sorted(str(Path(d) / ".gitignore") for d in ignores.visited)
-    return out
+                    self.add(base / name)
+
+    def _descend(self, path: Path) -> bool:
+        return (
+            path.name not in DEFAULT_EXCLUDED_DIRS
+            and not path.is_symlink()
+            and not self.ignores.ignored(str(path), True)
+        )
+
+    def result(self) -> Discovery:
+        """The files found, sorted by relative path, with the ignore files consulted."""
+        out = self.out
+        out.files.sort(key=lambda f: f[1])
+        if self.ignores.use_gitignore:
+            out.ignore_files = sorted(str(Path(d) / ".gitignore") for d in self.ignores.visited)
+        return out
 
 
 def changed_files(root: Path, ref: str) -> set[str]:

@@ -31,7 +31,8 @@ def evaluate_gate(report: AnalysisReport, gate: GateConfig) -> GateResult:
                 f"{n} found",
             )
         )
-    fns = report.functions
+    # Test code is held to its own standards: the complexity limits are production code's.
+    fns = report.production_functions
     if gate.max_cyclomatic is not None:
         worst = max(fns, key=lambda f: f.cyclomatic, default=None)
         value = worst.cyclomatic if worst else 0

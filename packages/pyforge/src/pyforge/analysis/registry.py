@@ -22,116 +22,38 @@ from __future__ import annotations
 
 import ast
 import inspect
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
+from typing import Any
 
-from pyforge.analysis.findings import Category, Confidence, Finding, Severity
+from pyforge.analysis.findings import Category, Confidence, Severity
 
-if TYPE_CHECKING:
-    from pyforge.analysis.context import FileContext, ProjectContext
-    from pyforge.analysis.metrics.model import FunctionMetrics
+# The value types live in ``rules``; they are re-exported here, where plugins import them from.
+from pyforge.analysis.rules import (
+    CATEGORY_PREFIX,
+    DEFAULT_OFF,
+    PREFIX_CATEGORY,
+    RULE_ALIASES,
+    RULE_ID,
+    Collector,
+    FileCheck,
+    FunctionCheck,
+    Hit,
+    Hits,
+    HookKind,
+    NodeCheck,
+    ProjectCheck,
+    ProjectHit,
+    Rule,
+    Span,
+    ToolCheck,
+    ToolContext,
+    make_finding,
+)
 
 ENTRY_POINT_GROUP = "pyforge.analyzers"
-
-#: Rule-id prefix for each category; ``CPX101`` is a complexity rule, ``SEC-S602`` a security one.
-CATEGORY_PREFIX: Mapping[Category, str] = {
-    Category.COMPLEXITY: "CPX",
-    Category.TYPES: "TYP",
-    Category.SECURITY: "SEC",
-    Category.STYLE: "STY",
-    Category.BUG_RISK: "BUG",
-    Category.PERFORMANCE: "PRF",
-    Category.MAINTAINABILITY: "MNT",
-}
-PREFIX_CATEGORY: Mapping[str, Category] = {v: k for k, v in CATEGORY_PREFIX.items()}
-RULE_ID = re.compile(r"^(?P<prefix>[A-Z]{3})(?:\d{3}|-[A-Z]+[0-9]*)$")
-
-
-class Span(NamedTuple):
-    """A 1-based source range; ``end_column`` is exclusive, 0 when unknown."""
-
-    line: int
-    column: int = 1
-    end_line: int = 0
-    end_column: int = 0
-
-
-class Hit(NamedTuple):
-    """What a check returns for each problem; the engine turns it into a :class:`Finding`."""
-
-    at: ast.AST | Span
-    message: str
-    fix: str | None = None
-    severity: Severity | None = None
-    confidence: Confidence | None = None
-    properties: Mapping[str, Any] | None = None
-
-
-class ProjectHit(NamedTuple):
-    """A project-level check's hit: like :class:`Hit`, with the file it belongs to."""
-
-    path: str
-    at: Span
-    message: str
-    severity: Severity | None = None
-    confidence: Confidence | None = None
-    properties: Mapping[str, Any] | None = None
-
-
-Hits: TypeAlias = Iterable[Hit] | None
-NodeCheck: TypeAlias = Callable[["FileContext", Any], Hits]
-FunctionCheck: TypeAlias = Callable[["FileContext", "FunctionMetrics"], Hits]
-FileCheck: TypeAlias = Callable[["FileContext"], Hits]
-ProjectCheck: TypeAlias = Callable[["ProjectContext"], Iterable[ProjectHit] | None]
-ToolCheck: TypeAlias = Callable[["ToolContext"], Iterable[ProjectHit] | None]
-Collector: TypeAlias = Callable[["FileContext"], Any]
-HookKind = Literal["node", "function", "file", "project", "tool"]
-
-
-@dataclass
-class ToolContext:
-    """What a ``tool`` check gets: every file of the run, to pass to an external program."""
-
-    #: (absolute path, path relative to the root) of every analysed file.
-    files: Sequence[tuple[str, str]]
-    root: Path
-    options: Mapping[str, Any]
-    #: problems running the tool, reported as notes.
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule's identity and documentation."""
-
-    id: str
-    name: str
-    category: Category
-    severity: Severity
-    description: str
-    help: str = ""
-    confidence: Confidence = Confidence.HIGH
-    analyzer: str = ""
-    url: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form, as ``pyforge rules --format json`` prints it."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "category": self.category.value,
-            "severity": self.severity.value,
-            "confidence": self.confidence.value,
-            "analyzer": self.analyzer,
-            "description": self.description,
-            "help": self.help,
-            **({"url": self.url} if self.url else {}),
-        }
 
 
 def _doc_parts(fn: Callable[..., Any]) -> tuple[str, str]:
@@ -179,14 +101,21 @@ class Analyzer:
         on: HookKind = "node",
         nodes: Sequence[type[ast.AST]] = (),
         confidence: Confidence = Confidence.HIGH,
+        aliases: Sequence[str] = (),
+        enabled: bool = True,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the decorated function as the check for a new rule."""
+        """Register the decorated function as the check for a new rule.
+
+        ``aliases`` are the ruff/flake8 codes of the same check, honoured by ``# noqa``;
+        ``enabled=False`` makes a rule that runs only when ``select`` names it.
+        """
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             description, help_text = _doc_parts(fn)
             rule = Rule(
-                rule_id, name, category, severity, description, help_text, confidence, self.id
-            )
+                rule_id, name, category, severity, description, help_text, confidence, self.id,
+                aliases=tuple(aliases), default_enabled=enabled,
+            )  # fmt: skip
             self.add_rule(rule)
             if on == "node":
                 if not nodes:
@@ -212,6 +141,10 @@ class Analyzer:
         if rule.id in self.rules:
             raise ValueError(f"rule {rule.id} registered twice")
         self.rules[rule.id] = rule
+        if rule.aliases:
+            RULE_ALIASES[rule.id] = rule.aliases
+        if not rule.default_enabled:
+            DEFAULT_OFF.add(rule.id)
 
     def collect(self, fn: Collector) -> Collector:
         """Register a per-file fact collector whose JSON-able result feeds project checks."""
@@ -247,14 +180,18 @@ class Analyzer:
             code.startswith(p) for p in self.ruff_ignore
         )
 
-    def ruff_rule(self, code: str) -> Rule | None:
-        """The :class:`Rule` for a ruff code routed to this analyzer (documented by ruff)."""
+    def ruff_rule(self, code: str, *, describe: bool = True) -> Rule | None:
+        """The :class:`Rule` for a ruff code routed to this analyzer (documented by ruff).
+
+        ``describe=False`` leaves out ruff's documentation (name, summary, explanation), which
+        costs a ``ruff rule --all`` run: findings need only the id, category and severity.
+        """
         if self.ruff_classify is None:
             return None
         from pyforge.analysis import ruff
 
         category, severity = self.ruff_classify(code)
-        meta = ruff.rule_metadata().get(code, {})
+        meta = ruff.rule_metadata().get(code, {}) if describe else {}
         return Rule(
             id=f"{CATEGORY_PREFIX[category]}-{code}",
             name=str(meta.get("name", code.lower())),
@@ -327,31 +264,29 @@ def get_registry() -> Registry:
     return Registry(analyzers, errors)
 
 
-def make_finding(
-    rule: Rule,
-    path: str,
-    span: Span,
-    message: str,
-    *,
-    severity: Severity | None = None,
-    confidence: Confidence | None = None,
-    fix: str | None = None,
-    scope: str = "",
-    properties: Mapping[str, Any] | None = None,
-) -> Finding:
-    """Build a :class:`Finding` for ``rule`` (fingerprint filled in later, per file)."""
-    return Finding(
-        rule=rule.id,
-        category=rule.category,
-        severity=severity or rule.severity,
-        confidence=confidence or rule.confidence,
-        message=message,
-        path=path,
-        line=span.line,
-        column=span.column,
-        end_line=span.end_line or span.line,
-        end_column=span.end_column,
-        fix=fix,
-        scope=scope,
-        properties=dict(properties or {}),
-    )
+__all__ = [
+    "CATEGORY_PREFIX",
+    "DEFAULT_OFF",
+    "ENTRY_POINT_GROUP",
+    "PREFIX_CATEGORY",
+    "RULE_ALIASES",
+    "RULE_ID",
+    "Analyzer",
+    "Collector",
+    "FileCheck",
+    "FunctionCheck",
+    "Hit",
+    "Hits",
+    "HookKind",
+    "NodeCheck",
+    "ProjectCheck",
+    "ProjectHit",
+    "Registry",
+    "RegistryError",
+    "Rule",
+    "Span",
+    "ToolCheck",
+    "ToolContext",
+    "get_registry",
+    "make_finding",
+]

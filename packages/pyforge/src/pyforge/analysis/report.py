@@ -6,7 +6,7 @@ JSON schema (``schema_version`` "1.0"; additions keep the major version, removal
       "schema_version": "1.0",
       "tool": {"name": "pyforge", "version": "..."},
       "root": "/abs/path/analysed",
-      "summary": {
+      "summary": {                       # metrics: production code; test code under "tests"
         "files": 12, "files_analyzed": 11, "files_skipped": 1, "functions": 80, "classes": 9,
         "loc": 3000, "sloc": 2100, "findings": 40,
         "findings_by_severity": {"info": 1, "minor": 30, "major": 8, "critical": 1, "blocker": 0},
@@ -18,6 +18,8 @@ JSON schema (``schema_version`` "1.0"; additions keep the major version, removal
         "ratings": {"reliability": "C", "security": "D", "maintainability": "A",
                     "complexity": "A"},
         "duration_s": 1.23, "cache_hits": 0,
+        "tests": {"files": 4, "functions": 30, "classes": 1, "loc": 900, "sloc": 700,
+                  "cyclomatic": {...}, "cognitive": {...}},
         "baseline": {"path": "...", "known": 30}      # only with --baseline
       },
       "gate": {"passed": false, "conditions": [{"name": ..., "passed": ..., "detail": ...}]},
@@ -25,6 +27,7 @@ JSON schema (``schema_version`` "1.0"; additions keep the major version, removal
       "files": [{
         "path": "pkg/mod.py",            # relative to root, '/'-separated
         "status": "ok",                  # ok | error (syntax/decoding) | skipped
+        "test": false,                   # test code (config ``tests``)
         "sha256": "...",
         "metrics": {"loc", "lloc", "sloc", "comments", "multi", "blank", "single_comments",
                     "cyclomatic", "maintainability_index", "halstead": {...},
@@ -79,6 +82,8 @@ class FileReport:
     path: str
     status: str = "ok"
     sha256: str = ""
+    #: test code (matched by the ``tests`` setting): summarised apart from production code.
+    test: bool = False
     metrics: FileMetrics | None = None
     functions: list[FunctionMetrics] = field(default_factory=list)
     classes: list[ClassMetrics] = field(default_factory=list)
@@ -109,13 +114,14 @@ class FileReport:
             # Read from the cache and unchanged since: its stored form is the answer.
             src = self._source
             return {
-                "path": src["path"], "status": src["status"], "sha256": src["sha256"],
-                "metrics": src["metrics"], "functions": src["functions"],
+                "path": src["path"], "status": src["status"], "test": src.get("test", False),
+                "sha256": src["sha256"], "metrics": src["metrics"], "functions": src["functions"],
                 "classes": src["classes"], "findings": len(self.findings),
             }  # fmt: skip
         return {
             "path": self.path,
             "status": self.status,
+            "test": self.test,
             "sha256": self.sha256,
             "metrics": self.metrics.to_dict() if self.metrics else None,
             "functions": [f.to_dict() for f in self.functions],
@@ -140,6 +146,7 @@ class FileReport:
             path=path,
             status=data["status"],
             sha256=data["sha256"],
+            test=bool(data.get("test", False)),
             metrics=FileMetrics.from_dict(data["metrics"]) if data["metrics"] else None,
             functions=[FunctionMetrics.from_dict(f) for f in data["functions"]],
             classes=[ClassMetrics.from_dict(c) for c in data["classes"]],
@@ -159,6 +166,51 @@ def _worst_rating(findings: Iterable[Finding], category: Category) -> str:
         if f.category is category and f.severity is not Severity.INFO:
             worst = max(worst, f.severity.rank)
     return "ABCDE"[max(0, worst)] if worst >= 1 else "A"
+
+
+def _status_summary(files: Sequence[FileReport]) -> dict[str, int]:
+    """How many files were analysed, skipped, or failed to parse."""
+    statuses = Counter(f.status for f in files)
+    return {
+        "files_analyzed": statuses["ok"],
+        "files_skipped": statuses["skipped"],
+        "files_with_errors": statuses["error"],
+    }
+
+
+def _code_summary(files: Sequence[FileReport]) -> dict[str, Any]:
+    """Size and complexity figures of a set of files (production or test code)."""
+    fns = [fn for f in files for fn in f.functions]
+    metrics = [f.metrics for f in files if f.metrics is not None]
+    cyclomatic = [f.cyclomatic for f in fns]
+    cognitive = [f.cognitive for f in fns]
+    return {
+        "functions": len(fns),
+        "classes": sum(len(f.classes) for f in files),
+        "loc": sum(m.raw.loc for m in metrics),
+        "sloc": sum(m.raw.sloc for m in metrics),
+        "cyclomatic": {"average": _average(cyclomatic), "max": max(cyclomatic, default=0)},
+        "cognitive": {"average": _average(cognitive), "max": max(cognitive, default=0)},
+    }
+
+
+def _typing_summary(files: Sequence[FileReport]) -> dict[str, Any]:
+    """Maintainability index and type coverage of a set of files."""
+    metrics = [f.metrics for f in files if f.metrics is not None]
+    mis = [m.maintainability_index for m in metrics]
+    slots = sum(m.parameters + m.returns for m in metrics)
+    typed = sum(m.annotated_parameters + m.annotated_returns for m in metrics)
+    return {
+        "maintainability_index": {
+            "average": _average(mis, empty=100.0),
+            "min": round(min(mis), 2) if mis else 100.0,
+        },
+        "type_coverage": round(100.0 * typed / slots, 2) if slots else 100.0,
+    }
+
+
+def _average(values: Sequence[float], *, empty: float = 0.0) -> float:
+    return round(sum(values) / len(values), 2) if values else empty
 
 
 @dataclass
@@ -227,52 +279,37 @@ class AnalysisReport:
         """Every function of every file."""
         return [fn for f in self.files for fn in f.functions]
 
+    @property
+    def production_functions(self) -> list[FunctionMetrics]:
+        """Every function of every file that is not test code."""
+        return [fn for f in self.files if not f.test for fn in f.functions]
+
     def summary(self) -> dict[str, Any]:
-        """The ``summary`` object of the JSON schema."""
-        fns = self.functions
-        metrics = [f.metrics for f in self.files if f.metrics is not None]
-        mis = [m.maintainability_index for m in metrics]
-        params = sum(m.parameters for m in metrics)
-        returns = sum(m.returns for m in metrics)
-        typed = sum(m.annotated_parameters + m.annotated_returns for m in metrics)
-        avg_cc = sum(f.cyclomatic for f in fns) / len(fns) if fns else 0.0
-        avg_mi = sum(mis) / len(mis) if mis else 100.0
+        """The ``summary`` object of the JSON schema (metrics of production code only)."""
+        production = [f for f in self.files if not f.test]
+        tests = [f for f in self.files if f.test]
+        code = _code_summary(production)
+        typing = _typing_summary(production)
         out: dict[str, Any] = {
             "files": len(self.files),
-            "files_analyzed": sum(1 for f in self.files if f.status == "ok"),
-            "files_skipped": sum(1 for f in self.files if f.status == "skipped"),
-            "files_with_errors": sum(1 for f in self.files if f.status == "error"),
-            "functions": len(fns),
-            "classes": sum(len(f.classes) for f in self.files),
-            "loc": sum(m.raw.loc for m in metrics),
-            "sloc": sum(m.raw.sloc for m in metrics),
+            **_status_summary(self.files),
+            **code,
             "findings": len(self.findings),
             "findings_by_severity": severity_counts(self.findings),
             "findings_by_category": dict(
                 sorted(Counter(f.category.value for f in self.findings).items())
             ),
-            "cyclomatic": {"average": round(avg_cc, 2), "max": max((f.cyclomatic for f in fns),
-                                                                     default=0)},
-            "cognitive": {
-                "average": round(sum(f.cognitive for f in fns) / len(fns), 2) if fns else 0.0,
-                "max": max((f.cognitive for f in fns), default=0),
-            },
-            "maintainability_index": {
-                "average": round(avg_mi, 2),
-                "min": round(min(mis), 2) if mis else 100.0,
-            },
-            "type_coverage": round(100.0 * typed / (params + returns), 2)
-            if params + returns
-            else 100.0,
+            **typing,
             "ratings": {
                 "reliability": _worst_rating(self.findings, Category.BUG_RISK),
                 "security": _worst_rating(self.findings, Category.SECURITY),
-                "maintainability": mi_rank(avg_mi),
-                "complexity": cc_rank(avg_cc),
+                "maintainability": mi_rank(typing["maintainability_index"]["average"]),
+                "complexity": cc_rank(code["cyclomatic"]["average"]),
             },
             "duration_s": round(self.duration_s, 3),
             "cache_hits": self.cache_hits,
-        }  # fmt: skip
+            "tests": {"files": len(tests), **_code_summary(tests)},
+        }
         if self.baseline_path is not None:
             out["baseline"] = {"path": self.baseline_path, "known": self.baseline_known}
         return out

@@ -126,26 +126,28 @@ class RuffRun:
             self.errors.append(f"{what} failed: {tail[-1] if tail else 'no output'}")
             return
         for item in items:
-            code = item.get("code")
-            if not code:
-                continue  # syntax errors: PyForge reports them itself
-            if fmt:
-                code = FORMAT_CODE
-            loc, end = item.get("location") or {}, item.get("end_location") or {}
-            fix = item.get("fix") or {}
-            edits = fix.get("edits") or []
-            message = item.get("message") or "File would be reformatted by 'ruff format'."
-            out.setdefault(str(Path(item["filename"]).absolute()), []).append(
-                RuffDiagnostic(
-                    code=code,
-                    message=message,
-                    line=int(loc.get("row") or 1),
-                    column=int(loc.get("column") or 1),
-                    end_line=int(end.get("row") or loc.get("row") or 1),
-                    end_column=int(end.get("column") or 0),
-                    fix=edits[0].get("content") if len(edits) == 1 and not fmt else None,
-                )
-            )
+            diagnostic = _diagnostic(item, fmt=fmt)
+            if diagnostic is not None:
+                out.setdefault(str(Path(item["filename"]).absolute()), []).append(diagnostic)
+
+
+def _diagnostic(item: dict[str, Any], *, fmt: bool) -> RuffDiagnostic | None:
+    """One entry of ruff's JSON output (``None`` for syntax errors: PyForge reports those)."""
+    code = item.get("code")
+    if not code:
+        return None
+    loc, end = item.get("location") or {}, item.get("end_location") or {}
+    edits = (item.get("fix") or {}).get("edits") or []
+    row = int(loc.get("row") or 1)
+    return RuffDiagnostic(
+        code=FORMAT_CODE if fmt else code,
+        message=item.get("message") or "File would be reformatted by 'ruff format'.",
+        line=row,
+        column=int(loc.get("column") or 1),
+        end_line=int(end.get("row") or row),
+        end_column=int(end.get("column") or 0),
+        fix=edits[0].get("content") if len(edits) == 1 and not fmt else None,
+    )
 
 
 def start(

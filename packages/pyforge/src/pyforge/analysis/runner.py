@@ -7,13 +7,12 @@ tree reads the cache and starts neither the pool nor ruff.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,17 @@ from pyforge.analysis.engine import (
     analyze_bytes,
     build_plan,
     finish_findings,
+    gc_paused,
     split_lines,
 )
 from pyforge.analysis.findings import Finding
 from pyforge.analysis.gate import evaluate_gate
-from pyforge.analysis.registry import Analyzer, ProjectHit, Registry, ToolContext, get_registry
+from pyforge.analysis.registry import Analyzer, Registry, get_registry
 from pyforge.analysis.report import AnalysisReport, FileReport, Note, RunInputs
+from pyforge.analysis.rules import ProjectHit, Rule, ToolContext
 
 ProgressCallback = Callable[[int, int], None]
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 _CHUNKS_PER_WORKER = 6
 
 
@@ -65,6 +66,15 @@ def _init_worker(
     global _worker_settings, _worker_options, _worker_analyzers
     _worker_settings, _worker_options, _worker_analyzers = settings, options, analyzers
     _worker_plans.clear()
+
+
+def _init_pool_worker(
+    settings: list[RuleSettings], options: dict[str, dict[str, Any]], analyzers: list[Analyzer]
+) -> None:
+    _init_worker(settings, options, analyzers)
+    # What a pool worker inherited or imported lives as long as it does: keep it out of the
+    # collector's full passes. (Not in-process: a long-lived caller's garbage would stay.)
+    gc.freeze()
 
 
 def _plan(index: int) -> Plan:
@@ -164,161 +174,216 @@ def analyze_paths(
     """
     started = time.perf_counter()
     path_list = [Path(p) for p in paths] or [Path()]
-    if config is None:
-        from pyforge.analysis.config import find_config
-
-        first = path_list[0]
-        source = find_config(first.resolve()) if first.exists() else None
-        root = resolve_root(path_list, source)
-        config = load_config(root, source, discover=False)
-    root = config.root
+    config = config if config is not None else _config_for(path_list)
     registry = registry or get_registry()
-    analyzers = list(registry.analyzers.values())
-    notes = [Note("", e) for e in registry.errors]
     known = load_baseline(baseline) if baseline is not None else None
-
-    found = discover(path_list, root, config)
-    notes += found.notes
-    files = found.files
-    inputs = RunInputs(
-        watched=[*map(str, config.files), *found.ignore_files], dirs=found.dirs,
-        complete=changed_since is None and not found.notes and not found.duplicates,
-    )  # fmt: skip
-    if baseline is not None:
-        inputs.watched.append(str(baseline.absolute()))
-    if changed_since is not None:
-        changed = changed_files(root, changed_since)
-        files = [f for f in files if f[1] in changed]
-
-    cache = Cache((cache_dir or root / DEFAULT_CACHE_DIR) if use_cache else None)
-    digest = run_digest(registry, config)
-    settings_list: list[RuleSettings] = []
-    settings_index: dict[str, int] = {}
-    reports: dict[str, FileReport] = {}
-    keys: dict[str, str] = {}
-    pending: list[_Pending] = []
-    payloads: list[tuple[str, bytes, int]] = []
-    total = len(files)
-    done = 0
-    hits = 0
-
-    for abs_path, rel in files:
-        settings = config.settings_for(rel)
-        idx = settings_index.setdefault(settings.digest, len(settings_list))
-        if idx == len(settings_list):
-            settings_list.append(settings)
-        try:
-            path = Path(abs_path)
-            st = path.stat()
-            size = st.st_size
-            if size > config.max_file_size:
-                inputs.files.append((abs_path, size, st.st_mtime_ns, ""))
-                reports[rel] = FileReport(
-                    rel, status="skipped",
-                    notes=[Note(rel, f"skipped: {size / 1e6:.1f} MB is over max_file_size "
-                                     f"({config.max_file_size / 1e6:.1f} MB)")],
-                )  # fmt: skip
-                done += 1
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            inputs.complete = False
-            reports[rel] = FileReport(
-                rel, status="skipped", notes=[Note(rel, f"skipped: {exc.strerror or exc}")]
-            )
-            done += 1
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        inputs.files.append((abs_path, size, st.st_mtime_ns, sha))
-        key = make_key(sha, rel, settings.digest, digest)
-        keys[rel] = key
-        cached = cache.get(key)
-        if cached is not None:
-            try:
-                reports[rel] = FileReport.from_cache(cached)
-                hits += 1
-                done += 1
-                continue
-            except (KeyError, TypeError, ValueError):
-                pass  # stale or corrupt entry: analyse again
-        pending.append(_Pending(abs_path, rel, key, idx))
-        payloads.append((rel, data, idx))
-    if progress is not None and done:
-        progress(done, total)
-
-    selects, fmt = _ruff_selection(analyzers, config)
-    style_opts = config.options_for("style")
-    ruff_run = ruff.start(
-        [p.abs_path for p in pending],
-        root=root,
-        select=sorted({c for codes in selects.values() for c in codes}),
-        format_check=fmt,
-        line_length=int(style_opts.get("line_length", 88)),
-        target_version=str(style_opts.get("target_version", "py311")),
-    )
-
-    fresh = _run_pool(
-        payloads, settings_list, config.options, analyzers, jobs, progress, done, total
-    )
-    del payloads
-    diagnostics = ruff_run.results()
-    notes += [Note("", e) for e in ruff_run.errors]
-
-    for item in pending:
-        report = fresh[item.rel]
-        settings = settings_list[item.settings_index]
-        diags = diagnostics.get(str(Path(item.abs_path).absolute()))
-        if diags and report.status != "error":
-            extra: list[Finding] = []
-            for d in diags:
-                owner = _route_ruff(analyzers, d.code, settings, selects)
-                rule = None
-                if owner is not None:
-                    rule = (
-                        owner.rules.get("STY-FORMAT")
-                        if d.code == ruff.FORMAT_CODE
-                        else owner.ruff_rule(d.code)
-                    )
-                if rule is None:
-                    continue
-                extra.append(
-                    Finding(
-                        rule=rule.id, category=rule.category,
-                        severity=settings.severity_for(rule.id) or rule.severity,
-                        confidence=rule.confidence, message=d.message, path=item.rel,
-                        line=d.line, column=d.column, end_line=d.end_line,
-                        end_column=d.end_column, fix=d.fix,
-                    )
-                )  # fmt: skip
-            if extra:
-                extra = finish_findings(extra, _read_lines(item.abs_path), report, settings)
-                report.findings = sorted([*report.findings, *extra], key=Finding.sort_key)
-        cache.put(item.key, report.to_cache())
-        if report.facts:
-            cache.put(item.key + "-facts", report.facts)
-        reports[item.rel] = report
-
-    ordered = [reports[rel] for _abs, rel in files if rel in reports]
-    project_findings = _project_findings(
-        ordered, files, analyzers, config, cache, digest, notes, keys
-    )
+    cache = Cache((cache_dir or config.root / DEFAULT_CACHE_DIR) if use_cache else None)
+    # The run allocates a great many objects and creates almost no cycles: see gc_paused.
+    with gc_paused():
+        run = _Run(config, registry, progress)
+        files = run.select(path_list, changed_since, baseline)
+        run.load(files, cache)
+        run.analyze(jobs)
+        ordered = [run.reports[rel] for _abs, rel in files if rel in run.reports]
+        project = _project_findings(
+            ordered, files, run.analyzers, config, run.cache, run.digest, run.notes, run.keys
+        )
     for report in ordered:
-        notes += report.notes
-
-    findings = sorted(
-        [f for r in ordered for f in r.findings] + project_findings, key=Finding.sort_key
-    )
+        run.notes += report.notes
+    findings = sorted([f for r in ordered for f in r.findings] + project, key=Finding.sort_key)
     known_count = 0
     if known is not None:
         findings, known_count = split_new(findings, known)
     result = AnalysisReport(
-        root=str(root), files=ordered, findings=findings, notes=notes, cache_hits=hits,
-        baseline_path=str(baseline) if baseline is not None else None,
-        baseline_known=known_count, inputs=inputs,
+        root=str(config.root), files=ordered, findings=findings, notes=run.notes,
+        cache_hits=run.hits, baseline_path=str(baseline) if baseline is not None else None,
+        baseline_known=known_count, inputs=run.inputs,
     )  # fmt: skip
     result.gate = evaluate_gate(result, config.gate)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _config_for(path_list: list[Path]) -> Config:
+    """The configuration found above the first path (its directory is the root)."""
+    from pyforge.analysis.config import find_config
+
+    first = path_list[0]
+    source = find_config(first.resolve()) if first.exists() else None
+    root = resolve_root(path_list, source)
+    return load_config(root, source, discover=False)
+
+
+class _Run:
+    """One analysis run's state, from the files found to every file's report."""
+
+    def __init__(
+        self, config: Config, registry: Registry, progress: ProgressCallback | None
+    ) -> None:
+        self.config = config
+        self.analyzers = list(registry.analyzers.values())
+        self.digest = run_digest(registry, config)
+        self.progress = progress
+        self.notes = [Note("", e) for e in registry.errors]
+        self.inputs = RunInputs()
+        self.cache = Cache(None)
+        self.settings_list: list[RuleSettings] = []
+        self._settings_index: dict[str, int] = {}
+        self.reports: dict[str, FileReport] = {}
+        self.keys: dict[str, str] = {}
+        self.pending: list[_Pending] = []
+        self.payloads: list[tuple[str, bytes, int]] = []
+        self.total = self.done = self.hits = 0
+
+    def select(
+        self, path_list: list[Path], changed_since: str | None, baseline: Path | None
+    ) -> list[tuple[str, str]]:
+        """The (absolute, relative) paths to analyse; records what the result depends on."""
+        config = self.config
+        found = discover(path_list, config.root, config)
+        self.notes += found.notes
+        self.inputs = RunInputs(
+            watched=[*map(str, config.files), *found.ignore_files], dirs=found.dirs,
+            complete=changed_since is None and not found.notes and not found.duplicates,
+        )  # fmt: skip
+        if baseline is not None:
+            self.inputs.watched.append(str(baseline.absolute()))
+        files = found.files
+        if changed_since is not None:
+            changed = changed_files(config.root, changed_since)
+            files = [f for f in files if f[1] in changed]
+        self.total = len(files)
+        return files
+
+    def load(self, files: list[tuple[str, str]], cache: Cache) -> None:
+        """Read every file: from the cache when its result is there, else queue it."""
+        self.cache = cache
+        for abs_path, rel in files:
+            self._load_one(abs_path, rel)
+        if self.progress is not None and self.done:
+            self.progress(self.done, self.total)
+
+    def _settings(self, rel: str) -> tuple[RuleSettings, int]:
+        settings = self.config.settings_for(rel)
+        idx = self._settings_index.setdefault(settings.digest, len(self.settings_list))
+        if idx == len(self.settings_list):
+            self.settings_list.append(settings)
+        return settings, idx
+
+    def _skip(self, rel: str, settings: RuleSettings, why: str) -> None:
+        self.reports[rel] = FileReport(
+            rel, status="skipped", test=settings.test, notes=[Note(rel, f"skipped: {why}")]
+        )
+        self.done += 1
+
+    def _load_one(self, abs_path: str, rel: str) -> None:
+        settings, idx = self._settings(rel)
+        limit = self.config.max_file_size
+        try:
+            path = Path(abs_path)
+            st = path.stat()
+            if st.st_size > limit:
+                self.inputs.files.append((abs_path, st.st_size, st.st_mtime_ns, ""))
+                self._skip(rel, settings, f"{st.st_size / 1e6:.1f} MB is over max_file_size "
+                                          f"({limit / 1e6:.1f} MB)")  # fmt: skip
+                return
+            data = path.read_bytes()
+        except OSError as exc:
+            self.inputs.complete = False
+            self._skip(rel, settings, str(exc.strerror or exc))
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        self.inputs.files.append((abs_path, st.st_size, st.st_mtime_ns, sha))
+        key = make_key(sha, rel, settings.digest, self.digest)
+        self.keys[rel] = key
+        if self._from_cache(rel, key):
+            return
+        self.pending.append(_Pending(abs_path, rel, key, idx))
+        self.payloads.append((rel, data, idx))
+
+    def _from_cache(self, rel: str, key: str) -> bool:
+        cached = self.cache.get(key)
+        if cached is None:
+            return False
+        try:
+            self.reports[rel] = FileReport.from_cache(cached)
+        except (KeyError, TypeError, ValueError):
+            return False  # stale or corrupt entry: analyse again
+        self.hits += 1
+        self.done += 1
+        return True
+
+    def analyze(self, jobs: int | None) -> None:
+        """Analyse the queued files in the pool while ruff runs over them; cache the results."""
+        config = self.config
+        selects, fmt = _ruff_selection(self.analyzers, config)
+        style_opts = config.options_for("style")
+        ruff_run = ruff.start(
+            [p.abs_path for p in self.pending],
+            root=config.root,
+            select=sorted({c for codes in selects.values() for c in codes}),
+            format_check=fmt,
+            line_length=int(style_opts.get("line_length", 88)),
+            target_version=str(style_opts.get("target_version", "py311")),
+        )
+        fresh = _run_pool(
+            self.payloads, self.settings_list, config.options, self.analyzers, jobs,
+            self.progress, self.done, self.total,
+        )  # fmt: skip
+        self.payloads = []
+        diagnostics = ruff_run.results()
+        self.notes += [Note("", e) for e in ruff_run.errors]
+        for item in self.pending:
+            report = fresh[item.rel]
+            diags = diagnostics.get(str(Path(item.abs_path).absolute()))
+            if diags and report.status != "error":
+                settings = self.settings_list[item.settings_index]
+                self._add_ruff(report, item.abs_path, diags, settings, selects)
+            self.cache.put(item.key, report.to_cache())
+            if report.facts:
+                self.cache.put(item.key + "-facts", report.facts)
+            self.reports[item.rel] = report
+
+    def _add_ruff(
+        self,
+        report: FileReport,
+        abs_path: str,
+        diags: Sequence[ruff.RuffDiagnostic],
+        settings: RuleSettings,
+        selects: dict[str, tuple[str, ...]],
+    ) -> None:
+        """Merge ruff's diagnostics for one file into its report, as the owning rules."""
+        extra: list[Finding] = []
+        for d in diags:
+            rule = _ruff_rule(self.analyzers, d.code, settings, selects)
+            if rule is not None:
+                extra.append(
+                    Finding(
+                        rule=rule.id, category=rule.category,
+                        severity=settings.severity_for(rule.id) or rule.severity,
+                        confidence=rule.confidence, message=d.message, path=report.path,
+                        line=d.line, column=d.column, end_line=d.end_line,
+                        end_column=d.end_column, fix=d.fix,
+                    )
+                )  # fmt: skip
+        if extra:
+            extra = finish_findings(extra, _read_lines(abs_path), report, settings)
+            report.findings = sorted([*report.findings, *extra], key=Finding.sort_key)
+
+
+def _ruff_rule(
+    analyzers: Sequence[Analyzer],
+    code: str,
+    settings: RuleSettings,
+    selects: dict[str, tuple[str, ...]],
+) -> Rule | None:
+    """The rule a ruff diagnostic is reported as (``None`` when no enabled analyzer owns it)."""
+    owner = _route_ruff(analyzers, code, settings, selects)
+    if owner is None:
+        return None
+    if code == ruff.FORMAT_CODE:
+        return owner.rules.get("STY-FORMAT")
+    return owner.ruff_rule(code, describe=False)
 
 
 def _run_pool(
@@ -344,6 +409,10 @@ def _run_pool(
             if progress is not None:
                 progress(done, total)
         return out
+    # Imported here: a run small enough for one process does without them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # Big files first so that no worker is left with a large one at the end.
     order = sorted(payloads, key=lambda p: -len(p[1]))
     n_chunks = workers * _CHUNKS_PER_WORKER
@@ -351,10 +420,10 @@ def _run_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker,
+        max_workers=workers, mp_context=context, initializer=_init_pool_worker,
         initargs=(settings, options, analyzers),
     ) as pool:  # fmt: skip
-        futures: list[Future[list[FileReport]]] = [pool.submit(_analyze_chunk, c) for c in chunks]
+        futures = [pool.submit(_analyze_chunk, c) for c in chunks]
         for future in as_completed(futures):
             for report in future.result():
                 out[report.path] = report
@@ -376,82 +445,99 @@ def _project_findings(
 ) -> list[Finding]:
     """Run project and tool checks (cached on the digest of every file's result)."""
     settings = config.settings
-    checks = [
-        (a, r, c)
-        for a in analyzers
-        if settings.analyzer_enabled(a.id, a.default_enabled)
-        for r, c in a.project_checks
-        if settings.rule_enabled(r.id)
-    ]
-    tools = [
-        (a, r, c)
-        for a in analyzers
-        if settings.analyzer_enabled(a.id, a.default_enabled)
-        for r, c in a.tool_checks
-        if settings.rule_enabled(r.id)
-    ]
+    checks = _enabled_checks(analyzers, settings, "project_checks")
+    tools = _enabled_checks(analyzers, settings, "tool_checks")
     if not checks and not tools:
         return []
     key = make_key(
         "project", digest, settings.digest, *(f"{r.path}:{r.sha256}" for r in reports),
         *(f"{a.id}:{r.id}" for a, r, _ in (*checks, *tools)),
     )  # fmt: skip
-    cached = cache.get(key)
-    if isinstance(cached, dict):
-        try:
-            notes += [Note("", m) for m in cached.get("notes", [])]
-            return [Finding.from_dict(f) for f in cached["findings"]]
-        except (KeyError, TypeError, ValueError):
-            pass
-    for r in reports:
-        if r.cached and not r.facts and r.path in keys:
-            facts = cache.get(keys[r.path] + "-facts")
-            r.facts = facts if isinstance(facts, dict) else {}
-    by_path = {r.path: r for r in reports}
+    cached = _cached_project(cache.get(key), notes)
+    if cached is not None:
+        return cached
+    _load_facts(reports, cache, keys)
     abs_of = {rel: abs_path for abs_path, rel in files}
-    raw: list[tuple[str, Finding]] = []
-    tool_notes: list[str] = []
     project = ProjectContext(
         [ProjectFile(r.path, r.facts, r.functions) for r in reports if r.facts],
         settings,
         config.options,
     )
-
-    def collect(rule_hits: Iterable[ProjectHit] | None, rule: Any) -> None:
-        for hit in rule_hits or ():
-            raw.append(
-                (
-                    hit.path,
-                    Finding(
-                        rule=rule.id, category=rule.category,
-                        severity=config.settings_for(hit.path).severity_for(rule.id)
-                        or hit.severity or rule.severity,
-                        confidence=hit.confidence or rule.confidence, message=hit.message,
-                        path=hit.path, line=hit.at.line, column=hit.at.column,
-                        end_line=hit.at.end_line or hit.at.line, end_column=hit.at.end_column,
-                        properties=dict(hit.properties or {}),
-                    ),
-                )
-            )  # fmt: skip
-
+    raw: list[Finding] = []
     for _a, rule, check in checks:
-        collect(check(project), rule)
+        raw += _hit_findings(check(project), rule, config)
     ok_files = [(abs_of[r.path], r.path) for r in reports if r.status == "ok" and r.path in abs_of]
+    tool_notes: list[str] = []
     for a, rule, tool_check in tools:
         tool = ToolContext(ok_files, config.root, config.options_for(a.id))
-        collect(tool_check(tool), rule)
+        raw += _hit_findings(tool_check(tool), rule, config)
         tool_notes += tool.errors
-    out: list[Finding] = []
-    grouped: dict[str, list[Finding]] = {}
-    for path, finding in raw:
-        grouped.setdefault(path, []).append(finding)
-    for path, group in grouped.items():
-        report = by_path.get(path)
-        if report is None:
-            continue
-        out += finish_findings(
-            group, _read_lines(abs_of.get(path, "")), report, config.settings_for(path)
-        )
+    out = _finish_project(raw, {r.path: r for r in reports}, abs_of, config)
     notes += [Note("", m) for m in tool_notes]
     cache.put(key, {"findings": [f.to_dict() for f in out], "notes": tool_notes})
+    return out
+
+
+def _enabled_checks(
+    analyzers: list[Analyzer], settings: RuleSettings, kind: str
+) -> list[tuple[Analyzer, Rule, Any]]:
+    """(analyzer, rule, check) for the enabled rules among ``project_checks``/``tool_checks``."""
+    return [
+        (a, r, c)
+        for a in analyzers
+        if settings.analyzer_enabled(a.id, a.default_enabled)
+        for r, c in getattr(a, kind)
+        if settings.rule_enabled(r.id)
+    ]
+
+
+def _cached_project(cached: Any, notes: list[Note]) -> list[Finding] | None:
+    """The project findings stored by an earlier run with the same inputs, if readable."""
+    if not isinstance(cached, dict):
+        return None
+    try:
+        findings = [Finding.from_dict(f) for f in cached["findings"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    notes += [Note("", m) for m in cached.get("notes", [])]
+    return findings
+
+
+def _load_facts(reports: list[FileReport], cache: Cache, keys: dict[str, str]) -> None:
+    """Read the facts of reports that came from the cache (stored apart, read only here)."""
+    for r in reports:
+        if r.cached and not r.facts and r.path in keys:
+            facts = cache.get(keys[r.path] + "-facts")
+            r.facts = facts if isinstance(facts, dict) else {}
+
+
+def _hit_findings(hits: Iterable[ProjectHit] | None, rule: Rule, config: Config) -> list[Finding]:
+    """Findings for a project or tool check's hits, with each file's severity override."""
+    return [
+        Finding(
+            rule=rule.id, category=rule.category,
+            severity=config.settings_for(hit.path).severity_for(rule.id)
+            or hit.severity or rule.severity,
+            confidence=hit.confidence or rule.confidence, message=hit.message,
+            path=hit.path, line=hit.at.line, column=hit.at.column,
+            end_line=hit.at.end_line or hit.at.line, end_column=hit.at.end_column,
+            properties=dict(hit.properties or {}),
+        )
+        for hit in hits or ()
+    ]  # fmt: skip
+
+
+def _finish_project(
+    raw: list[Finding], by_path: dict[str, FileReport], abs_of: dict[str, str], config: Config
+) -> list[Finding]:
+    """Filter, suppress and fingerprint project findings, file by file."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in raw:
+        grouped.setdefault(finding.path, []).append(finding)
+    out: list[Finding] = []
+    for path, group in grouped.items():
+        report = by_path.get(path)
+        if report is not None:
+            lines = _read_lines(abs_of.get(path, ""))
+            out += finish_findings(group, lines, report, config.settings_for(path))
     return out

@@ -8,11 +8,21 @@ cases, less one for a catch-all. A function's figure excludes its nested functio
 decorators, defaults and annotations count nowhere. A class's figure is 1 + the decision points
 of its body + its methods' figures, averaged over the methods the way radon reports it.
 
-Cognitive complexity follows SonarSource's whitepaper: +1 for each ``if``, ``elif``, ``else``,
-conditional expression, loop, ``except`` and ``match``, plus the nesting level for the
-structures that nest (everything but ``elif``/``else``); +1 per sequence of like boolean
-operators; +1 per recursive call. Nested functions and lambdas add a nesting level, and a nested
-function's increments also count towards its enclosing function.
+Cognitive complexity follows SonarSource's white paper (version 1.7) and its Python analyzer:
+
+* +1 plus the nesting level for ``if``, conditional expressions, loops, each ``except``,
+  ``match`` (once; its cases add nothing) and each ``if`` clause of a comprehension;
+* +1 without nesting for ``elif`` and for every ``else`` (of ``if``, loops and ``try``);
+* +1 per sequence of like boolean operators, in source order, and +1 at each change of
+  operator; a parenthesised operand starts a sequence of its own;
+* +1 once for a function that calls itself (recursion); ``break``/``continue`` add nothing
+  (Python has no labels); ``try``, ``finally`` and ``with`` neither increment nor nest;
+* the bodies of ``if``/``elif``/``else``, loops, ``except``, ``match`` cases, conditional
+  expressions and lambdas are one nesting level deeper;
+* a nested function adds a nesting level without an increment, and its increments also count
+  towards its enclosing function; a nested function is not one level deeper when everything
+  else in its enclosing function is ``return <name>`` (a decorator's wrapper), and a class
+  resets the level of its methods to 0.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from dataclasses import dataclass, field
 from pyforge.analysis.context import FileContext
 from pyforge.analysis.metrics.halstead import HalsteadCounter
 from pyforge.analysis.metrics.model import ClassMetrics, FunctionMetrics
-from pyforge.analysis.registry import FunctionCheck, NodeCheck, Rule
+from pyforge.analysis.rules import FunctionCheck, NodeCheck, Rule
 
 _LEAF_TYPES: frozenset[type] = frozenset(
     t
@@ -88,8 +98,30 @@ class _FunctionState:
     metrics: FunctionMetrics
     name: str
     is_method: bool
+    node: ast.FunctionDef | ast.AsyncFunctionDef
     nesting: int = 0
     depth: int = 0
+    recursive: bool = False
+
+
+def _is_wrapper(outer: ast.FunctionDef | ast.AsyncFunctionDef, inner: ast.AST) -> bool:
+    """Whether ``inner`` is a decorator's wrapper: the rest of ``outer`` is ``return <name>``."""
+    return all(
+        stmt is inner or (isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name))
+        for stmt in outer.body
+    )
+
+
+def _source_between(lines: Sequence[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    """The code between two (line, UTF-8 column) positions, comments left out."""
+    (l1, c1), (l2, c2) = start, end
+    if not (0 < l1 <= l2 <= len(lines)):
+        return ""
+    chunks = [ln.encode("utf-8") for ln in lines[l1 - 1 : l2]]
+    chunks[-1] = chunks[-1][:c2]
+    chunks[0] = chunks[0][c1:]  # after the cut above, so one-line gaps come out right
+    # Between two operands there are only operators, brackets and comments: no strings.
+    return "\n".join(c.split(b"#", 1)[0].decode("utf-8", "replace") for c in chunks)
 
 
 @dataclass
@@ -132,8 +164,13 @@ class Walker:
             ast.Lambda: self._lambda,
             ast.Call: self._call,
         }
-        for stmt in tree.body:
-            self.visit(stmt)
+        try:
+            for stmt in tree.body:
+                self.visit(stmt)
+        finally:
+            # The bound methods refer back to the walker: drop them so that no reference cycle
+            # is left for the garbage collector (which is paused while files are analysed).
+            self._handlers = {}
         self.module_total += self._block.cc
 
     # -- traversal -------------------------------------------------------------------------
@@ -193,12 +230,12 @@ class Walker:
         fn.nesting -= nest
         fn.depth -= depth
 
-    def _cognitive(self, *, nesting: bool) -> None:
+    def _cognitive(self, *, nesting: bool, count: int = 1) -> None:
         fn = self._fn
         if fn is not None:
-            fn.metrics.cognitive += 1 + (fn.nesting if nesting else 0)
+            fn.metrics.cognitive += count * (1 + (fn.nesting if nesting else 0))
             if nesting:
-                fn.metrics.cognitive_nested_increments += 1
+                fn.metrics.cognitive_nested_increments += count
 
     # -- blocks ----------------------------------------------------------------------------
 
@@ -234,7 +271,7 @@ class Walker:
         outer_function, outer_loops = self.ctx.function, self.ctx.loop_depth
         block = _Block("function", function=fm)
         self._block = block
-        self._fn = _FunctionState(fm, node.name, is_method)
+        self._fn = _FunctionState(fm, node.name, is_method, node)
         self._cc_on = self._h_on = True
         self._h_context = node.name
         self._scope.append(node.name)
@@ -264,8 +301,12 @@ class Walker:
             self.module_total += fm.cyclomatic - 1
         if outer_fn is not None:
             # The nested function's increments count in the enclosing one, one level deeper
-            # than the ``def`` itself (its body nests inside it).
-            rebase = outer_fn.nesting + 1
+            # than the ``def`` itself (its body nests inside it), except for a decorator's
+            # wrapper; a class in between resets the level.
+            if parent.kind == "class":
+                rebase = 0
+            else:
+                rebase = outer_fn.nesting + (not _is_wrapper(outer_fn.node, node))
             outer = outer_fn.metrics
             outer.cognitive += fm.cognitive + fm.cognitive_nested_increments * rebase
             outer.cognitive_nested_increments += fm.cognitive_nested_increments
@@ -380,7 +421,9 @@ class Walker:
         self.ctx.loop_depth += 1
         self._nested(node.body)
         self.ctx.loop_depth -= 1
-        self._nested(node.orelse)
+        if node.orelse:
+            self._cognitive(nesting=False)  # a loop's ``else`` is a branch like an if's
+            self._nested(node.orelse)
 
     def _try(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Try | ast.TryStar)
@@ -399,7 +442,9 @@ class Walker:
                 self.visit(handler.type)
             self._nested(handler.body)
             self.ctx.parents.pop()
-        self._nested(node.orelse, nest=False)
+        if node.orelse:
+            self._cognitive(nesting=False)  # ``try ... else``: a branch, nested like one
+            self._nested(node.orelse)
         self._nested(node.finalbody, nest=False)
 
     def _with(self, node: ast.AST) -> None:
@@ -422,11 +467,37 @@ class Walker:
         if self._cc_on:
             self._block.cc += len(node.values) - 1
         if id(node) not in self._bool_continuations:
-            self._cognitive(nesting=False)
-        for value in node.values:
-            if isinstance(value, ast.BoolOp) and type(value.op) is type(node.op):
-                self._bool_continuations.add(id(value))
+            ops: list[type] = []
+            self._flatten_boolop(node, ops)
+            changes = sum(1 for i, op in enumerate(ops) if i == 0 or op is not ops[i - 1])
+            self._cognitive(nesting=False, count=changes)
         self._visit_all(node.values)
+
+    def _flatten_boolop(self, node: ast.BoolOp, ops: list[type]) -> None:
+        """The operators of ``node`` in source order, through unparenthesised operands."""
+        op = type(node.op)
+        for i, value in enumerate(node.values):
+            if i:
+                ops.append(op)
+            if isinstance(value, ast.BoolOp) and not self._parenthesized(node, i):
+                self._bool_continuations.add(id(value))
+                self._flatten_boolop(value, ops)
+
+    def _parenthesized(self, parent: ast.BoolOp, index: int) -> bool:
+        """Whether the boolean operand ``parent.values[index]`` is written in parentheses."""
+        child = parent.values[index]
+        assert isinstance(child, ast.BoolOp)
+        # The parser merges ``a and b and c`` into one node and binds ``and`` tighter than
+        # ``or``: a like operator or an ``or`` under an ``and`` can only come from brackets.
+        if type(child.op) is type(parent.op) or isinstance(child.op, ast.Or):
+            return True
+        if index == 0:
+            start = (parent.lineno, parent.col_offset)
+        else:
+            before = parent.values[index - 1]
+            start = (before.end_lineno or before.lineno, before.end_col_offset or 0)
+        gap = _source_between(self.ctx.lines, start, (child.lineno, child.col_offset))
+        return "(" in gap
 
     def _ifexp(self, node: ast.AST) -> None:
         assert isinstance(node, ast.IfExp)
@@ -439,6 +510,10 @@ class Walker:
         assert isinstance(node, ast.comprehension)
         if self._cc_on:
             self._block.cc += len(node.ifs) + 1
+        if node.ifs:
+            # Each ``if`` clause is a condition like an ``if`` statement; the ``for`` itself is
+            # shorthand for a loop and adds nothing.
+            self._cognitive(nesting=True, count=len(node.ifs))
         self.generic(node)
 
     def _match(self, node: ast.AST) -> None:
@@ -455,7 +530,7 @@ class Walker:
     def _call(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
         fn = self._fn
-        if fn is not None:
+        if fn is not None and not fn.recursive:
             func = node.func
             if (isinstance(func, ast.Name) and func.id == fn.name and not fn.is_method) or (
                 isinstance(func, ast.Attribute)
@@ -464,5 +539,7 @@ class Walker:
                 and isinstance(func.value, ast.Name)
                 and func.value.id in _SELF_NAMES
             ):
+                # The white paper counts each function in a recursion cycle once.
+                fn.recursive = True
                 fn.metrics.cognitive += 1
         self.generic(node)

@@ -12,7 +12,7 @@ from pyforge.analysis.registry import Analyzer, Hit
 
 ANALYZER = Analyzer(
     id="bugrisk",
-    version="1",
+    version="2",
     description="Mutable defaults, identity tests on literals, bare except, == None, "
     "shadowed builtins, unreachable code.",
 )
@@ -30,6 +30,40 @@ _BUILTINS = frozenset(
 _BUILTIN_ALLOWED = frozenset({"copyright", "credits", "license", "exit", "quit", "help"})
 
 
+# FastAPI's and pydantic's parameter markers: a parameter declared with one is filled in by the
+# framework on every call, which copies the declared default, so a ``[]`` there is not shared.
+_FRAMEWORK_PARAMS = frozenset({"Query", "Header", "Cookie", "Path", "Body", "Form", "File",
+                               "Depends", "Security", "Field"})  # fmt: skip
+
+
+def _call_name(node: ast.AST) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def _framework_parameter(arg: ast.arg) -> bool:
+    """Whether ``arg`` is declared ``Annotated[T, Query()]`` (or another framework marker)."""
+    ann = arg.annotation
+    if not isinstance(ann, ast.Subscript):
+        return False
+    base = ann.value
+    name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)
+    if name != "Annotated" or not isinstance(ann.slice, ast.Tuple):
+        return False
+    return any(_call_name(meta) in _FRAMEWORK_PARAMS for meta in ann.slice.elts[1:])
+
+
+def _defaults(args: ast.arguments) -> Iterator[tuple[ast.arg, ast.expr]]:
+    """(parameter, default) for every parameter that has a default."""
+    positional = [*args.posonlyargs, *args.args]
+    yield from zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if default is not None:
+            yield arg, default
+
+
 def _is_mutable(node: ast.expr) -> bool:
     if isinstance(node, _MUTABLE_LITERALS):
         return True
@@ -41,19 +75,22 @@ def _is_mutable(node: ast.expr) -> bool:
 
 
 @ANALYZER.rule("BUG101", "mutable-default-argument", Category.BUG_RISK, Severity.MAJOR,
-               nodes=_FUNCTIONS)  # fmt: skip
+               nodes=_FUNCTIONS, aliases=("B006",))  # fmt: skip
 def mutable_default(ctx: FileContext, node: ast.FunctionDef) -> Iterator[Hit]:
     """Mutable default argument: one object is shared by every call.
 
     Default values are evaluated once, when the ``def`` runs. A list, dict or set default is
     therefore shared between calls, and mutating it leaks state from one call to the next.
 
+    Not reported: parameters declared with a FastAPI or pydantic marker
+    (``tags: Annotated[list[str], Query()] = []``), which the framework fills in on every call
+    with a copy of the default. A ``# noqa: B006`` (ruff's code for this check) silences it.
+
     How to fix: default to ``None`` and create the object inside the function
     (``items = [] if items is None else items``).
     """
-    args = node.args
-    for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
-        if _is_mutable(default):
+    for arg, default in _defaults(node.args):
+        if _is_mutable(default) and not _framework_parameter(arg):
             yield Hit(
                 default,
                 f"Mutable default '{ctx.segment(default)}' is shared between calls; "
@@ -62,7 +99,8 @@ def mutable_default(ctx: FileContext, node: ast.FunctionDef) -> Iterator[Hit]:
             )
 
 
-@ANALYZER.rule("BUG102", "is-literal", Category.BUG_RISK, Severity.MAJOR, nodes=(ast.Compare,))
+@ANALYZER.rule("BUG102", "is-literal", Category.BUG_RISK, Severity.MAJOR, nodes=(ast.Compare,),
+               aliases=("F632",))  # fmt: skip
 def is_literal(ctx: FileContext, node: ast.Compare) -> list[Hit] | None:
     """Identity test (``is``/``is not``) against a literal.
 
@@ -92,16 +130,19 @@ def is_literal(ctx: FileContext, node: ast.Compare) -> list[Hit] | None:
 
 
 @ANALYZER.rule("BUG103", "bare-except", Category.BUG_RISK, Severity.MAJOR,
-               nodes=(ast.ExceptHandler,))  # fmt: skip
+               nodes=(ast.ExceptHandler,), aliases=("E722",))  # fmt: skip
 def bare_except(ctx: FileContext, node: ast.ExceptHandler) -> Iterator[Hit]:
     """Bare ``except:`` also catches ``KeyboardInterrupt`` and ``SystemExit``.
 
     A bare ``except`` swallows Ctrl-C, ``sys.exit()`` and genuine bugs alike, and hides the
     errors it was not written for.
 
+    A handler that re-raises (a bare ``raise`` in its body) is not reported: cleaning up and
+    passing every exception on is what a bare ``except`` is for.
+
     How to fix: catch the exceptions you expect, or at most ``except Exception:``.
     """
-    if node.type is None:
+    if node.type is None and not any(isinstance(s, ast.Raise) and s.exc is None for s in node.body):
         yield Hit(
             ast.Pass(lineno=node.lineno, col_offset=node.col_offset,
                      end_lineno=node.lineno, end_col_offset=node.col_offset + 7),
@@ -111,7 +152,7 @@ def bare_except(ctx: FileContext, node: ast.ExceptHandler) -> Iterator[Hit]:
 
 
 @ANALYZER.rule("BUG104", "compare-to-none", Category.BUG_RISK, Severity.MINOR,
-               nodes=(ast.Compare,))  # fmt: skip
+               nodes=(ast.Compare,), aliases=("E711",))  # fmt: skip
 def compare_to_none(ctx: FileContext, node: ast.Compare) -> list[Hit] | None:
     """Comparison to ``None`` with ``==``/``!=``.
 
@@ -136,7 +177,7 @@ def compare_to_none(ctx: FileContext, node: ast.Compare) -> list[Hit] | None:
 
 
 @ANALYZER.rule("BUG105", "compare-to-bool", Category.BUG_RISK, Severity.MINOR,
-               nodes=(ast.Compare,))  # fmt: skip
+               nodes=(ast.Compare,), aliases=("E712",))  # fmt: skip
 def compare_to_bool(ctx: FileContext, node: ast.Compare) -> list[Hit] | None:
     """Comparison to ``True``/``False`` with ``==``/``!=``.
 
@@ -167,13 +208,19 @@ def _shadow_hit(name: str, node: ast.AST, what: str) -> Hit | None:
 
 @ANALYZER.rule("BUG106", "shadowed-builtin", Category.BUG_RISK, Severity.MINOR,
                nodes=(ast.Name, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
-               confidence=Confidence.MEDIUM)  # fmt: skip
+               confidence=Confidence.MEDIUM, aliases=("A001", "A002", "A003"),
+               enabled=False)  # fmt: skip
 def shadowed_builtin(ctx: FileContext, node: ast.AST) -> list[Hit] | None:
     """A variable, parameter, function or class is named like a builtin.
 
     After ``list = ...`` or ``def f(id): ...`` the builtin is unreachable in that scope, and
     later code calling it gets the wrong object. Methods and class attributes are not reported:
     they live in their own namespace.
+
+    Off by default (select ``BUG106`` to run it): almost every shadowing in real code is a
+    parameter named for its meaning (``type``, ``format``, ``filter``) or a loop variable in a
+    scope that never calls the builtin, which nobody should rename (2 of 20 sampled findings
+    were a risk; see ``docs/rules-precision.md``).
 
     How to fix: rename it (``items``, ``ident``, ``type_``).
     """
@@ -244,7 +291,7 @@ def unreachable_code(ctx: FileContext, node: ast.AST) -> list[Hit] | None:
 
 
 @ANALYZER.rule("BUG108", "assert-on-tuple", Category.BUG_RISK, Severity.MAJOR,
-               nodes=(ast.Assert,))  # fmt: skip
+               nodes=(ast.Assert,), aliases=("F631",))  # fmt: skip
 def assert_on_tuple(ctx: FileContext, node: ast.Assert) -> Iterator[Hit]:
     """``assert`` on a non-empty tuple is always true.
 

@@ -6,6 +6,7 @@ configured thresholds and say how to bring them down.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from pyforge.analysis.context import FileContext
@@ -15,7 +16,7 @@ from pyforge.analysis.registry import Analyzer, Hit, Span
 
 ANALYZER = Analyzer(
     id="complexity",
-    version="1",
+    version="2",
     description="Cyclomatic and cognitive complexity, nesting depth, parameters, length.",
 )
 
@@ -34,15 +35,22 @@ def _kind(fm: FunctionMetrics) -> str:
 
 
 def _over_limit(
-    fm: FunctionMetrics, value: int, limit: int, detail: str, *, scaled: bool = False
+    fm: FunctionMetrics,
+    value: int,
+    limit: int,
+    detail: str,
+    *,
+    scaled: bool = False,
+    ctx: FileContext | None = None,
 ) -> Iterator[Hit]:
     """The one hit of a threshold rule, when ``value`` exceeds ``limit``.
 
     ``detail`` is a template (``{value}``, ``{limit}``, ``{line}``, ``{end_line}``) that follows
     "<Kind> '<qualname>' "; it is formatted only when the rule fires, since these checks run on
-    every function of every file.
+    every function of every file. Stub files (``.pyi``) mirror an API and hold no logic: nothing
+    is reported there.
     """
-    if value > limit:
+    if value > limit and not (ctx is not None and ctx.path.endswith(".pyi")):
         yield Hit(
             _where(fm),
             f"{_kind(fm).capitalize()} '{fm.qualname}' "
@@ -53,7 +61,12 @@ def _over_limit(
 
 
 @ANALYZER.rule(
-    "CPX101", "high-cyclomatic-complexity", Category.COMPLEXITY, Severity.MAJOR, on="function"
+    "CPX101",
+    "high-cyclomatic-complexity",
+    Category.COMPLEXITY,
+    Severity.MAJOR,
+    on="function",
+    aliases=("C901",),
 )
 def high_cyclomatic(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Function has too many independent paths (cyclomatic complexity above the threshold).
@@ -71,7 +84,7 @@ def high_cyclomatic(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
         fm, fm.cyclomatic, ctx.thresholds.cyclomatic,
         "(lines {line}-{end_line}) has cyclomatic complexity {value} (limit {limit}); split its "
         "independent branches into helper functions.",
-        scaled=True,
+        scaled=True, ctx=ctx,
     )  # fmt: skip
 
 
@@ -92,7 +105,7 @@ def high_cognitive(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
         fm, fm.cognitive, ctx.thresholds.cognitive,
         "(lines {line}-{end_line}) has cognitive complexity {value} (limit {limit}); flatten it "
         "with guard clauses and extract nested blocks.",
-        scaled=True,
+        scaled=True, ctx=ctx,
     )  # fmt: skip
 
 
@@ -109,11 +122,12 @@ def deep_nesting(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     yield from _over_limit(
         fm, fm.max_nesting, ctx.thresholds.nesting,
         "nests blocks {value} deep (limit {limit}); use early returns or extract the inner "
-        "blocks.",
+        "blocks.", ctx=ctx,
     )  # fmt: skip
 
 
-@ANALYZER.rule("CPX104", "too-many-parameters", Category.COMPLEXITY, Severity.MINOR, on="function")
+@ANALYZER.rule("CPX104", "too-many-parameters", Category.COMPLEXITY, Severity.MINOR, on="function",
+               aliases=("PLR0913",))  # fmt: skip
 def too_many_parameters(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Function takes too many parameters.
 
@@ -124,7 +138,7 @@ def too_many_parameters(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """
     yield from _over_limit(
         fm, fm.parameters, ctx.thresholds.parameters,
-        "takes {value} parameters (limit {limit}); group related ones into an object.",
+        "takes {value} parameters (limit {limit}); group related ones into an object.", ctx=ctx,
     )  # fmt: skip
 
 
@@ -132,12 +146,30 @@ def too_many_parameters(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
 def long_function(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Function is too long.
 
-    Counted in physical lines from ``def`` to the end of the body. Above
-    ``thresholds.function_length`` (default 80) it rarely does one thing.
+    Counted in physical lines from ``def`` to the end of the body, less the docstring (a long
+    explanation is no long function). Above ``thresholds.function_length`` (default 80) it
+    rarely does one thing.
 
     How to fix: extract coherent steps into functions named after what they do.
     """
     yield from _over_limit(
-        fm, fm.length, ctx.thresholds.function_length,
+        fm, fm.length - _docstring_lines(ctx), ctx.thresholds.function_length,
         "is {value} lines long (lines {line}-{end_line}, limit {limit}); extract its steps.",
+        ctx=ctx,
     )  # fmt: skip
+
+
+def _docstring_lines(ctx: FileContext) -> int:
+    """Lines of the docstring of the function being left (function checks run inside it)."""
+    node = ctx.parents[-1] if ctx.parents else None
+    body = getattr(node, "body", None)
+    if not body or not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return 0
+    first = body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return (first.end_lineno or first.lineno) - first.lineno + 1
+    return 0

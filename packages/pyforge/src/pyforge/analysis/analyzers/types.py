@@ -16,7 +16,8 @@ ANALYZER = Analyzer(
 )
 
 
-@ANALYZER.rule("TYP101", "missing-annotations", Category.TYPES, Severity.INFO, on="function")
+@ANALYZER.rule("TYP101", "missing-annotations", Category.TYPES, Severity.INFO, on="function",
+               aliases=("ANN001", "ANN201", "ANN202"))  # fmt: skip
 def missing_annotations(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
     """Public function lacks type annotations on some parameters or its return.
 

@@ -15,6 +15,7 @@ import re
 import sys
 import tokenize
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,17 @@ def _count_private(counts: dict[str, int], name: str) -> None:
         counts[name] = counts.get(name, 0) + 1
 
 
+# A private name inside a string: a getattr() name, an f-string's ``{_helper()}``, or code a
+# generator writes out (``"runtime._decorate(%s)"``).
+_PRIVATE_IN_STRING = re.compile(r"(?<!\w)_[A-Za-z0-9]\w*")
+
+
+def _count_private_in_string(counts: dict[str, int], token: str) -> None:
+    if "_" in token:
+        for name in _PRIVATE_IN_STRING.findall(token):
+            _count_private(counts, name)
+
+
 def _raw_metrics(
     *, sloc: int, blank: int, multi: int, single: int, lloc: int, comments: int
 ) -> RawMetrics:
@@ -107,29 +119,74 @@ def _parse_suppression(comment: str) -> list[str] | None:
     return None
 
 
-def _logical_count(sig: list[tokenize.TokenInfo]) -> int:
-    """radon's ``_logical``: statements split on ';', a non-final ':' makes a second line."""
-    total = 0
-    subs: list[list[tokenize.TokenInfo]] = [[]]
-    for tok in sig:
-        if tok.type == _OP and tok.string == ";":
-            subs.append([])
-        else:
-            subs[-1].append(tok)
-    last = len(subs) - 1
-    for i, sub in enumerate(subs):
+# Exact token types, numbered as in the ``token`` module (which the C tokenizer uses too).
+_C_NEWLINE, _C_INDENT, _C_DEDENT, _C_ENDMARKER = 4, 5, 6, 0
+_C_NAME, _C_STRING, _C_COLON, _C_SEMI = 1, 3, 11, 13
+_C_SKIP = frozenset({_C_INDENT, _C_DEDENT, _C_ENDMARKER})
+#: Statements that are never reported as duplicated code.
+_NO_UNIT = frozenset({"import", "from", "@"})
+
+
+def _logical_count(kinds: list[int]) -> int:
+    """radon's ``_logical`` over a statement's exact token types.
+
+    Statements split on ';'; a piece with a ':' that is not its last token counts twice.
+    """
+    if _C_SEMI not in kinds:
+        return _logical_piece(kinds, True)
+    total = start = 0
+    for i, kind in enumerate(kinds):
+        if kind == _C_SEMI:
+            total += _logical_piece(kinds[start:i], False)
+            start = i + 1
+    return total + _logical_piece(kinds[start:], True)
+
+
+def _logical_piece(piece: list[int], last: bool) -> int:
+    if _C_COLON in piece:
+        colon = len(piece) - 1 - piece[::-1].index(_C_COLON)
         # radon's last piece still carries the ENDMARKER token, which shifts the comparison.
-        length = len(sub) + (1 if i == last else 0)
-        colon = -1
-        for j in range(len(sub) - 1, -1, -1):
-            if sub[j].type == _OP and sub[j].string == ":":
-                colon = j
-                break
-        if colon >= 0:
-            total += 2 - (colon == length - 2)
-        elif sub:
-            total += 1
-    return total
+        return 2 - (colon == len(piece) + last - 2)
+    return 1 if piece else 0
+
+
+def _source_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _unit(first: int, last: int, strings: list[str]) -> tuple[int, int, int, int]:
+    """A duplication unit: (first line, last line, token count, hash of the tokens)."""
+    return (first, last, len(strings), _unit_hash(" ".join(strings)))
+
+
+class _LineCounts:
+    """radon's line categories, added up statement by statement."""
+
+    __slots__ = ("blank", "comments", "lloc", "multi", "single", "sloc")
+
+    def __init__(self) -> None:
+        self.sloc = self.blank = self.multi = self.single = self.lloc = self.comments = 0
+
+    def code(self, rows: int, empty: int) -> None:
+        """A statement over ``rows`` lines, ``empty`` of them blank."""
+        self.blank += empty
+        self.sloc += rows - empty
+
+    def string(self, one_line: bool, rows: int, empty: int) -> None:
+        """A statement that is a lone string: a one-line comment or a multi-line string."""
+        if one_line:
+            self.single += 1
+        else:
+            self.blank += empty
+            self.multi += rows - empty
+
+    def raw(self) -> RawMetrics:
+        """The totals as :class:`RawMetrics`."""
+        return _raw_metrics(sloc=self.sloc, blank=self.blank, multi=self.multi,
+                            single=self.single, lloc=self.lloc, comments=self.comments)  # fmt: skip
 
 
 def scan_tokens(text: str, *, want_units: bool = True) -> TokenScan:
@@ -145,124 +202,93 @@ def scan_tokens(text: str, *, want_units: bool = True) -> TokenScan:
 
 
 def _scan_py(text: str, *, want_units: bool = True) -> TokenScan:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    empty = [not line.strip() for line in lines]
-    n_lines = len(lines)
+    """The portable scan, over :mod:`tokenize`'s tokens."""
+    return _PyScan(text, want_units).run()
 
-    sloc = blank = multi = single = comments = lloc = 0
-    suppressions: dict[int, list[str]] = {}
-    units: list[tuple[int, int, int, int]] = []
-    private_names: dict[str, int] = {}
 
-    group_start = 1  # first physical line of the current logical line
-    sig: list[tokenize.TokenInfo] = []
-    group_comments = 0
-    depth = 0
-    first_is_comment = False
-    seen_any = False
+class _PyScan:
+    """One :func:`_scan_py`: tokens are grouped into logical lines, each counted on closing."""
 
-    def close(end_row: int) -> None:
-        nonlocal sloc, blank, multi, single, comments, lloc, group_start
-        nonlocal sig, group_comments, first_is_comment, seen_any
-        end_row = min(end_row, n_lines)
-        if end_row >= group_start:
-            comments += group_comments
-            rows = range(group_start - 1, end_row)
-            if not sig and first_is_comment and group_comments == 1 and end_row == group_start:
-                single += 1
-            elif len(sig) == 1 and sig[0].type == _STRING and group_comments == 0:
-                if sig[0].start[0] == sig[0].end[0]:
-                    single += 1
-                else:
-                    n_empty = sum(1 for r in rows if empty[r])
-                    blank += n_empty
-                    multi += len(rows) - n_empty
-            else:
-                n_empty = sum(1 for r in rows if empty[r])
-                blank += n_empty
-                sloc += len(rows) - n_empty
-                if want_units and sig and sig[0].string not in ("import", "from", "@"):
-                    units.append(
-                        (
-                            sig[0].start[0],
-                            sig[-1].end[0],
-                            len(sig),
-                            _unit_hash(" ".join(t.string for t in sig)),
-                        )
-                    )
-            lloc += _logical_count(sig)
-            group_start = end_row + 1
-        sig = []
-        group_comments = 0
-        first_is_comment = False
-        seen_any = False
+    def __init__(self, text: str, want_units: bool) -> None:
+        self.text = text
+        self.want_units = want_units
+        lines = _source_lines(text)
+        self.empty = [not line.strip() for line in lines]
+        self.n_lines = len(lines)
+        self.counts = _LineCounts()
+        self.suppressions: dict[int, list[str]] = {}
+        self.units: list[tuple[int, int, int, int]] = []
+        self.private_names: dict[str, int] = {}
+        self.group_start = 1  # first physical line of the current logical line
+        self.sig: list[tokenize.TokenInfo] = []
+        self.group_comments = 0
+        self.first_is_comment = False
+        self.seen_any = False
+        self.depth = 0
 
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+    def run(self) -> TokenScan:
+        """Scan the whole text."""
+        for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
+            self._token(tok)
+        self._close(self.n_lines)
+        return TokenScan(raw=self.counts.raw(), suppressions=self.suppressions,
+                         units=self.units, private_names=self.private_names)  # fmt: skip
+
+    def _token(self, tok: tokenize.TokenInfo) -> None:
         ttype = tok.type
         if ttype == _COMMENT:
-            group_comments += 1
-            if not seen_any:
-                first_is_comment = True
-            seen_any = True
-            rules = _parse_suppression(tok.string)
-            if rules:
-                suppressions.setdefault(tok.start[0], []).extend(rules)
-            continue
-        if ttype == _NEWLINE:
-            close(tok.start[0])
-            continue
-        if ttype == _NL:
-            if depth == 0:
-                close(tok.start[0])
-            continue
-        if ttype in _SKIP:
-            continue
+            self._comment(tok)
+        elif ttype == _NEWLINE or (ttype == _NL and self.depth == 0):
+            self._close(tok.start[0])
+        elif ttype not in _SKIP:
+            self._significant(tok)
+
+    def _comment(self, tok: tokenize.TokenInfo) -> None:
+        self.group_comments += 1
+        self.first_is_comment = self.first_is_comment or not self.seen_any
+        self.seen_any = True
+        rules = _parse_suppression(tok.string)
+        if rules:
+            self.suppressions.setdefault(tok.start[0], []).extend(rules)
+
+    def _significant(self, tok: tokenize.TokenInfo) -> None:
+        ttype = tok.type
         if ttype == _OP:
             if tok.string in "([{":
-                depth += 1
+                self.depth += 1
             elif tok.string in ")]}":
-                depth = max(0, depth - 1)
-        elif ttype in (_NAME, _STRING):
-            name = tok.string if ttype == _NAME else tok.string.strip("'\"")
-            _count_private(private_names, name)
-        seen_any = True
-        sig.append(tok)
-    close(n_lines)
-    raw = _raw_metrics(sloc=sloc, blank=blank, multi=multi, single=single, lloc=lloc,
-                       comments=comments)  # fmt: skip
-    return TokenScan(raw=raw, suppressions=suppressions, units=units, private_names=private_names)
+                self.depth = max(0, self.depth - 1)
+        elif ttype == _NAME:
+            _count_private(self.private_names, tok.string)
+        elif ttype == _STRING:
+            _count_private_in_string(self.private_names, tok.string)
+        self.seen_any = True
+        self.sig.append(tok)
 
+    def _close(self, end_row: int) -> None:
+        end_row = min(end_row, self.n_lines)
+        if end_row >= self.group_start:
+            self._count_group(end_row)
+            self.group_start = end_row + 1
+        self.sig = []
+        self.group_comments = 0
+        self.first_is_comment = False
+        self.seen_any = False
 
-# Exact token types of the C tokenizer (``token`` module numbering).
-_C_NEWLINE, _C_INDENT, _C_DEDENT, _C_ENDMARKER = 4, 5, 6, 0
-_C_NAME, _C_STRING, _C_COLON, _C_SEMI = 1, 3, 11, 13
-_C_SKIP = frozenset({_C_INDENT, _C_DEDENT, _C_ENDMARKER})
-
-
-def _logical_count_c(sig: list[Any]) -> int:
-    """:func:`_logical_count` for C tokenizer tuples (string, type, row, end_row, col, end_col)."""
-    total = 0
-    subs: list[list[Any]] = [[]]
-    for tok in sig:
-        if tok[1] == _C_SEMI:
-            subs.append([])
+    def _count_group(self, end_row: int) -> None:
+        counts, sig, start = self.counts, self.sig, self.group_start
+        counts.comments += self.group_comments
+        rows = end_row - start + 1
+        empty = sum(self.empty[start - 1 : end_row])
+        if not sig and self.first_is_comment and self.group_comments == 1 and rows == 1:
+            counts.single += 1
+        elif len(sig) == 1 and sig[0].type == _STRING and self.group_comments == 0:
+            counts.string(sig[0].start[0] == sig[0].end[0], rows, empty)
         else:
-            subs[-1].append(tok)
-    last = len(subs) - 1
-    for i, sub in enumerate(subs):
-        length = len(sub) + (1 if i == last else 0)
-        colon = -1
-        for j in range(len(sub) - 1, -1, -1):
-            if sub[j][1] == _C_COLON:
-                colon = j
-                break
-        if colon >= 0:
-            total += 2 - (colon == length - 2)
-        elif sub:
-            total += 1
-    return total
+            counts.code(rows, empty)
+            if self.want_units and sig and sig[0].string not in _NO_UNIT:
+                self.units.append(_unit(sig[0].start[0], sig[-1].end[0], [t.string for t in sig]))
+        counts.lloc += _logical_count([t.exact_type for t in sig])
 
 
 def _comment_rows(lines: list[str], strings: list[tuple[int, int, int, int]]) -> dict[int, str]:
@@ -270,6 +296,20 @@ def _comment_rows(lines: list[str], strings: list[tuple[int, int, int, int]]) ->
     hash_rows = [i + 1 for i, line in enumerate(lines) if "#" in line]
     if not hash_rows:
         return {}
+    spans, inside = _string_spans(hash_rows, strings)
+    found: dict[int, str] = {}
+    for row in hash_rows:
+        if row not in inside:
+            comment = _comment_in(lines[row - 1], spans.get(row, ()))
+            if comment is not None:
+                found[row] = comment
+    return found
+
+
+def _string_spans(
+    hash_rows: list[int], strings: list[tuple[int, int, int, int]]
+) -> tuple[dict[int, list[tuple[int, int]]], set[int]]:
+    """Per row with a '#': the column spans strings cover; and the rows inside a string."""
     hash_set = set(hash_rows)
     spans: dict[int, list[tuple[int, int]]] = {}
     inside: set[int] = set()
@@ -284,32 +324,29 @@ def _comment_rows(lines: list[str], strings: list[tuple[int, int, int, int]]) ->
         inside.update(hash_rows[lo:hi])
         if end_row in hash_set:
             spans.setdefault(end_row, []).append((-1, end_col))
-    found: dict[int, str] = {}
-    for row in hash_rows:
-        if row in inside:
-            continue
-        data = lines[row - 1].encode("utf-8")  # token columns are byte offsets
-        row_spans = spans.get(row, ())
-        pos = data.find(b"#")
-        while pos >= 0:
-            if not any(a <= pos < b for a, b in row_spans):
-                found[row] = data[pos:].decode("utf-8", "replace").rstrip("\r")
-                break
-            pos = data.find(b"#", pos + 1)
-    return found
+    return spans, inside
 
 
-def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
-    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`)."""
+def _comment_in(line: str, string_spans: Sequence[tuple[int, int]]) -> str | None:
+    """The comment on ``line``: from the first '#' that no string covers, if any."""
+    data = line.encode("utf-8")  # token columns are byte offsets
+    pos = data.find(b"#")
+    while pos >= 0:
+        if not any(a <= pos < b for a, b in string_spans):
+            return data[pos:].decode("utf-8", "replace").rstrip("\r")
+        pos = data.find(b"#", pos + 1)
+    return None
+
+
+def _c_statements(text: str) -> tuple[list[tuple[int, int, list[Any]]], list[Any], dict[str, int]]:
+    """The C tokenizer's statements (first row, last row, tokens), string spans, private names.
+
+    Tokens are tuples (string, type, row, end_row, col, end_col); comments are not among them.
+    """
     assert _C_TOKENIZER is not None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    n_lines = len(lines)
-    empty = [not line.strip() for line in lines]
-
     groups: list[tuple[int, int, list[Any]]] = []
     strings: list[tuple[int, int, int, int]] = []
+    private_names: dict[str, int] = {}
     sig: list[Any] = []
     for tok in _C_TOKENIZER(text):
         ttype = tok[1]
@@ -322,66 +359,73 @@ def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
             continue
         if ttype == _C_STRING:
             strings.append((tok[2], tok[4], tok[3], tok[5]))
+            _count_private_in_string(private_names, tok[0])
+        elif ttype == _C_NAME and tok[0][:1] == "_":
+            _count_private(private_names, tok[0])
         sig.append(tok)
     if sig:
         groups.append((sig[0][2], sig[-1][3], sig))
+    return groups, strings, private_names
 
+
+class _CGaps:
+    """Counts the rows between the C tokenizer's statements, which it does not report."""
+
+    def __init__(self, lines: list[str], comment_text: dict[int, str]) -> None:
+        self.empty = [not line.strip() for line in lines]
+        self.comment_text = comment_text
+        self.counts = _LineCounts()
+        self.counts.comments = len(comment_text)
+        # comments_upto[r]: comment rows among the first r rows, to count any range in O(1).
+        self.comments_upto = [0] * (len(lines) + 1)
+        running = 0
+        for r in range(1, len(lines) + 1):
+            running += r in comment_text
+            self.comments_upto[r] = running
+        self.next_row = 1
+
+    def standalone(self, upto: int) -> None:
+        """Rows outside every statement: blank lines and comment-only lines, one group each."""
+        counts = self.counts
+        for r in range(self.next_row, upto):
+            if self.empty[r - 1]:
+                counts.blank += 1
+            elif r in self.comment_text:
+                counts.single += 1
+            else:
+                counts.sloc += 1
+
+    def statement(self, first: int, last: int, toks: list[Any]) -> bool:
+        """Count one statement's rows; True when it is code (not a lone string)."""
+        self.standalone(first)
+        self.next_row = last + 1
+        empty = sum(self.empty[first - 1 : last])
+        lone_string = len(toks) == 1 and toks[0][1] == _C_STRING
+        if lone_string and self.comments_upto[last] == self.comments_upto[first - 1]:
+            self.counts.string(toks[0][2] == toks[0][3], last - first + 1, empty)
+            return False
+        self.counts.code(last - first + 1, empty)
+        return True
+
+
+def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
+    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`)."""
+    lines = _source_lines(text)
+    groups, strings, private_names = _c_statements(text)
     comment_text = _comment_rows(lines, strings)
     suppressions: dict[int, list[str]] = {}
     for row, comment in comment_text.items():
         rules = _parse_suppression(comment)
         if rules:
             suppressions[row] = rules
-    # comments_upto[r]: comment rows among the first r rows, to count any range in O(1).
-    comments_upto = [0] * (n_lines + 1)
-    running = 0
-    for r in range(1, n_lines + 1):
-        running += r in comment_text
-        comments_upto[r] = running
-
-    sloc = blank = multi = single = lloc = 0
+    gaps = _CGaps(lines, comment_text)
+    counts = gaps.counts
     units: list[tuple[int, int, int, int]] = []
-    private_names: dict[str, int] = {}
-    next_row = 1
-
-    def standalone(upto: int) -> None:
-        # Rows outside every statement: blank lines and comment-only lines, one group each.
-        nonlocal blank, single, sloc
-        for r in range(next_row, upto):
-            if empty[r - 1]:
-                blank += 1
-            elif r in comment_text:
-                single += 1
-            else:
-                sloc += 1
-
     for first, last, toks in groups:
-        last = min(last, n_lines)
-        standalone(first)
-        n_comments = comments_upto[last] - comments_upto[first - 1]
-        n_empty = sum(empty[first - 1 : last])
-        if len(toks) == 1 and toks[0][1] == _C_STRING and n_comments == 0:
-            if toks[0][2] == toks[0][3]:
-                single += 1
-            else:
-                blank += n_empty
-                multi += last - first + 1 - n_empty
-        else:
-            blank += n_empty
-            sloc += last - first + 1 - n_empty
-            if want_units and toks[0][0] not in ("import", "from", "@"):
-                units.append(
-                    (first, toks[-1][3], len(toks), _unit_hash(" ".join(t[0] for t in toks)))
-                )
-        for tok in toks:
-            if tok[1] == _C_NAME or tok[1] == _C_STRING:
-                name = tok[0] if tok[1] == _C_NAME else tok[0].strip("'\"")
-                _count_private(private_names, name)
-        lloc += _logical_count_c(toks)
-        next_row = last + 1
-    standalone(n_lines + 1)
-
-    comments = comments_upto[n_lines] if n_lines else 0
-    raw = _raw_metrics(sloc=sloc, blank=blank, multi=multi, single=single, lloc=lloc,
-                       comments=comments)  # fmt: skip
-    return TokenScan(raw=raw, suppressions=suppressions, units=units, private_names=private_names)
+        last = min(last, len(lines))
+        if gaps.statement(first, last, toks) and want_units and toks[0][0] not in _NO_UNIT:
+            units.append(_unit(first, toks[-1][3], [t[0] for t in toks]))
+        counts.lloc += _logical_count([t[1] for t in toks])
+    gaps.standalone(len(lines) + 1)
+    return TokenScan(raw=counts.raw(), suppressions=suppressions, units=units,
+                     private_names=private_names)  # fmt: skip
