@@ -34,9 +34,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
 	$(BIN)/python -m pytest packages/modelhub/tests
 
+# We use what we sell: PyForge analyses every package's source and must pass its own gate.
 lint: $(STAMP)
 	$(BIN)/ruff check packages bench
 	$(BIN)/mypy $(foreach p,$(PACKAGES),packages/$(p)/src)
+	mkdir -p .pyforge-cache
+	$(BIN)/pyforge analyze $(foreach p,$(PACKAGES),packages/$(p)/src) --format markdown \
+		--output .pyforge-cache/self-gate.md; status=$$?; head -8 .pyforge-cache/self-gate.md; \
+		exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
