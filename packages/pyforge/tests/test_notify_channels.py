@@ -20,11 +20,12 @@ from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.testing import register_and_login, sink_messages
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.loopback import HttpReceiver, serve_asgi
 from forgekit.testing.servers import free_port
 from pyforge.app import create_app
 from pyforge.notify.models import Delivery
 from pyforge.notify.tasks import DISPATCH_CONSUMER
-from pyforge.notify.testing import HttpReceiver, make_project, serve_asgi
+from pyforge.notify.testing import make_project
 from pyforge.settings import PyForgeSettings
 
 PUBLIC_URL = "https://forge.example.com"

@@ -20,12 +20,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from forgekit.identity.models import Team, TeamMember
 from forgekit.identity.testing import create_api_key, register_and_login
+from forgekit.live import RedisLiveHub
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.loopback import serve_asgi
 from pyforge.app import create_app
 from pyforge.notify.context import notify_context
-from pyforge.notify.live import RedisLiveHub
-from pyforge.notify.testing import make_project, serve_asgi
+from pyforge.notify.testing import make_project
 from pyforge.settings import PyForgeSettings
 
 NOTIFY = {"notify_delivery_poll_s": 0.05, "ws_ping_interval_s": 5.0,

@@ -5,15 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyforge.notify.channels import EmailChannel, SlackChannel, WebhookChannel
-from pyforge.notify.crypto import SecretBox
-from pyforge.notify.delivery import DeliveryWorker, RetryPolicy
-from pyforge.notify.live import LiveHub, create_live_hub
-from pyforge.notify.outbound import OutboundHttp
+from forgekit.live import LiveHub, create_live_hub
+from forgekit.webhooks import (
+    Channel,
+    DeliveryLoop,
+    EmailChannel,
+    OutboundHttp,
+    RetryPolicy,
+    SecretBox,
+    SlackChannel,
+    WebhookChannel,
+    WebhookHeaders,
+)
+from pyforge.notify.models import Delivery, DeliveryAttempt
+from pyforge.notify.repository import DeliveryRepository
 from pyforge.runtime import PyForgeRuntime, PyForgeRuntimeDep
 
 if TYPE_CHECKING:
     from pyforge.settings import PyForgeSettings
+
+#: ``PyForge-Signature``, ``PyForge-Delivery``, ``PyForge-Event``, ``PyForge-Webhooks/1``.
+WEBHOOK_HEADERS = WebhookHeaders.for_product("PyForge")
+#: The HKDF label the stored secrets were encrypted under (changing it loses them).
+SECRETS_PURPOSE = b"pyforge.notify.secrets.v1"
+#: The consumer group whose processes run the delivery loop (``pyforge worker --queues notify``).
+CONSUMER_GROUP = "notify"
 
 
 @dataclass
@@ -23,7 +39,7 @@ class NotifyContext:
     settings: PyForgeSettings
     box: SecretBox
     http: OutboundHttp
-    worker: DeliveryWorker
+    worker: DeliveryLoop[Delivery, DeliveryAttempt]
     hub: LiveHub
     #: Base URL of links in notifications.
     link_base: str
@@ -38,24 +54,31 @@ def build_context(runtime: PyForgeRuntime) -> NotifyContext:
     """Build the components from the runtime's settings (no I/O)."""
     settings = runtime.app_settings
     kit = runtime.settings
-    box = SecretBox(kit.secret_key.get_secret_value())
+    box = SecretBox(kit.secret_key.get_secret_value(), SECRETS_PURPOSE)
     http = OutboundHttp(
         timeout_s=settings.notify_http_timeout_s,
         max_response_bytes=settings.notify_http_max_response_bytes,
         allow_private=settings.webhooks_allow_private_networks,
+        user_agent=WEBHOOK_HEADERS.user_agent,
     )
-    channels = {
-        c.name.value: c
-        for c in (EmailChannel(runtime.mailer), SlackChannel(http, box), WebhookChannel(http, box))
+    channels: dict[str, Channel] = {
+        c.name: c
+        for c in (
+            EmailChannel(runtime.mailer),
+            SlackChannel(http, box),
+            WebhookChannel(http, box, WEBHOOK_HEADERS),
+        )
     }
-    worker = DeliveryWorker(
+    worker = DeliveryLoop(
         runtime.db,
+        DeliveryRepository,
         channels,
         RetryPolicy(
             base_s=settings.notify_retry_base_s,
             max_s=settings.notify_retry_max_s,
             max_age_s=settings.notify_delivery_max_age_s,
         ),
+        consumer_group=CONSUMER_GROUP,
         poll_interval_s=settings.notify_delivery_poll_s,
         concurrency=settings.notify_delivery_concurrency,
         # Longer than any attempt can take, so a live attempt is never claimed twice.

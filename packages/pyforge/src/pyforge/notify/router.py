@@ -35,11 +35,12 @@ from fastapi import APIRouter, Depends, Query, Response, WebSocket, status
 
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import CurrentPrincipal
+from forgekit.live import serve_websocket
 from pyforge.access import WritableProject
 from pyforge.notify.context import NotifyContext, get_notify, notify_context
 from pyforge.notify.schemas import DeliveryOut, PreferencesIn, PreferencesOut, WebhookIn, WebhookOut
 from pyforge.notify.service import preferences, webhooks
-from pyforge.notify.websocket import serve_websocket
+from pyforge.notify.websocket import ProjectTopics, live_settings
 from pyforge.runtime import PyForgeRuntime
 
 NotifyDep = Annotated[NotifyContext, Depends(get_notify)]
@@ -159,7 +160,9 @@ async def live_events(websocket: WebSocket) -> None:
     runtime = websocket.app.state.runtime
     assert isinstance(runtime, PyForgeRuntime)
     ctx = notify_context(runtime)
-    await serve_websocket(websocket, runtime, ctx.hub, ctx.settings)
+    await serve_websocket(
+        websocket, runtime, ctx.hub, ProjectTopics(), live_settings(ctx.settings)
+    )
 
 
 ws_router = APIRouter(tags=["live"])

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from forgekit.webhooks.models import ChannelName
+from forgekit.webhooks.netguard import MAX_URL_LENGTH
 from pyforge.notify.events import NOTIFIABLE_EVENT_TYPES, PROJECT_EVENT_TYPES
-from pyforge.notify.models import ChannelName
-from pyforge.notify.netguard import MAX_URL_LENGTH
 
 #: Channels a preference can name (webhooks are configured per project, WebSockets live).
 PREFERENCE_CHANNELS: tuple[str, ...] = (ChannelName.EMAIL.value, ChannelName.SLACK.value)

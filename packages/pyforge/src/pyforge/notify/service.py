@@ -15,21 +15,19 @@ from forgekit.errors import Conflict, NotFound, Unprocessable
 from forgekit.events import Event
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
+from forgekit.webhooks import (
+    BlockedDestinationError,
+    ChannelName,
+    DeliveryStatus,
+    SecretUnreadableError,
+    check_url,
+    webhook_body,
+)
 from pyforge.access import project_for
 from pyforge.notify import events as ev
-from pyforge.notify.channels import webhook_body
 from pyforge.notify.context import NotifyContext
-from pyforge.notify.crypto import SecretUnreadableError
 from pyforge.notify.messages import ProjectRef, render_email, slack_payload
-from pyforge.notify.models import (
-    GLOBAL_SCOPE,
-    ChannelName,
-    Delivery,
-    DeliveryStatus,
-    NotificationPreference,
-    Webhook,
-)
-from pyforge.notify.netguard import BlockedDestinationError, check_url
+from pyforge.notify.models import GLOBAL_SCOPE, Delivery, NotificationPreference, Webhook
 from pyforge.notify.repository import DeliveryRepository, PreferenceRepository, WebhookRepository
 from pyforge.notify.schemas import (
     AttemptOut,

@@ -1,128 +1,13 @@
-"""Test helpers for notifications (products' and integrators' tests too).
-
-Real loopback servers only: :func:`serve_asgi` runs an ASGI app (PyForge itself, or a
-:class:`HttpReceiver`) with uvicorn on a free loopback port inside the running event loop, so a
-test can drive it with a real HTTP or WebSocket client. Importing this needs no test framework.
-"""
+"""Test helpers for notifications (the loopback servers are the kit's:
+:mod:`forgekit.testing.loopback`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any
 
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forgekit.testing.servers import free_port
 from pyforge.projects.models import Project
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-
-@contextlib.asynccontextmanager
-async def serve_asgi(app: Any, *, port: int | None = None) -> AsyncIterator[str]:
-    """Serve ``app`` on loopback for the duration; yields its base URL (``http://…``).
-
-    The app's lifespan is not run (a PyForge app under test already entered it).
-    """
-    port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server exited before starting")
-        if time.monotonic() > deadline:
-            raise TimeoutError("server did not start")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@dataclass
-class ReceivedRequest:
-    """One request a :class:`HttpReceiver` got."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
-
-
-@dataclass
-class HttpReceiver:
-    """An ASGI app recording every request and answering from a script of status codes.
-
-    ``script`` is consumed one status per request; when empty, ``default_status`` is used.
-    ``delay_s`` makes every answer slow (for timeout tests).
-    """
-
-    script: list[int] = field(default_factory=list)
-    default_status: int = 200
-    delay_s: float = 0.0
-    requests: list[ReceivedRequest] = field(default_factory=list)
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one HTTP request."""
-        if scope["type"] != "http":
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        self.requests.append(
-            ReceivedRequest(
-                method=scope["method"],
-                path=scope["path"],
-                headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-                body=b"".join(chunks),
-                at=time.monotonic(),
-            )
-        )
-        self._arrived.set()
-        status = self.script.pop(0) if self.script else self.default_status
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
-
-    async def wait_for(self, count: int, timeout_s: float = 15.0) -> list[ReceivedRequest]:
-        """Wait until ``count`` requests arrived; returns them."""
-        deadline = time.monotonic() + timeout_s
-        while len(self.requests) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{len(self.requests)} of {count} requests arrived")
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.2))
-        return self.requests[:count]
 
 
 async def make_project(

@@ -3,8 +3,11 @@
 Claiming sets a lease (``next_attempt_at`` ahead) under ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so several worker processes share the log without sending a delivery twice at
 once; a process that dies mid-attempt only delays it until the lease runs out (at-least-once:
-receivers deduplicate on the ``PyForge-Delivery`` id). Failed attempts are retried after an
+receivers deduplicate on the delivery id header). Failed attempts are retried after an
 exponentially growing, jittered delay while the delivery is younger than the maximum age.
+
+The loop is generic over the product's tables (:mod:`forgekit.webhooks.models`): it is given
+the product's :class:`~forgekit.webhooks.repository.DeliveryLogRepository` subclass.
 """
 
 from __future__ import annotations
@@ -17,22 +20,23 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db import Database
 from forgekit.db.base import utcnow
-from pyforge.notify.channels.base import Channel, DeliveryJob
-from pyforge.notify.models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
-from pyforge.notify.outbound import AttemptResult
-from pyforge.notify.repository import DeliveryRepository
+from forgekit.webhooks.channels import Channel, DeliveryJob
+from forgekit.webhooks.models import DeliveryStatus
+from forgekit.webhooks.outbound import AttemptResult
+from forgekit.webhooks.repository import A, D, DeliveryLogRepository
 
-log = logging.getLogger("pyforge.notify.delivery")
+log = logging.getLogger("forgekit.webhooks.delivery")
 
 _BATCH = 50
 _ERROR_MAX = 2000
-_WAKE_KEY = "pyforge.notify.wake_hook"
+_WAKE_KEY = "forgekit.webhooks.wake_hook"
 #: Jitter only spreads retries out; it needs no cryptographic randomness.
 _JITTER = random.Random()  # noqa: S311
 
@@ -55,22 +59,25 @@ class RetryPolicy:
         return cap / 2 + (rng or _JITTER).uniform(0.0, cap / 2)
 
 
-class DeliveryWorker:
-    """Background service running the delivery loop (in processes that consume ``notify``)."""
-
-    consumer_group: str | None = "notify"
+class DeliveryLoop(Generic[D, A]):
+    """Background service running the delivery loop (a :class:`forgekit.runtime.
+    BackgroundService`, started in processes that consume ``consumer_group``)."""
 
     def __init__(
         self,
         db: Database,
+        log_repository: type[DeliveryLogRepository[D, A]],
         channels: Mapping[str, Channel],
         policy: RetryPolicy,
         *,
+        consumer_group: str | None,
         poll_interval_s: float,
         concurrency: int,
         lease_s: float,
     ) -> None:
         self.db = db
+        self.log_repository = log_repository
+        self.consumer_group = consumer_group
         self.channels = dict(channels)
         self.policy = policy
         self.poll_interval_s = poll_interval_s
@@ -87,7 +94,7 @@ class DeliveryWorker:
         """Start the loop."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="notify-delivery")
+        self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
     async def stop(self) -> None:
         """Stop the loop (an attempt cut short is retried after its lease) and the channels."""
@@ -148,7 +155,7 @@ class DeliveryWorker:
         """Claim the due deliveries and attempt each once; returns how many were claimed."""
         now = utcnow()
         async with self.db.transaction() as session:
-            ids = await DeliveryRepository(session).claim_due(
+            ids = await self.log_repository(session).claim_due(
                 now, now + timedelta(seconds=self.lease_s), _BATCH,
                 skip_locked=not self.db.is_sqlite,
             )
@@ -166,12 +173,13 @@ class DeliveryWorker:
 
     async def attempt(self, delivery_id: uuid.UUID) -> None:
         """Attempt one delivery now and record the outcome."""
+        repo = self.log_repository
         async with self.db.session() as session:
-            delivery = await session.get(Delivery, delivery_id)
+            delivery = await session.get(repo.delivery_model, delivery_id)
             if delivery is None or delivery.status != DeliveryStatus.PENDING.value:
                 return
             webhook = (
-                await session.get(Webhook, delivery.webhook_id)
+                await session.get(repo.endpoint_model, delivery.webhook_id)
                 if delivery.webhook_id is not None
                 else None
             )
@@ -208,21 +216,15 @@ class DeliveryWorker:
     async def _record(self, delivery_id: uuid.UUID, number: int, result: AttemptResult) -> None:
         now = utcnow()
         async with self.db.transaction() as session:
-            delivery = await session.get(Delivery, delivery_id)
+            repo = self.log_repository(session)
+            delivery = await session.get(repo.delivery_model, delivery_id)
             if delivery is None:
                 return  # its webhook was deleted meanwhile
-            session.add(
-                DeliveryAttempt(
-                    id=uuid.uuid4(),
-                    delivery_id=delivery_id,
-                    number=number,
-                    at=now,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=(result.error or None) and result.error[:_ERROR_MAX],
-                    response_excerpt=result.response_excerpt,
-                )
-            )
+            attempt = repo.add_attempt(delivery_id, number, now)
+            attempt.status_code = result.status_code
+            attempt.latency_ms = result.latency_ms
+            attempt.error = (result.error or None) and result.error[:_ERROR_MAX]
+            attempt.response_excerpt = result.response_excerpt
             delivery.attempt_count = number
             if result.ok:
                 delivery.status = DeliveryStatus.SUCCEEDED.value
@@ -250,7 +252,7 @@ class DeliveryWorker:
 
     async def _expire(self, delivery_id: uuid.UUID, attempts: int) -> None:
         async with self.db.transaction() as session:
-            delivery = await session.get(Delivery, delivery_id)
+            delivery = await session.get(self.log_repository.delivery_model, delivery_id)
             if delivery is None or delivery.status != DeliveryStatus.PENDING.value:
                 return
             delivery.status = DeliveryStatus.FAILED.value

@@ -1,4 +1,4 @@
-"""Webhook signatures: ``PyForge-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
+"""Webhook signatures: ``<Prefix>-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
 
 The timestamp is signed with the body so that a captured delivery cannot be replayed later
 than the receiver's tolerance; ``v1`` names the scheme so that a future one can be sent beside
@@ -15,6 +15,9 @@ it during a migration. A receiver verifies with (Python, standard library only):
         return hmac.compare_digest(mac.hexdigest(), sig)
 
 Verify the raw request body exactly as received, before parsing the JSON.
+
+The header names are the product's (:class:`WebhookHeaders`): a receiver sees its vendor's
+name on every header, and two products' deliveries cannot be mistaken for each other.
 """
 
 from __future__ import annotations
@@ -22,12 +25,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 
-SIGNATURE_HEADER = "PyForge-Signature"
-DELIVERY_HEADER = "PyForge-Delivery"
-EVENT_HEADER = "PyForge-Event"
-USER_AGENT = "PyForge-Webhooks/1"
 DEFAULT_TOLERANCE_S = 300
+
+
+@dataclass(frozen=True)
+class WebhookHeaders:
+    """The names a product gives its delivery headers and its ``User-Agent``."""
+
+    #: ``t=<unix>,v1=<hex>`` (see the module's docstring).
+    signature: str
+    #: The delivery id: the same on every retry of one delivery, for receivers to deduplicate.
+    delivery: str
+    #: The event type, so a receiver can route before parsing the body.
+    event: str
+    user_agent: str
+
+    @classmethod
+    def for_product(cls, header_prefix: str) -> WebhookHeaders:
+        """``<prefix>-Signature``, ``<prefix>-Delivery``, ``<prefix>-Event`` and the
+        ``<prefix>-Webhooks/1`` user agent."""
+        return cls(
+            signature=f"{header_prefix}-Signature",
+            delivery=f"{header_prefix}-Delivery",
+            event=f"{header_prefix}-Event",
+            user_agent=f"{header_prefix}-Webhooks/1",
+        )
 
 
 def signature(secret: str, body: bytes, timestamp: int) -> str:
@@ -37,7 +61,7 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """The ``PyForge-Signature`` header value for ``body`` sent now (or at ``timestamp``)."""
+    """The signature header's value for ``body`` sent now (or at ``timestamp``)."""
     t = int(time.time()) if timestamp is None else timestamp
     return f"t={t},v1={signature(secret, body, t)}"
 

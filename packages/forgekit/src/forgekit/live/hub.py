@@ -1,11 +1,13 @@
-"""Live project events for WebSocket clients, fanned out across API processes.
+"""Live messages for WebSocket clients, fanned out across API processes.
 
-The ``notify.live`` consumer (wherever consumers run) calls :meth:`LiveHub.publish`; with
-Redis configured that is a ``PUBLISH`` on ``{redis_prefix}live:{project_id}``, and every API
-process holding WebSocket clients runs one ``PSUBSCRIBE {redis_prefix}live:*`` listener that
-hands each message to its local connections subscribed to that project. Without Redis
-(embedded: one process) the hub delivers in memory. Delivery is best effort and at least
-once; messages carry the event ``id`` for clients that must deduplicate.
+A product publishes on a *topic* (a string of its choosing: a record's id, say) with
+:meth:`LiveHub.publish`, wherever its consumers run; with Redis configured that is a
+``PUBLISH`` on ``{redis_prefix}live:{topic}``, and every API process holding WebSocket clients
+runs one ``PSUBSCRIBE {redis_prefix}live:*`` listener that hands each message to its local
+connections subscribed to that topic. The prefix is the runtime's, so two products on one
+Redis never see each other's messages. Without Redis (embedded: one process) the hub delivers
+in memory. Delivery is best effort and at least once; messages should carry an id for clients
+that must deduplicate.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from redis.exceptions import RedisError
 
 from forgekit.redis_client import redis_from_url
 
-log = logging.getLogger("pyforge.notify.live")
+log = logging.getLogger("forgekit.live")
 
 _RECONNECT_MAX_S = 10.0
 
@@ -41,7 +43,7 @@ class LiveSubscriber:
 
 
 class LiveHub(ABC):
-    """Routes project messages to local subscribers; subclasses carry them between processes."""
+    """Routes topic messages to local subscribers; subclasses carry them between processes."""
 
     consumer_group: str | None = None  # a background service of every process
 
@@ -50,37 +52,37 @@ class LiveHub(ABC):
 
     # Local subscriptions --------------------------------------------------------------------
 
-    def add(self, project_id: str, subscriber: LiveSubscriber) -> None:
-        """Deliver ``project_id``'s messages to ``subscriber``."""
-        self._subscribers[project_id].add(subscriber)
+    def add(self, topic: str, subscriber: LiveSubscriber) -> None:
+        """Deliver ``topic``'s messages to ``subscriber``."""
+        self._subscribers[topic].add(subscriber)
 
-    def remove(self, project_id: str, subscriber: LiveSubscriber) -> None:
-        """Stop delivering ``project_id``'s messages to ``subscriber``."""
-        subs = self._subscribers.get(project_id)
+    def remove(self, topic: str, subscriber: LiveSubscriber) -> None:
+        """Stop delivering ``topic``'s messages to ``subscriber``."""
+        subs = self._subscribers.get(topic)
         if subs is not None:
             subs.discard(subscriber)
             if not subs:
-                del self._subscribers[project_id]
+                del self._subscribers[topic]
 
     def remove_all(self, subscriber: LiveSubscriber) -> None:
         """Forget ``subscriber`` everywhere (its connection closed)."""
-        for project_id in list(self._subscribers):
-            self.remove(project_id, subscriber)
+        for topic in list(self._subscribers):
+            self.remove(topic, subscriber)
 
-    def local_count(self, project_id: str) -> int:
-        """Local subscribers of a project (for tests and metrics)."""
-        return len(self._subscribers.get(project_id, ()))
+    def local_count(self, topic: str) -> int:
+        """Local subscribers of a topic (for tests and metrics)."""
+        return len(self._subscribers.get(topic, ()))
 
-    def dispatch(self, project_id: str, message: dict[str, Any]) -> None:
-        """Hand a message to this process's subscribers of ``project_id``."""
-        for subscriber in list(self._subscribers.get(project_id, ())):
+    def dispatch(self, topic: str, message: dict[str, Any]) -> None:
+        """Hand a message to this process's subscribers of ``topic``."""
+        for subscriber in list(self._subscribers.get(topic, ())):
             subscriber.offer(message)
 
     # Transport ------------------------------------------------------------------------------
 
     @abstractmethod
-    async def publish(self, project_id: str, message: dict[str, Any]) -> None:
-        """Send ``message`` to the subscribers of ``project_id`` in every process."""
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to the subscribers of ``topic`` in every process."""
 
     async def ensure_listening(self) -> None:  # noqa: B027 (in-process: nothing to listen to)
         """Make sure messages published by other processes reach this one."""
@@ -95,13 +97,13 @@ class LiveHub(ABC):
 class InProcessLiveHub(LiveHub):
     """The embedded hub: publisher and subscribers share this process."""
 
-    async def publish(self, project_id: str, message: dict[str, Any]) -> None:
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Deliver locally."""
-        self.dispatch(project_id, message)
+        self.dispatch(topic, message)
 
 
 class RedisLiveHub(LiveHub):
-    """Fan-out through Redis pub/sub, so any API process serves any project's clients."""
+    """Fan-out through Redis pub/sub, so any API process serves any topic's clients."""
 
     def __init__(self, redis_url: str, prefix: str) -> None:
         super().__init__()
@@ -112,22 +114,22 @@ class RedisLiveHub(LiveHub):
         self._ready = asyncio.Event()
         self._lock = asyncio.Lock()
 
-    def channel(self, project_id: str) -> str:
-        """The Redis channel of a project."""
-        return self.channel_prefix + project_id
+    def channel(self, topic: str) -> str:
+        """The Redis channel of a topic."""
+        return self.channel_prefix + topic
 
-    async def publish(self, project_id: str, message: dict[str, Any]) -> None:
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """``PUBLISH`` the message as JSON (raises on Redis errors, so the consumer retries)."""
         if self._publisher is None:
             self._publisher = redis_from_url(self.redis_url)
-        await self._publisher.publish(self.channel(project_id), json.dumps(message))
+        await self._publisher.publish(self.channel(topic), json.dumps(message))
 
     async def ensure_listening(self) -> None:
         """Start the ``PSUBSCRIBE`` listener once and wait until Redis confirmed it."""
         async with self._lock:
             if self._listener is None or self._listener.done():
                 self._ready.clear()
-                self._listener = asyncio.create_task(self._listen(), name="notify-live-listener")
+                self._listener = asyncio.create_task(self._listen(), name="live-listener")
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def _listen(self) -> None:
@@ -164,14 +166,14 @@ class RedisLiveHub(LiveHub):
 
     def _on_message(self, channel: bytes | str, data: bytes | str) -> None:
         name = channel.decode() if isinstance(channel, bytes) else channel
-        project_id = name[len(self.channel_prefix):]
+        topic = name[len(self.channel_prefix):]
         try:
             message = json.loads(data)
         except ValueError:
             log.warning("live: ignoring a malformed message on %s", name)
             return
         if isinstance(message, dict):
-            self.dispatch(project_id, message)
+            self.dispatch(topic, message)
 
     async def stop(self) -> None:
         """Stop listening and close the connections."""

@@ -17,13 +17,20 @@ from dataclasses import dataclass
 
 import httpx
 
-from pyforge.notify.netguard import BlockedDestinationError, literal_address, parse_url, resolve
-from pyforge.notify.signing import USER_AGENT
+from forgekit.webhooks.netguard import (
+    BlockedDestinationError,
+    literal_address,
+    parse_url,
+    resolve,
+)
 
 #: Characters of a response body kept in the delivery log for debugging.
 EXCERPT_CHARS = 512
 #: The longest ``Retry-After`` honoured; anything longer falls back to the backoff schedule.
 MAX_RETRY_AFTER_S = 3600.0
+#: The ``User-Agent`` when the product names none (products pass their own, see
+#: :meth:`forgekit.webhooks.signing.WebhookHeaders.for_product`).
+DEFAULT_USER_AGENT = "Webhooks/1"
 
 
 @dataclass(frozen=True)
@@ -64,11 +71,17 @@ class OutboundHttp:
     """Posts JSON bodies to user-supplied URLs under the SSRF policy."""
 
     def __init__(
-        self, *, timeout_s: float, max_response_bytes: int, allow_private: bool
+        self,
+        *,
+        timeout_s: float,
+        max_response_bytes: int,
+        allow_private: bool,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_response_bytes = max_response_bytes
         self.allow_private = allow_private
+        self.user_agent = user_agent
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -108,7 +121,7 @@ class OutboundHttp:
         request_headers = {
             "Host": dest.host_header,
             "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": self.user_agent,
             **(headers or {}),
         }
         extensions = {}

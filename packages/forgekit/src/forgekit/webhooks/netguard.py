@@ -1,7 +1,8 @@
 """Server-side request forgery guard for user-supplied URLs (webhooks, Slack).
 
 A webhook URL is chosen by a user but fetched by our servers, from inside our network. Unless
-``PYFORGE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS`` is set, a destination is refused when *any* address
+the product allows private networks (``allow_private``, a setting of the product's, for
+development and tests), a destination is refused when *any* address
 its host resolves to is not globally routable: loopback, RFC 1918 private, link-local (cloud
 metadata at 169.254.169.254), carrier-grade NAT, unique-local, multicast, reserved,
 unspecified; IPv4 addresses embedded in IPv6 (mapped, 6to4, Teredo, NAT64) are judged as the

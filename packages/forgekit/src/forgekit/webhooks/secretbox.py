@@ -1,6 +1,6 @@
 """Secrets at rest (webhook signing secrets, Slack webhook URLs), encrypted with Fernet.
 
-PyForge needs these secrets back in clear to sign a delivery or call Slack, so they cannot be
+A product needs these secrets back in clear to sign a delivery or call Slack, so they cannot be
 hashed; they are encrypted with AES-128-CBC + HMAC-SHA256 (Fernet) under a key derived from
 the kit's ``secret_key`` by HKDF with a purpose label, so a database dump alone reveals
 nothing and no other use of ``secret_key`` shares the key. Rotating ``secret_key`` makes the
@@ -15,7 +15,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-_PURPOSE = b"pyforge.notify.secrets.v1"
+#: The HKDF label of a product that names none; a product whose secrets were stored under
+#: another label passes that one (changing it makes the stored secrets unreadable).
+DEFAULT_PURPOSE = b"forgekit.webhooks.secrets.v1"
 
 
 class SecretUnreadableError(Exception):
@@ -25,7 +27,7 @@ class SecretUnreadableError(Exception):
 class SecretBox:
     """Encrypts and decrypts short secrets with a key derived from the deployment's secret."""
 
-    def __init__(self, secret_key: str, purpose: bytes = _PURPOSE) -> None:
+    def __init__(self, secret_key: str, purpose: bytes = DEFAULT_PURPOSE) -> None:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
             secret_key.encode()
         )
