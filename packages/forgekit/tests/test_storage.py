@@ -7,7 +7,7 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,7 +16,6 @@ import boto3
 import httpx
 import pytest
 from fastapi import FastAPI
-from moto.server import ThreadedMotoServer
 
 from forgekit.errors import BadRequest, NotFound, PayloadTooLarge, install_error_handlers
 from forgekit.storage import (
@@ -28,25 +27,12 @@ from forgekit.storage import (
     storage_router,
 )
 from forgekit.storage.keys import content_disposition, safe_filename
-from forgekit.testing.servers import free_port
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
 MiB = 1024 * 1024
 PART = 5 * MiB
 
 
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free loopback port, for the whole module."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def _s3(endpoint: str, bucket: str | None = None, **kwargs: Any) -> S3Storage:

@@ -26,3 +26,4 @@ def app_factory():
         return create_app(settings, ModelhubSettings(_env_file=None))
 
     return build
+from forgekit.testing.s3 import moto_endpoint  # noqa: F401  (fixture)

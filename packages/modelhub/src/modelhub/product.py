@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def _routers() -> Sequence[APIRouter]:
     import modelhub.permissions  # noqa: F401  (registers the roles before any route)
     from modelhub.registry.router import router as registry_router
+    from modelhub.uploads.router import router as uploads_router
 
-    return [registry_router]
+    return [registry_router, uploads_router]
 
 
 def _runtime() -> type[ModelhubRuntime]:
@@ -31,7 +32,9 @@ def _runtime() -> type[ModelhubRuntime]:
 
 
 def _consumers() -> Sequence[Registration]:
-    return []
+    from modelhub.uploads import tasks as upload_tasks
+
+    return [upload_tasks.register]
 
 
 PRODUCT: Product[ModelhubSettings, ModelhubRuntime] = Product(

@@ -26,6 +26,20 @@ class ModelhubSettings(ProductSettings):
     #: Largest page of a listing.
     max_page_size: int = 100
 
+    # Uploads (modelhub.uploads).
+    #: Largest model file.
+    upload_max_bytes: int = 2 * 1024**3
+    #: Chunk size when the client names none, and the bounds it may choose within.
+    upload_chunk_bytes: int = 8 * 1024**2
+    upload_min_chunk_bytes: int = 64 * 1024
+    upload_max_chunk_bytes: int = 32 * 1024**2
+    #: An upload not completed this long after it was created expires (its chunks deleted).
+    upload_ttl_s: int = 24 * 3600
+    #: How often the janitor looks for expired uploads.
+    upload_janitor_interval_s: float = 300.0
+    #: Bytes of completed uploads one publisher may hold.
+    publisher_quota_bytes: int = 20 * 1024**3
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ModelhubSettings:

@@ -129,7 +129,8 @@ class ObservabilityMiddleware:
 class BodySizeLimitMiddleware:
     """Refuses request bodies over the limit with 413 problem+json.
 
-    Multipart uploads get the (larger) upload limit. A declared ``Content-Length`` over the
+    Uploads (multipart forms and raw ``application/octet-stream`` bodies, such as the chunks
+    of a resumable upload) get the (larger) upload limit. A declared ``Content-Length`` over the
     limit is refused before reading; a chunked body is counted as it streams in.
     """
 
@@ -141,7 +142,8 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         content_type = _header(scope, b"content-type") or ""
-        limit = self.max_upload if content_type.startswith("multipart/") else self.max_body
+        is_upload = content_type.startswith(("multipart/", "application/octet-stream"))
+        limit = self.max_upload if is_upload else self.max_body
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             response = problem_response(
