@@ -10,6 +10,7 @@ from modelhub.db import MIGRATION_DIRS
 
 from forgekit.settings import ForgeSettings
 from forgekit.testing.fixtures import *  # noqa: F403
+from forgekit.testing.s3 import moto_endpoint  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="session")
@@ -26,4 +27,3 @@ def app_factory():
         return create_app(settings, ModelhubSettings(_env_file=None))
 
     return build
-from forgekit.testing.s3 import moto_endpoint  # noqa: F401  (fixture)

@@ -7,13 +7,13 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from modelhub.uploads.service import uploads
 
 from forgekit.db.base import utcnow
 from forgekit.identity.testing import TestUser, register_and_login, set_user
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
 from forgekit.testing.s3 import new_bucket, storage_url
-from modelhub.uploads.service import uploads
 
 CHUNK = 64 * 1024
 MODEL = {"name": "tiny", "title": "Tiny", "task": "regression", "framework": "onnx",
