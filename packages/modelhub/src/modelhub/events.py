@@ -31,3 +31,24 @@ MODEL_UPDATED: Final = EventType("model.updated", ModelUpdated)
 MODEL_PUBLISHED: Final = EventType("model.published", ModelEvent)
 MODEL_DEPRECATED: Final = EventType("model.deprecated", ModelEvent)
 MODEL_DELETED: Final = EventType("model.deleted", ModelEvent)
+
+
+class VersionEvent(ModelEvent):
+    """``model.version.created`` / ``model.version.published``."""
+
+    version: str
+    sha256: str
+    format: str
+
+
+class AliasMoved(ModelEvent):
+    """``model.alias.moved``: ``alias`` now names ``to_version`` (``from_version`` before)."""
+
+    alias: str
+    from_version: str | None
+    to_version: str
+
+
+VERSION_CREATED: Final = EventType("model.version.created", VersionEvent)
+VERSION_PUBLISHED: Final = EventType("model.version.published", VersionEvent)
+ALIAS_MOVED: Final = EventType("model.alias.moved", AliasMoved)

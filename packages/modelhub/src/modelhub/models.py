@@ -3,3 +3,4 @@
 import forgekit.models  # noqa: F401
 from modelhub.registry import models as _registry_models  # noqa: F401
 from modelhub.uploads import models as _uploads_models  # noqa: F401
+from modelhub.versions import models as _versions_models  # noqa: F401

@@ -20,8 +20,9 @@ def _routers() -> Sequence[APIRouter]:
     import modelhub.permissions  # noqa: F401  (registers the roles before any route)
     from modelhub.registry.router import router as registry_router
     from modelhub.uploads.router import router as uploads_router
+    from modelhub.versions.router import router as versions_router
 
-    return [registry_router, uploads_router]
+    return [registry_router, uploads_router, versions_router]
 
 
 def _runtime() -> type[ModelhubRuntime]:

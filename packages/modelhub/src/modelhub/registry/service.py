@@ -46,7 +46,8 @@ def to_read(model: MarketModel) -> ModelRead:
     )  # fmt: skip
 
 
-def _event(model: MarketModel) -> dict[str, Any]:
+def event_fields(model: MarketModel) -> dict[str, Any]:
+    """The fields every model event carries."""
     return {
         "model_id": model.id, "slug": model.slug, "owner_id": model.owner_id,
         "status": model.status, "visibility": model.visibility,
@@ -94,7 +95,7 @@ class ModelService:
             visibility=data.visibility.value, status=ModelStatus.DRAFT.value,
         )  # fmt: skip
         await repo.add(model)
-        await enqueue(session, MODEL_CREATED, ModelEvent(**_event(model)),
+        await enqueue(session, MODEL_CREATED, ModelEvent(**event_fields(model)),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
         await session.commit()
         return to_read(model)
@@ -162,7 +163,7 @@ class ModelService:
                 changed.append(field)
         if changed:
             model.updated_at = utcnow()
-            payload = ModelUpdated(**_event(model), changed=sorted(changed))
+            payload = ModelUpdated(**event_fields(model), changed=sorted(changed))
             await enqueue(session, MODEL_UPDATED, payload,
                           metadata={"actor_id": str(principal.user_id)})  # fmt: skip
             await session.commit()
@@ -187,7 +188,7 @@ class ModelService:
     async def delete(self, session: AsyncSession, principal: Principal, model: MarketModel) -> None:
         """Soft-delete the model."""
         model.deleted_at = utcnow()
-        await enqueue(session, MODEL_DELETED, ModelEvent(**_event(model)),
+        await enqueue(session, MODEL_DELETED, ModelEvent(**event_fields(model)),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
         await session.commit()
 
@@ -204,7 +205,7 @@ class ModelService:
             raise Conflict(f"A {model.status} model cannot become {target.value}.")
         model.status = target.value
         model.updated_at = utcnow()
-        await enqueue(session, event_type, ModelEvent(**_event(model)),
+        await enqueue(session, event_type, ModelEvent(**event_fields(model)),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
         await session.commit()
         return to_read(model)

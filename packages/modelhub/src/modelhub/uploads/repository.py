@@ -51,9 +51,14 @@ class UploadRepository(Repository[Upload]):
         return keys
 
     async def still_referenced(self, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` another upload's chunk still uses (identical chunks share a key)."""
+        """Which of ``keys`` are still in use: by another upload's chunk, or as a completed
+        file (objects are content-addressed: a one-chunk file's chunk *is* the file)."""
         wanted = list(set(keys))
         if not wanted:
             return set()
-        stmt = select(UploadChunk.sha256).where(UploadChunk.sha256.in_(wanted)).distinct()
-        return set((await self.session.execute(stmt)).scalars().all())
+        chunks = select(UploadChunk.sha256).where(UploadChunk.sha256.in_(wanted))
+        files = select(Upload.sha256).where(
+            Upload.sha256.in_(wanted), Upload.status == UploadStatus.COMPLETED.value
+        )
+        used = await self.session.execute(chunks.union(files))
+        return set(used.scalars().all())

@@ -2,7 +2,7 @@
 
 Revision ID: modelhub_0001
 Revises: 
-Create Date: 2026-12-02 16:17:23.705268
+Create Date: 2026-12-02 16:21:06.762892
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_market_models_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_market_models_task'), ['task'], unique=False)
 
+    op.create_table('model_alias_moves',
+    sa.Column('model_id', sa.Uuid(), nullable=False),
+    sa.Column('alias', sa.String(length=64), nullable=False),
+    sa.Column('from_version', sa.String(length=64), nullable=True),
+    sa.Column('to_version', sa.String(length=64), nullable=False),
+    sa.Column('moved_by', sa.Uuid(), nullable=True),
+    sa.Column('moved_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['model_id'], ['market_models.id'], name=op.f('fk_model_alias_moves_model_id_market_models'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['moved_by'], ['users.id'], name=op.f('fk_model_alias_moves_moved_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_model_alias_moves'))
+    )
+    with op.batch_alter_table('model_alias_moves', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_alias_moves_model_id'), ['model_id'], unique=False)
+
     op.create_table('model_uploads',
     sa.Column('owner_id', sa.Uuid(), nullable=False),
     sa.Column('model_id', sa.Uuid(), nullable=False),
@@ -72,6 +87,44 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_model_uploads_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_uploads_status'), ['status'], unique=False)
 
+    op.create_table('model_versions',
+    sa.Column('model_id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('major', sa.Integer(), nullable=False),
+    sa.Column('minor', sa.Integer(), nullable=False),
+    sa.Column('patch', sa.Integer(), nullable=False),
+    sa.Column('prerelease', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('format', sa.String(length=32), nullable=False),
+    sa.Column('format_note', sa.Text(), nullable=True),
+    sa.Column('signature', forgekit.db.types.JSONType(), nullable=False),
+    sa.Column('changelog', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('created_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_model_versions_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['model_id'], ['market_models.id'], name=op.f('fk_model_versions_model_id_market_models'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_model_versions')),
+    sa.UniqueConstraint('model_id', 'version', name='uq_model_versions_version')
+    )
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_versions_model_id'), ['model_id'], unique=False)
+
+    op.create_table('model_aliases',
+    sa.Column('model_id', sa.Uuid(), nullable=False),
+    sa.Column('alias', sa.String(length=64), nullable=False),
+    sa.Column('version_id', sa.Uuid(), nullable=False),
+    sa.Column('updated_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['model_id'], ['market_models.id'], name=op.f('fk_model_aliases_model_id_market_models'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['version_id'], ['model_versions.id'], name=op.f('fk_model_aliases_version_id_model_versions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_model_aliases')),
+    sa.UniqueConstraint('model_id', 'alias', name='uq_model_aliases_alias')
+    )
     op.create_table('model_upload_chunks',
     sa.Column('upload_id', sa.Uuid(), nullable=False),
     sa.Column('index', sa.Integer(), nullable=False),
@@ -94,6 +147,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_model_upload_chunks_sha256'))
 
     op.drop_table('model_upload_chunks')
+    op.drop_table('model_aliases')
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_versions_model_id'))
+
+    op.drop_table('model_versions')
     with op.batch_alter_table('model_uploads', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_uploads_status'))
         batch_op.drop_index(batch_op.f('ix_model_uploads_owner_id'))
@@ -101,6 +159,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_model_uploads_expires_at'))
 
     op.drop_table('model_uploads')
+    with op.batch_alter_table('model_alias_moves', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_alias_moves_model_id'))
+
+    op.drop_table('model_alias_moves')
     with op.batch_alter_table('market_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_market_models_task'))
         batch_op.drop_index(batch_op.f('ix_market_models_owner_id'))
