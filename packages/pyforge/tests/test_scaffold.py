@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -57,16 +58,36 @@ def _env(data_dir: Path, port: int, real: RealServers | None, db_url: str | None
     return env
 
 
-def _wait(predicate, what: str, procs: list[subprocess.Popen[str]], timeout: float = 60) -> None:
-    # Polls until the condition holds; a process that died ends the wait with its output.
+def _wait(predicate, what: str, procs: list[subprocess.Popen[str]], timeout: float = 180) -> None:
+    # Polls until the condition holds; a process that died ends the wait at once.
     deadline = time.monotonic() + timeout
     while not predicate():
         for proc in procs:
             if proc.poll() is not None:
-                raise AssertionError(f"{what}: process exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise AssertionError(f"{what}: {proc.args} exited with {proc.returncode}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+class _Lines:
+    """Reads a process's stderr in a thread (a full pipe would stall the process)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self._lines)
+
+    def finish(self) -> str:
+        self._thread.join(timeout=30)
+        return self.text()
 
 
 def _live(base: str) -> bool:
@@ -108,14 +129,16 @@ def test_throwaway_product_serves_works_and_migrates(
     if real_servers is None:
         assert (tmp_path / "data" / "throwaway.db").exists()
     procs: list[subprocess.Popen[str]] = []
+    logs: list[_Lines] = []
     try:
         for role in ("serve", "worker"):
             procs.append(
                 subprocess.Popen(
                     [*THROWAWAY, role], env=env, cwd=tmp_path, text=True,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 )
             )  # fmt: skip
+            logs.append(_Lines(procs[-1]))
         base = f"http://127.0.0.1:{port}"
         _wait(lambda: _live(base), "the API", procs)
         creds = {"email": "t@example.com", "username": "tester", "password": "correct horse"}
@@ -133,6 +156,9 @@ def test_throwaway_product_serves_works_and_migrates(
         assert problem.status_code == 404
         assert problem.json()["type"] == f"{base}/problems/not-found"
         assert problem.headers["content-type"].startswith("application/problem+json")
+        # The worker's start-up is slower than the API's on a busy machine: stop it once it
+        # consumes, not before.
+        _wait(lambda: "consuming:" in logs[1].text(), "the worker to consume", procs)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -140,7 +166,7 @@ def test_throwaway_product_serves_works_and_migrates(
             proc.wait(timeout=30)
         if real_servers is not None:
             asyncio.run(_teardown(env))
-    worker_err = procs[1].stderr.read() if procs[1].stderr else ""
+    worker_err = logs[1].finish()
     assert "consuming: audit, identity.mail, pings.pong" in worker_err
     # SIGTERM lets the worker finish its handlers and close its connections: a clean exit.
     assert procs[1].returncode == 0, worker_err
