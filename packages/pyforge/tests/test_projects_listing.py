@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forgekit.identity.testing import register_and_login
-from pyforge.projects.search import fts5_query, search_terms, tsquery
+from forgekit.search import fts5_query, search_terms, tsquery
 from pyforge.projects.testing import PROJECTS, new_project
 
 
