@@ -25,6 +25,7 @@ from forgekit.identity.testing import register_and_login
 from forgekit.live import LiveHub, LiveSettings, LiveTopics, create_live_hub, serve_websocket
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.loopback import receive_json as recv
 from forgekit.testing.loopback import serve_asgi
 
 LIVE = LiveSettings(ping_interval_s=0.3, auth_timeout_s=0.5, recheck_interval_s=0.3,
@@ -73,13 +74,6 @@ def app_factory():
 async def ws_url(app: FastAPI) -> AsyncIterator[str]:
     async with serve_asgi(app) as url:
         yield url.replace("http://", "ws://") + "/live"
-
-
-async def recv(ws: ClientConnection, timeout: float = 10.0, skip_pings: bool = True) -> dict:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if not (skip_pings and message["type"] == "ping"):
-            return message
 
 
 async def subscribe(ws: ClientConnection, room: object) -> dict:
