@@ -18,21 +18,19 @@ from forgekit.db.base import NAMING_CONVENTION, utcnow
 from forgekit.events import Event
 from forgekit.runtime import Runtime
 from forgekit.testing.loopback import HttpReceiver, independent_verify, serve_asgi
-from forgekit.webhooks import (
+from forgekit.webhooks.channels import WebhookChannel, webhook_body
+from forgekit.webhooks.delivery import DeliveryLoop, RetryPolicy
+from forgekit.webhooks.models import (
     DeliveryAttemptMixin,
-    DeliveryLogRepository,
-    DeliveryLoop,
     DeliveryMixin,
     DeliveryStatus,
-    OutboundHttp,
-    RetryPolicy,
-    SecretBox,
-    WebhookChannel,
     WebhookEndpointMixin,
-    WebhookHeaders,
     delivery_table_args,
-    webhook_body,
 )
+from forgekit.webhooks.outbound import OutboundHttp
+from forgekit.webhooks.repository import DeliveryLogRepository
+from forgekit.webhooks.secretbox import SecretBox
+from forgekit.webhooks.signing import WebhookHeaders
 
 SECRET = "whsec_0123456789abcdef"
 HEADERS = WebhookHeaders.for_product("Sample")

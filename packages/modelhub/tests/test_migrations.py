@@ -6,9 +6,17 @@ from modelhub.product import PRODUCT
 
 from forgekit.testing.migrations import schema_diff, table_names
 
+# Hand-written search objects that autogenerate cannot express (modelhub_search_0001).
+SEARCH_OBJECTS = ("market_models_fts", "ix_market_models_search", "ix_market_models_title_trgm",
+                  "ix_market_models_name_trgm")
+
+
+def _without_search(obj, name, type_, reflected, compare_to) -> bool:
+    return not (name and name.startswith(SEARCH_OBJECTS))
+
 
 async def test_migrated_schema_matches_models(database_url: str) -> None:
-    diff = await schema_diff(database_url)
+    diff = await schema_diff(database_url, _without_search)
     assert diff == [], f"models and migrations differ: {diff}"
 
 

@@ -23,6 +23,7 @@ from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.live import RedisLiveHub
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.loopback import receive_json as recv
 from forgekit.testing.loopback import serve_asgi
 from pyforge.app import create_app
 from pyforge.notify.context import notify_context
@@ -47,13 +48,6 @@ def app_factory(notify_settings: PyForgeSettings):
 async def server(app: FastAPI) -> AsyncIterator[str]:
     async with serve_asgi(app) as url:
         yield url.replace("http://", "ws://") + "/ws"
-
-
-async def recv(ws: ClientConnection, timeout: float = 10.0, skip_pings: bool = True) -> dict:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if not (skip_pings and message["type"] == "ping"):
-            return message
 
 
 async def no_message(ws: ClientConnection, wait: float = 0.5) -> None:

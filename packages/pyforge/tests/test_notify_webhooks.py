@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.runtime import Runtime
 from forgekit.testing.loopback import HttpReceiver, independent_verify, serve_asgi
-from forgekit.webhooks import RetryPolicy
+from forgekit.webhooks.delivery import RetryPolicy
 from pyforge.app import create_app
 from pyforge.notify.context import notify_context
 from pyforge.notify.models import Delivery, Webhook

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 def _routers() -> Sequence[APIRouter]:
     import modelhub.permissions  # noqa: F401  (registers the roles before any route)
     from modelhub.registry.router import router as registry_router
+    from modelhub.search.router import router as search_router
     from modelhub.uploads.router import router as uploads_router
     from modelhub.versions.router import router as versions_router
 
-    return [registry_router, uploads_router, versions_router]
+    return [registry_router, uploads_router, versions_router, search_router]
 
 
 def _runtime() -> type[ModelhubRuntime]:

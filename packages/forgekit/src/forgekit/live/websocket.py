@@ -168,11 +168,14 @@ class LiveConnection(LiveSubscriber):
             self.hub.remove_all(self)
 
     async def _send_loop(self) -> None:
-        while True:
+        # The loop also stops on ``close_code``, and waits with ``asyncio.timeout`` rather than
+        # ``wait_for``: on Python 3.11, ``wait_for`` swallows a cancellation that arrives just
+        # as the queue hands it an item, which is exactly when a flooded queue aborts the
+        # connection, so a slow client was never disconnected.
+        while self.close_code is None:
             try:
-                message = await asyncio.wait_for(
-                    self.queue.get(), timeout=self.settings.ping_interval_s
-                )
+                async with asyncio.timeout(self.settings.ping_interval_s):
+                    message = await self.queue.get()
             except TimeoutError:
                 # Idle: a ping keeps proxies from dropping the connection and tells the
                 # client the server is alive.

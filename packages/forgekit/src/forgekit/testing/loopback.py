@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -134,3 +134,24 @@ def independent_verify(secret: str, body: bytes, header: str, tolerance: int = 3
         return False
     expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, sig)
+
+
+class MessageSocket(Protocol):
+    """A WebSocket client connection (``websockets``' ``ClientConnection``, say)."""
+
+    async def recv(self) -> str | bytes:
+        """The next message."""
+        ...
+
+
+async def receive_json(
+    ws: MessageSocket,
+    timeout: float = 10.0,  # noqa: ASYNC109 (a limit per message: each wait restarts it)
+    skip_pings: bool = True,
+) -> dict[str, Any]:
+    """The next JSON message of a live connection, skipping the server's idle pings unless
+    asked; raises ``TimeoutError`` after ``timeout`` seconds without one."""
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if not (skip_pings and message["type"] == "ping"):
+            return message

@@ -15,54 +15,7 @@
 
 A product plans deliveries (rows of its delivery log) in its event consumers' transactions;
 the loop sends them. Who is notified of what, and what a message says, stay the product's.
+
+Import from the submodules: this package imports nothing itself, so a product's models (which
+need only :mod:`~forgekit.webhooks.models`) load without the HTTP, mail and crypto stacks.
 """
-
-from forgekit.webhooks.channels import (
-    Channel,
-    DeliveryJob,
-    EmailChannel,
-    SlackChannel,
-    WebhookChannel,
-    webhook_body,
-)
-from forgekit.webhooks.delivery import DeliveryLoop, RetryPolicy
-from forgekit.webhooks.models import (
-    ChannelName,
-    DeliveryAttemptMixin,
-    DeliveryMixin,
-    DeliveryStatus,
-    WebhookEndpointMixin,
-    delivery_table_args,
-)
-from forgekit.webhooks.netguard import BlockedDestinationError, check_url
-from forgekit.webhooks.outbound import AttemptResult, OutboundHttp
-from forgekit.webhooks.repository import DeliveryLogRepository
-from forgekit.webhooks.secretbox import SecretBox, SecretUnreadableError
-from forgekit.webhooks.signing import WebhookHeaders, signature_header, verify_signature
-
-__all__ = [
-    "AttemptResult",
-    "BlockedDestinationError",
-    "Channel",
-    "ChannelName",
-    "DeliveryAttemptMixin",
-    "DeliveryJob",
-    "DeliveryLogRepository",
-    "DeliveryLoop",
-    "DeliveryMixin",
-    "DeliveryStatus",
-    "EmailChannel",
-    "OutboundHttp",
-    "RetryPolicy",
-    "SecretBox",
-    "SecretUnreadableError",
-    "SlackChannel",
-    "WebhookChannel",
-    "WebhookEndpointMixin",
-    "WebhookHeaders",
-    "check_url",
-    "delivery_table_args",
-    "signature_header",
-    "verify_signature",
-    "webhook_body",
-]

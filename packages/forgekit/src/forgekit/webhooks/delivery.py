@@ -146,8 +146,11 @@ class DeliveryLoop(Generic[D, A]):
                 handled = 0
             if handled >= _BATCH:
                 continue
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 the latter can swallow a
+            # cancellation (stop) that arrives as the wake-up does, and stop would then hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+                async with asyncio.timeout(self.poll_interval_s):
+                    await self._wake.wait()
 
     # One step -------------------------------------------------------------------------------
 

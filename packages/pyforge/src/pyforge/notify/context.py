@@ -6,17 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from forgekit.live import LiveHub, create_live_hub
-from forgekit.webhooks import (
-    Channel,
-    DeliveryLoop,
-    EmailChannel,
-    OutboundHttp,
-    RetryPolicy,
-    SecretBox,
-    SlackChannel,
-    WebhookChannel,
-    WebhookHeaders,
-)
+from forgekit.webhooks.channels import Channel, EmailChannel, SlackChannel, WebhookChannel
+from forgekit.webhooks.delivery import DeliveryLoop, RetryPolicy
+from forgekit.webhooks.outbound import OutboundHttp
+from forgekit.webhooks.secretbox import SecretBox
+from forgekit.webhooks.signing import WebhookHeaders
 from pyforge.notify.models import Delivery, DeliveryAttempt
 from pyforge.notify.repository import DeliveryRepository
 from pyforge.runtime import PyForgeRuntime, PyForgeRuntimeDep

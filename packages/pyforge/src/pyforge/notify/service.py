@@ -15,14 +15,10 @@ from forgekit.errors import Conflict, NotFound, Unprocessable
 from forgekit.events import Event
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
-from forgekit.webhooks import (
-    BlockedDestinationError,
-    ChannelName,
-    DeliveryStatus,
-    SecretUnreadableError,
-    check_url,
-    webhook_body,
-)
+from forgekit.webhooks.channels import webhook_body
+from forgekit.webhooks.models import ChannelName, DeliveryStatus
+from forgekit.webhooks.netguard import BlockedDestinationError, check_url
+from forgekit.webhooks.secretbox import SecretUnreadableError
 from pyforge.access import project_for
 from pyforge.notify import events as ev
 from pyforge.notify.context import NotifyContext
