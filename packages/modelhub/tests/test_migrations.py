@@ -8,7 +8,7 @@ from forgekit.testing.migrations import schema_diff, table_names
 
 # Hand-written search objects that autogenerate cannot express (modelhub_search_0001).
 SEARCH_OBJECTS = ("market_models_fts", "ix_market_models_search", "ix_market_models_title_trgm",
-                  "ix_market_models_name_trgm")
+                  "ix_market_models_name_trgm", "search_document")
 
 
 def _without_search(obj, name, type_, reflected, compare_to) -> bool:

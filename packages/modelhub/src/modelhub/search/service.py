@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Numeric, Select, bindparam, cast, func, select, text
@@ -28,12 +27,9 @@ TYPO_THRESHOLD = 0.3
 #: The typo fallback ranks at most this many candidates per search.
 TYPO_CANDIDATES = 5000
 
-# Must stay textually identical to the index expression of modelhub_search_0001.
-_PG_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, coalesce(market_models.name, '') || ' ' || "
-    "coalesce(market_models.title, '') || ' ' || coalesce(market_models.description, '') "
-    "|| ' ' || coalesce(market_models.tags::text, ''))"
-)
+# The stored tsvector column that modelhub_search_0001 adds and indexes (not in the model:
+# PostgreSQL generates it).
+_PG_DOCUMENT = "market_models.search_document"
 _PG_QUERY = "to_tsquery('simple'::regconfig, :search_query)"
 _SQLITE_IDS = (
     "SELECT market_models_fts.model_id FROM market_models_fts "
@@ -111,21 +107,28 @@ def _signature(q: str, filters: SearchFilters, sort: SearchSort) -> str:
 
 
 async def _facets(session: AsyncSession, stmt: Select[Any]) -> dict[str, dict[str, int]]:
-    ids = stmt.with_only_columns(MarketModel.id).subquery()
+    ids = select(stmt.with_only_columns(MarketModel.id).subquery().c.id)
     facets: dict[str, dict[str, int]] = {}
     for name, column in (("task", MarketModel.task), ("framework", MarketModel.framework),
                          ("license", MarketModel.license)):  # fmt: skip
         rows = await session.execute(
-            select(column, func.count()).where(MarketModel.id.in_(select(ids.c.id)))
-            .group_by(column)
-        )  # fmt: skip
+            select(column, func.count()).where(MarketModel.id.in_(ids)).group_by(column)
+        )
         facets[name] = {str(value): int(count) for value, count in rows.all()}
-    tags: Counter[str] = Counter()
-    for (values,) in (await session.execute(
-        select(MarketModel.tags).where(MarketModel.id.in_(select(ids.c.id)))
-    )).all():  # fmt: skip
-        tags.update(values or [])
-    facets["tags"] = dict(tags.most_common(50))
+    # Tags are a JSON list: unnested by the database, counted there.
+    if session.get_bind().dialect.name == "postgresql":
+        tag = func.jsonb_array_elements_text(MarketModel.tags).table_valued("value")
+        value = tag.c.value
+        tags = select(value, func.count()).select_from(MarketModel).join(tag, text("true"))
+    else:
+        each = func.json_each(MarketModel.tags).table_valued("value")
+        value = each.c.value
+        tags = select(value, func.count()).select_from(MarketModel).join(each, text("1 = 1"))
+    rows = await session.execute(
+        tags.where(MarketModel.id.in_(ids)).group_by(value)
+        .order_by(func.count().desc(), value).limit(50)
+    )  # fmt: skip
+    facets["tags"] = {str(v): int(c) for v, c in rows.all()}
     return facets
 
 
