@@ -24,10 +24,12 @@ def _register() -> None:
     # imports stay out of the others' start-up path.
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client, server
+    from pyforge.ml import cli as ml_cli
 
     server.register(app)
     client.register(app)
     analysis_cli.register(app)
+    ml_cli.register(app)
 
 
 def main() -> None:
