@@ -62,7 +62,7 @@ def _python_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            _fail(f"no such file or directory: {raw}")
+            _fail(f"path does not exist: {raw}")
         if path.is_dir():
             files += sorted(
                 p for p in path.rglob("*.py")
