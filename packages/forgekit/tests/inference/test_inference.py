@@ -123,6 +123,25 @@ async def test_delay_flushes_a_partial_batch():
     await batcher.close()
 
 
+async def test_buckets_keep_short_and_long_requests_apart():
+    shapes: list[tuple[int, int]] = []
+
+    def run(inputs):
+        shapes.append(inputs["x"].shape)
+        return {"y": inputs["x"] * 2}
+
+    batcher = DynamicBatcher("m", "1", run, settings(max_batch_size=4, max_queue_delay_ms=30.0),
+                             bucket_of=lambda inputs: inputs["x"].shape[1] > 8)  # fmt: skip
+    widths = [2, 100, 3, 120, 4, 5]
+    results = await asyncio.gather(*(batcher.submit(_sample(1.0, width=w)) for w in widths))
+    # Four short ones fill a batch (not padded to 120); the two long ones go together.
+    assert sorted(shapes) == [(2, 120), (4, 5)]
+    for w, r in zip(widths, results):
+        assert r["y"].shape[0] == 1
+        assert (r["y"][0, :w] == 2.0).all()
+    await batcher.close()
+
+
 async def test_full_queue_answers_overloaded_and_counts_it():
     release = threading.Event()
 

@@ -1,10 +1,13 @@
 """Dynamic batching: requests to one model queue up and run together as one batch.
 
 A batch runs when ``max_batch_size`` requests wait or when the oldest has waited
-``max_queue_delay_ms``, whichever comes first. Batches of one model run one at a time on a
-thread of their own (ONNX Runtime releases the GIL), so the event loop keeps serving while a
-batch computes and the next batch fills meanwhile. The queue is bounded: past
-``max_queue_size`` waiting requests a submit raises :class:`InferenceOverloaded` (503).
+``max_queue_delay_ms``, whichever comes first. Requests of variable size (sequences) may be
+given a *bucket* (say, their length rounded up): a batch then only holds requests of the
+oldest request's bucket, so a short sequence is not padded to the longest one in the queue.
+Batches of one model run one at a time on a thread of their own (ONNX Runtime releases the
+GIL), so the event loop keeps serving while a batch computes and the next batch fills
+meanwhile. The queue is bounded: past ``max_queue_size`` waiting requests a submit raises
+:class:`InferenceOverloaded` (503).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,6 +31,7 @@ Array = npt.NDArray[np.generic]
 Inputs = Mapping[str, Array]
 Outputs = dict[str, Array]
 RunBatch = Callable[[dict[str, Array]], Outputs]
+BucketOf = Callable[[Inputs], Hashable]
 
 
 @dataclass(slots=True)
@@ -35,6 +39,7 @@ class _Request:
     inputs: Inputs
     rows: int
     future: asyncio.Future[Outputs]
+    bucket: Hashable
     enqueued: float = field(default_factory=time.monotonic)
 
 
@@ -66,8 +71,10 @@ class DynamicBatcher:
         settings: InferenceSettings,
         metrics: InferenceMetrics | None = None,
         pad_values: Mapping[str, float | int] | None = None,
+        bucket_of: BucketOf | None = None,
     ) -> None:
         self.model, self.version = model, version
+        self._bucket_of = bucket_of
         self._run_batch = run_batch
         self._settings = settings
         self._metrics = metrics
@@ -90,7 +97,8 @@ class DynamicBatcher:
                 self._metrics.errors.labels(self.model, self.version, "overloaded").inc()
             raise InferenceOverloaded(self.model, self._settings.retry_after_s)
         rows = int(next(iter(inputs.values())).shape[0])
-        request = _Request(inputs, rows, asyncio.get_running_loop().create_future())
+        bucket = self._bucket_of(inputs) if self._bucket_of is not None else None
+        request = _Request(inputs, rows, asyncio.get_running_loop().create_future(), bucket)
         self._queue.append(request)
         self._gauge()
         self._arrived.set()
@@ -109,8 +117,9 @@ class DynamicBatcher:
             while not self._queue:
                 self._arrived.clear()
                 await self._arrived.wait()
-            deadline = self._queue[0].enqueued + delay
-            while len(self._queue) < limit:
+            oldest = self._queue[0]
+            deadline = oldest.enqueued + delay
+            while self._count(oldest.bucket, limit) < limit:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -119,9 +128,30 @@ class DynamicBatcher:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
                 except TimeoutError:
                     break
-            batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+            batch = self._take(oldest.bucket, limit)
             self._gauge()
             await self._run(batch)
+
+    def _count(self, bucket: Hashable, limit: int) -> int:
+        if self._bucket_of is None:
+            return len(self._queue)
+        n = 0
+        for r in self._queue:
+            n += r.bucket == bucket
+            if n >= limit:
+                break
+        return n
+
+    def _take(self, bucket: Hashable, limit: int) -> list[_Request]:
+        """Up to ``limit`` requests of ``bucket``, oldest first; the others keep their order."""
+        if self._bucket_of is None:
+            return [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+        taken: list[_Request] = []
+        kept: deque[_Request] = deque()
+        for r in self._queue:
+            (taken if r.bucket == bucket and len(taken) < limit else kept).append(r)
+        self._queue = kept
+        return taken
 
     async def _run(self, batch: list[_Request]) -> None:
         batch = [r for r in batch if not r.future.done()]  # a caller may have given up

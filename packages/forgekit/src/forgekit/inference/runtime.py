@@ -10,7 +10,7 @@ import onnxruntime as ort
 from prometheus_client import CollectorRegistry
 
 from forgekit.errors import NotFound
-from forgekit.inference.batching import Array, DynamicBatcher, Inputs, Outputs
+from forgekit.inference.batching import Array, BucketOf, DynamicBatcher, Inputs, Outputs
 from forgekit.inference.loading import get_session, read_model
 from forgekit.inference.metrics import InferenceMetrics
 from forgekit.inference.settings import InferenceSettings
@@ -69,10 +69,12 @@ class InferenceRuntime:
         sha256: str | None = None,
         warm_up_inputs: Inputs | None = None,
         pad_values: Mapping[str, float | int] | None = None,
+        bucket_of: BucketOf | None = None,
     ) -> ServedModel:
         """Read, verify and open a model, run the warm-up inputs once, and serve it as ``name``.
 
-        Loading a name again replaces the served version (the old batcher is closed).
+        ``bucket_of`` groups variable-size requests (see :class:`DynamicBatcher`). Loading a
+        name again replaces the served version (the old batcher is closed).
         """
         data = await read_model(storage, key, sha256)
         session = await asyncio.to_thread(get_session, data, self.settings)
@@ -80,7 +82,7 @@ class InferenceRuntime:
             # The first run allocates arenas and picks kernels: pay it now, not on a request.
             await asyncio.to_thread(_runner(session), dict(warm_up_inputs))
         batcher = DynamicBatcher(
-            name, version, _runner(session), self.settings, self.metrics, pad_values
+            name, version, _runner(session), self.settings, self.metrics, pad_values, bucket_of
         )
         served = ServedModel(name, version, sha256 or key, session, batcher)
         old = self._models.pop(name, None)
