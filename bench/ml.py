@@ -27,9 +27,10 @@ import numpy as np
 
 from forgekit.inference import DynamicBatcher, InferenceSettings, get_session
 from pyforge.ml.decode import decide
-from pyforge.ml.detector import model_info
 from pyforge.ml.features import Encoded, collate, encode
+from pyforge.ml.modelinfo import model_info
 from pyforge.ml.rewrites import rewrite_space
+from pyforge.ml.serving import length_bucket
 from pyforge.ml.units import iter_functions, parse_unit, unit_source
 
 MODULES = ("argparse", "json.decoder", "email.message", "csv", "textwrap", "dataclasses",
@@ -94,7 +95,9 @@ async def throughput(
         return dict(zip(names, session.run(names, inputs), strict=True))
 
     executor = ThreadPoolExecutor(1)
-    batcher = DynamicBatcher("bugs", "bench", run, settings) if batched else None
+    batcher = (
+        DynamicBatcher("bugs", "bench", run, settings, bucket_of=length_bucket) if batched else None
+    )
     loop = asyncio.get_running_loop()
     per_caller = [encs[i::callers] for i in range(callers)]
 

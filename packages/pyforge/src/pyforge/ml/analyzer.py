@@ -1,76 +1,58 @@
-"""The ``ml-bugs`` analyzer: the learned bug detector as engine findings (bug-risk, BUG-ML1xx).
+"""The ``ml-bugs`` analyzer: the learned bug detector as engine findings (bug-risk).
 
-The engine's rule ids carry their category's three-letter prefix, so the ML rules are
-``BUG-ML101`` … ``BUG-ML107``, one per bug kind. Findings are reported at the model card's
-default threshold and carry the probability, the repair and the model version.
+The engine's rule ids carry their category's three-letter prefix, so the ML rule is
+``BUG-ML101``. One rule covers the seven kinds (the kind is in the message and the
+properties): a finding is reported at the model card's default threshold and carries the
+probability, the kind, the repair and the model version.
+
+Opt-in (``enable = ["ml-bugs"]``): loading ONNX Runtime and the model adds about a second to
+a run, and a learned check's false alarms should be something a project chooses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from pyforge.analysis.context import FileContext
 from pyforge.analysis.findings import Category, Confidence, Severity
 from pyforge.analysis.registry import Analyzer, Hit, Span
-from pyforge.ml.detector import Detection, default_detector, model_info
-from pyforge.ml.rewrites import KINDS
-
-RULE_IDS = {kind: f"BUG-ML{101 + i}" for i, kind in enumerate(KINDS)}
-_HELP = {
-    "variable-misuse": "A variable, function or attribute name that looks like the wrong one.",
-    "wrong-literal": "A constant (number off by one, True/False/None, a string) that looks wrong.",
-    "wrong-comparison": "A comparison operator that looks wrong.",
-    "wrong-binary-operator": "An arithmetic or bitwise operator that looks wrong.",
-    "negation": "A condition whose negation looks wrong (a `not` too many or missing).",
-    "and-or-swap": "An `and` that should be `or`, or the reverse.",
-    "swapped-arguments": "Two positional arguments of a call that look swapped.",
-}
+from pyforge.ml.modelinfo import model_info
 
 ANALYZER = Analyzer(
     id="ml-bugs",
     version=model_info().version,
     description="Learned bug detector (ONNX model trained on injected bugs); see its model card.",
+    default_enabled=False,
 )
 
-_cache: dict[tuple[str, int], list[Detection]] = {}
 
+@ANALYZER.rule("BUG-ML101", "ml-likely-bug", Category.BUG_RISK, Severity.MAJOR, on="file",
+               confidence=Confidence.LOW)  # fmt: skip
+def likely_bug(ctx: FileContext) -> Iterator[Hit]:
+    """A learned model finds a likely bug: wrong variable, literal, operator, negation, args.
 
-def _detections(ctx: FileContext) -> list[Detection]:
-    # Each rule's file check runs on its own; the model runs once per file and the other
-    # rules read its result (one entry: the engine checks one file at a time).
-    key = (ctx.path, hash(ctx.text))
-    if key not in _cache:
-        _cache.clear()
-        try:
-            detector = default_detector()
-            _cache[key] = detector.detect_source(ctx.text, ctx.path, detector.info.threshold)
-        except (SyntaxError, ValueError, RecursionError):
-            _cache[key] = []  # the engine reports unparsable files itself
-    return _cache[key]
+    A transformer trained on bugs injected into real code (variable misuse, wrong literal,
+    wrong comparison or binary operator, negation added or removed, ``and``/``or`` swapped,
+    swapped call arguments) scores every function; its most likely bug is reported when the
+    probability reaches the model card's default threshold, chosen for a false-alarm rate of
+    at most 1 % on unmodified held-out functions. The finding carries the probability, the
+    kind and the repair.
 
+    How to fix: check the suggested repair; if the code is right, the finding is a false alarm
+    of the model (suppress it like any other finding).
+    """
+    from pyforge.ml.detector import default_detector  # numpy and ONNX Runtime: only when on
 
-def _check_for(kind: str) -> Callable[[FileContext], Iterator[Hit]]:
-    def check(ctx: FileContext) -> Iterator[Hit]:
-        version = ANALYZER.version
-        for d in _detections(ctx):
-            if d.kind == kind:
-                yield Hit(
-                    Span(d.line, d.column, d.end_line, d.end_column),
-                    d.message,
-                    fix=d.repair,
-                    properties={"probability": d.probability, "repair": d.repair,
-                                "model_version": version},
-                )  # fmt: skip
-
-    check.__doc__ = (
-        f"{_HELP[kind]}\n\nReported by a model trained on synthetic bugs when its probability "
-        "reaches the model card's default threshold; the finding carries the probability and "
-        "the suggested repair.\n\nHow to fix: check the suggested repair; if the code is "
-        "right, the finding is a false alarm of the model."
-    )
-    return check
-
-
-for _kind in KINDS:
-    ANALYZER.rule(RULE_IDS[_kind], f"ml-{_kind}", Category.BUG_RISK, Severity.MAJOR,
-                  on="file", confidence=Confidence.LOW)(_check_for(_kind))  # fmt: skip
+    try:
+        detector = default_detector()
+        found = detector.detect_source(ctx.text, ctx.path, detector.info.threshold)
+    except (SyntaxError, ValueError, RecursionError):
+        return  # the engine reports unparsable files itself
+    for d in found:
+        yield Hit(
+            Span(d.line, d.column, d.end_line, d.end_column),
+            d.message,
+            fix=d.repair,
+            properties={"probability": d.probability, "kind": d.kind, "repair": d.repair,
+                        "model_version": detector.info.version},
+        )  # fmt: skip

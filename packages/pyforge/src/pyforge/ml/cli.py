@@ -37,10 +37,14 @@ def train_bugs(
         Path | None, typer.Option(help="Where the model and cards go (default: the package).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Training epochs of the neural model.")] = 4,
+    epochs: Annotated[int, typer.Option(help="Training epochs of the neural model.")] = 6,
     budget_minutes: Annotated[
         float, typer.Option(help="Stop neural training after the epoch that passes this.")
-    ] = 35.0,
+    ] = 40.0,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the work directory's neural.pt.")
+    ] = False,
+    lr: Annotated[float, typer.Option(help="Peak learning rate of the neural model.")] = 2e-3,
 ) -> None:
     """Build the synthetic data set, train baseline and neural detector, write the cards."""
     try:
@@ -53,7 +57,7 @@ def train_bugs(
         _fail(f"unknown stage {unknown[0]!r}; choose from {', '.join(pipeline.STAGES)}")
     pipeline.run(
         stages, work=work_dir, out_dir=out_dir or pipeline.MODEL_DIR, seed=seed,
-        epochs=epochs, budget_s=budget_minutes * 60,
+        epochs=epochs, budget_s=budget_minutes * 60, resume=resume, lr=lr,
     )  # fmt: skip
 
 

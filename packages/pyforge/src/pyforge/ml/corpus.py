@@ -92,6 +92,26 @@ def iter_source_files() -> Iterator[SourceFile]:
             yield SourceFile(path, package)
 
 
+def iter_heldback_files() -> Iterator[SourceFile]:
+    """Files of the held-back projects (vendored copies included), for the real-code check only.
+
+    Never used for training, validation or tuning: only the shipped model is run over them.
+    """
+    owners: dict[str, Path] = {}
+    for kind, root in _roots():
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(root)
+            project = _package_of(kind, rel).lower()
+            # Only the projects' own packages (and vendored copies), not every file that
+            # happens to be named like one (sqlalchemy/event/attr.py, starlette/requests.py).
+            if _SKIP_DIRS.intersection(rel.parts[:-1]) or project not in EXCLUDED_NAMES:
+                continue
+            where = f"{project}:{rel.parts[0]}"
+            if owners.setdefault(where, root) != root:
+                continue
+            yield SourceFile(path, project)
+
+
 def files_by_split(seed: int) -> dict[str, dict[str, list[SourceFile]]]:
     """Files grouped by split then package, each package's files shuffled with ``seed``."""
     out: dict[str, dict[str, list[SourceFile]]] = {s: {} for s in SPLITS}

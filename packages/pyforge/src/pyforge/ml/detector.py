@@ -1,13 +1,14 @@
-"""Serving the shipped bug detector: ONNX Runtime over the functions of a source file.
+"""The shipped bug detector: ONNX Runtime over the functions of a source file.
 
 The model file ships in this package with its metadata (``models/bugs.json``: name, version,
-sha256, default threshold); the session comes from :mod:`forgekit.inference`, so a process
-loads it once and the file is verified by sha256 before use.
+sha256, default threshold) and is verified by sha256 before use. The CLI and the analysis
+engine open the session directly: the engine must not import the kit's web stack. A server
+serves the same model batched through :mod:`forgekit.inference` (see ``serving``).
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,10 +16,10 @@ from typing import Any
 
 from pyforge.ml.decode import Verdict, decide
 from pyforge.ml.features import MAX_TOKENS, Encoded, collate, encode
+from pyforge.ml.modelinfo import MODEL_DIR, model_info
 from pyforge.ml.rewrites import REPAIRS, RewriteSpace, Site, repair_kind, rewrite_space
 from pyforge.ml.units import Unit, iter_functions
 
-MODEL_DIR = Path(__file__).parent / "models"
 BATCH = 16
 
 
@@ -42,69 +43,80 @@ class Detection:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """The shipped model's metadata (from ``bugs.json``)."""
-
-    name: str
-    version: str
-    sha256: str
-    threshold: float
-    path: Path
-
-
-def model_info(model_dir: Path = MODEL_DIR) -> ModelInfo:
-    """Read the metadata of the shipped model."""
-    meta = json.loads((model_dir / "bugs.json").read_text())
-    return ModelInfo(meta["name"], meta["version"], meta["sha256"], float(meta["threshold"]),
-                     model_dir / meta["file"])  # fmt: skip
-
-
 class BugDetector:
     """Scores the functions of Python sources with the ONNX model."""
 
-    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
-        from forgekit.inference import InferenceSettings, get_session
+    def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 1) -> None:
+        import onnxruntime as ort
 
         self.info = model_info(model_dir)
-        self.session = get_session(
-            self.info.path.read_bytes(), InferenceSettings(), sha256=self.info.sha256
-        )
+        data = self.info.path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != self.info.sha256:
+            raise ValueError(f"{self.info.path}: sha256 {digest} is not {self.info.sha256}")
+        opts = ort.SessionOptions()
+        # One thread by default: the engine runs files in parallel processes already.
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
 
-    def run(self, encoded: list[Encoded]) -> list[tuple[Any, ...]]:
+    def run(self, encoded: list[Encoded]) -> list[Outputs]:
         """Raw outputs (loc, nobug, repair, pointer) per function, unpadded."""
-        out: list[tuple[Any, ...]] = [()] * len(encoded)
+        out: list[Outputs] = [()] * len(encoded)
         order = sorted(range(len(encoded)), key=lambda i: encoded[i].length)
         for s in range(0, len(order), BATCH):
             idx = order[s : s + BATCH]
-            b = collate([encoded[i] for i in idx])
-            loc, nobug, rep, ptr = self.session.run(
-                None, {"sub": b.sub, "kind": b.kind, "pad": b.pad}
-            )
+            loc, nobug, rep, ptr = self.session.run(None, inputs([encoded[i] for i in idx]))
             for k, i in enumerate(idx):
-                n = encoded[i].length
-                out[i] = (loc[k, :n], float(nobug[k]), rep[k, :n], ptr[k, :n, :n])
+                out[i] = unpad(encoded[i], (loc[k], nobug[k], rep[k], ptr[k]))
         return out
 
     def detect_source(self, source: str, path: str, threshold: float) -> list[Detection]:
         """Every function's best candidate at or above ``threshold`` (raises SyntaxError)."""
-        units = list(iter_functions(source))
-        prepared: list[tuple[Unit, RewriteSpace, Encoded]] = []
-        for unit in units:
-            space = rewrite_space(unit)
-            enc = encode(unit, space)
-            if enc.loc_mask.any():
-                prepared.append((unit, space, enc))
-        if not prepared:
-            return []
-        outputs = self.run([p[2] for p in prepared])
-        found = []
-        for (unit, space, enc), (loc, nobug, rep, ptr) in zip(prepared, outputs, strict=True):
-            verdict = decide(enc, loc, nobug, rep, ptr)
-            if verdict.location < 0 or verdict.probability < threshold:
-                continue
-            found.append(describe(unit, space, verdict, path))
-        return found
+        prepared = prepare(source)
+        outputs = self.run([p[2] for p in prepared]) if prepared else []
+        return verdicts(prepared, outputs, path, threshold)
+
+
+Outputs = tuple[Any, ...]
+Prepared = tuple[Unit, RewriteSpace, Encoded]
+
+
+def prepare(source: str) -> list[Prepared]:
+    """The functions of a source that have a rewrite site, encoded (raises SyntaxError)."""
+    prepared: list[Prepared] = []
+    for unit in iter_functions(source):
+        space = rewrite_space(unit)
+        enc = encode(unit, space)
+        if enc.loc_mask.any():
+            prepared.append((unit, space, enc))
+    return prepared
+
+
+def inputs(batch: list[Encoded]) -> dict[str, Any]:
+    """The ONNX model's inputs for a list of functions (padded to the longest)."""
+    b = collate(batch)
+    return {"sub": b.sub, "kind": b.kind, "pad": b.pad}
+
+
+def unpad(enc: Encoded, row: Outputs) -> Outputs:
+    """One function's outputs cut to its own length."""
+    n = enc.length
+    loc, nobug, rep, ptr = row
+    return (loc[:n], float(nobug), rep[:n], ptr[:n, :n])
+
+
+def verdicts(
+    prepared: list[Prepared], outputs: list[Outputs], path: str, threshold: float
+) -> list[Detection]:
+    """Detections of the functions whose best candidate reaches ``threshold``."""
+    found = []
+    for (unit, space, enc), (loc, nobug, rep, ptr) in zip(prepared, outputs, strict=True):
+        verdict = decide(enc, loc, nobug, rep, ptr)
+        if verdict.location < 0 or verdict.probability < threshold:
+            continue
+        found.append(describe(unit, space, verdict, path))
+    return found
 
 
 def describe(unit: Unit, space: RewriteSpace, v: Verdict, path: str) -> Detection:

@@ -77,7 +77,9 @@ def stage_data(work: Path, seed: int) -> dict[str, Any]:
     return stats
 
 
-def stage_neural(work: Path, seed: int, epochs: int, budget_s: float) -> dict[str, Any]:
+def stage_neural(
+    work: Path, seed: int, epochs: int, budget_s: float, *, resume: bool = False, lr: float = 2e-3
+) -> dict[str, Any]:
     """Train the transformer, choose its threshold on validation, measure it on test, export."""
     import torch
 
@@ -88,9 +90,14 @@ def stage_neural(work: Path, seed: int, epochs: int, budget_s: float) -> dict[st
     torch.set_num_threads(1)  # the machine is shared; one core keeps the others usable
     random.seed(seed)
     config = ModelConfig()
+    init = torch.load(work / "neural.pt", weights_only=True) if resume else None
+    previous = json.loads((work / "neural.json").read_text()) if resume else None
     model, log = train(
-        load_pairs(work, "train"), config, epochs=epochs, seed=seed, time_budget_s=budget_s
-    )
+        load_pairs(work, "train"), config, epochs=epochs, seed=seed, time_budget_s=budget_s,
+        init_state=init, lr=lr,
+    )  # fmt: skip
+    if previous is not None:  # the card reports the whole history
+        log["previous"] = previous["training"]
     torch.save(model.state_dict(), work / "neural.pt")
     val = score(model, eval_examples(load_pairs(work, "val")))
     threshold = choose_threshold(val)
@@ -139,6 +146,8 @@ def stage_baseline(work: Path, seed: int) -> dict[str, Any]:
 def stage_card(work: Path, out_dir: Path) -> dict[str, Any]:
     """Copy the ONNX model into the package and write its metadata and both cards."""
     from pyforge.ml.cards import dataset_card, model_card
+    from pyforge.ml.detector import BugDetector
+    from pyforge.ml.heldback import heldback_check
 
     data = json.loads((work / "data.json").read_text())
     neural = json.loads((work / "neural.json").read_text())
@@ -159,14 +168,25 @@ def stage_card(work: Path, out_dir: Path) -> dict[str, Any]:
         "baseline_test": baseline["test"] if baseline else None,
     }
     (out_dir / "bugs.json").write_text(json.dumps(meta, indent=1) + "\n")
-    (out_dir / "MODEL_CARD.md").write_text(model_card(meta, data, neural, baseline))
+    _say("running the shipped model over released code of the held-back projects")
+    heldback = heldback_check(BugDetector(out_dir))
+    (work / "heldback.json").write_text(json.dumps(heldback, indent=1))
+    (out_dir / "MODEL_CARD.md").write_text(model_card(meta, data, neural, baseline, heldback))
     (out_dir / "DATASET_CARD.md").write_text(dataset_card(data))
     _say(f"wrote {out_dir}")
     return meta
 
 
 def run(
-    stages: list[str], *, work: Path, out_dir: Path, seed: int, epochs: int, budget_s: float
+    stages: list[str],
+    *,
+    work: Path,
+    out_dir: Path,
+    seed: int,
+    epochs: int,
+    budget_s: float,
+    resume: bool = False,
+    lr: float = 2e-3,
 ) -> None:
     """Run the named stages in order."""
     for stage in STAGES:
@@ -178,6 +198,6 @@ def run(
         elif stage == "baseline":
             stage_baseline(work, seed)
         elif stage == "neural":
-            stage_neural(work, seed, epochs, budget_s)
+            stage_neural(work, seed, epochs, budget_s, resume=resume, lr=lr)
         else:
             stage_card(work, out_dir)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyforge.ml.detector import Detection, ModelInfo
+from pyforge.ml.detector import Detection
+from pyforge.ml.modelinfo import ModelInfo
 from pyforge.ml.rewrites import KINDS
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -69,11 +69,17 @@ def train(
     batch_size: int = 32,
     lr: float = 2e-3,
     time_budget_s: float | None = None,
+    init_state: dict[str, Any] | None = None,
 ) -> tuple[BugModel, dict[str, Any]]:
-    """Train with AdamW and a linear warm-up/decay schedule; returns the model and a log."""
+    """Train with AdamW and a linear warm-up/decay schedule; returns the model and a log.
+
+    ``init_state`` continues from a checkpoint's weights (a fresh optimizer and schedule).
+    """
     torch.manual_seed(seed)
     rng = random.Random(seed)  # noqa: S311 - data sampling, not security
     model = BugModel(config)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     # Clean functions plus half the buggy twins: the epoch's size, without drawing from rng.
     per_epoch = len(pairs) + sum(p.buggy is not None for p in pairs) // 2
@@ -82,7 +88,7 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 200) * max(0.05, 1 - s / total)
     )
-    log: dict[str, Any] = {"epochs": [], "steps": 0}
+    log: dict[str, Any] = {"epochs": [], "steps": 0, "lr": lr, "resumed": init_state is not None}
     start = time.monotonic()
     model.train()
     for epoch in range(epochs):
