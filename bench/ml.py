@@ -138,8 +138,9 @@ def torch_compare(session: Any, encs: list[Encoded], threads: int) -> dict[str, 
     model.load_state_dict(torch.load(ckpt, weights_only=True))
     model.eval()
     out: dict[str, float] = {}
+    ordered = sorted(encs, key=lambda e: e.length)  # batches of similar length, as buckets do
     for size in (1, 32):
-        batches = [encs[i : i + size] for i in range(0, len(encs), size)]
+        batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
         t0 = time.perf_counter()
         for b in batches:
             session.run(None, feed(b))

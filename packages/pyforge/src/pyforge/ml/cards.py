@@ -25,6 +25,21 @@ def _kind_table(test: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _training_line(log: dict[str, Any]) -> str:
+    line = (
+        f"- Trained for {len(log['epochs'])} epoch(s), {log['steps']} steps, "
+        f"{log['train_seconds']:.0f} s on one CPU core, seed 0, peak learning rate "
+        f"{log.get('lr', 2e-3):g}"
+    )
+    prev = log.get("previous")
+    if prev:
+        line += (
+            f", continuing a checkpoint trained {len(prev['epochs'])} epoch(s), "
+            f"{prev['steps']} steps, {prev['train_seconds']:.0f} s (`--resume`)"
+        )
+    return line + "."
+
+
 def _comparison(nn: dict[str, Any], gb: dict[str, Any]) -> list[str]:
     """Which model wins on each headline figure, and by how much (from the numbers)."""
     out = []
@@ -87,9 +102,7 @@ def model_card(
         "and a pointer to another token (variable, attribute or string) for the repair.",
         f"- Reads the first {MAX_TOKENS} tokens of a function (comments and blank lines "
         "dropped); later tokens are not checked.",
-        f"- Trained for {len(neural['training']['epochs'])} epoch(s), "
-        f"{neural['training']['steps']} steps, {neural['training']['train_seconds']:.0f} s on "
-        "one CPU core, seed 0.",
+        _training_line(neural["training"]),
         "- Probability of a detection = P(location) x P(repair | location): a warning is "
         "right only if both are.",
         "",
