@@ -214,3 +214,18 @@ def test_settings_read_the_environment(monkeypatch):
     monkeypatch.setenv("FORGE_INFERENCE_INTRA_OP_THREADS", "2")
     s = InferenceSettings()
     assert (s.max_batch_size, s.intra_op_threads) == (4, 2)
+
+
+async def test_unknown_model_is_not_found_and_reload_replaces_the_version(storage):
+    from forgekit.errors import NotFound
+
+    stored = await storage.put_bytes(double_model())
+    runtime = InferenceRuntime(settings())
+    with pytest.raises(NotFound):
+        runtime.get("double")
+    await runtime.load("double", "1", storage, stored.key)
+    await runtime.load("double", "2", storage, stored.key)
+    assert runtime.get("double").version == "2"
+    out = await runtime.infer("double", _sample(2.0))
+    np.testing.assert_allclose(out["y"], np.full((1, 3), 4.0))
+    await runtime.close()
