@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pyforge.ml.decode import Verdict, decide
-from pyforge.ml.features import MAX_TOKENS, Encoded, collate, encode
+from pyforge.ml.features import Encoded, collate, encode
 from pyforge.ml.modelinfo import MODEL_DIR, model_info
 from pyforge.ml.rewrites import REPAIRS, RewriteSpace, Site, repair_kind, rewrite_space
 from pyforge.ml.units import Unit, iter_functions
@@ -168,8 +168,3 @@ def _repair_text(name: str, token: str, current: str) -> str:
 def default_detector() -> BugDetector:
     """The process's detector over the shipped model."""
     return BugDetector()
-
-
-def token_limit() -> int:
-    """Tokens of a function the model reads; later tokens are not checked."""
-    return MAX_TOKENS
