@@ -37,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: Commands of the local analysis CLI: they need neither the kit nor the web stack.
-_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline"})
+_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline", "ml", "train"})
 
 
 def _register(argv: list[str]) -> None:
@@ -46,6 +46,7 @@ def _register(argv: list[str]) -> None:
     # kit (whose role commands it does not need), ``pyforge --help`` lists everything.
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client
+    from pyforge.ml import cli as ml_cli
 
     app = _app()
     if not argv or argv[0] not in _LOCAL_COMMANDS:
@@ -54,6 +55,7 @@ def _register(argv: list[str]) -> None:
         add_role_commands(app, _product, title="PyForge", env_prefix="PYFORGE_")
     client.register(app)
     analysis_cli.register(app)
+    ml_cli.register(app)
 
 
 def _product() -> Product[Any, Any]:
