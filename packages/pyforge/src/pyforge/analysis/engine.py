@@ -260,7 +260,12 @@ def _analyze_text(
             return report
 
     try:
-        scan = scan_tokens(text, want_units=any(a == "duplication" for a, _ in plan.collectors))
+        # Duplication units and private names are only worth their cost to the project
+        # checks that read them.
+        collecting = {a for a, _ in plan.collectors}
+        scan = scan_tokens(
+            text, want_units="duplication" in collecting, want_private="deadcode" in collecting
+        )
     except (tokenize.TokenError, SyntaxError):
         scan = TokenScan(raw=_fallback_raw(lines))
     report.suppressions = scan.suppressions
