@@ -128,7 +128,9 @@ class RuffRun:
         for item in items:
             diagnostic = _diagnostic(item, fmt=fmt)
             if diagnostic is not None:
-                out.setdefault(str(Path(item["filename"]).absolute()), []).append(diagnostic)
+                # os.path: one call per diagnostic, thousands on a large tree.
+                path = os.path.abspath(item["filename"])  # noqa: PTH100
+                out.setdefault(path, []).append(diagnostic)
 
 
 def _diagnostic(item: dict[str, Any], *, fmt: bool) -> RuffDiagnostic | None:

@@ -326,16 +326,17 @@ class _Run:
             line_length=int(style_opts.get("line_length", 88)),
             target_version=str(style_opts.get("target_version", "py311")),
         )
-        fresh = _run_pool(
-            self.payloads, self.settings_list, config.options, self.analyzers, jobs,
-            self.progress, self.done, self.total,
-        )  # fmt: skip
-        self.payloads = []
-        diagnostics = ruff_run.results()
-        self.notes += [Note("", e) for e in ruff_run.errors]
-        for item in self.pending:
-            report = fresh[item.rel]
-            diags = diagnostics.get(str(Path(item.abs_path).absolute()))
+        pending = {item.rel: item for item in self.pending}
+        diagnostics: dict[str, list[ruff.RuffDiagnostic]] | None = None
+
+        def finish(report: FileReport) -> None:
+            # Called as each result arrives, so that merging and caching overlap the pool.
+            nonlocal diagnostics
+            if diagnostics is None:
+                diagnostics = ruff_run.results()
+                self.notes += [Note("", e) for e in ruff_run.errors]
+            item = pending[report.path]
+            diags = diagnostics.get(os.path.abspath(item.abs_path))  # noqa: PTH100 - as ruff.py
             if diags and report.status != "error":
                 settings = self.settings_list[item.settings_index]
                 self._add_ruff(report, item.abs_path, diags, settings, selects)
@@ -343,6 +344,15 @@ class _Run:
             if report.facts:
                 self.cache.put(item.key + "-facts", report.facts)
             self.reports[item.rel] = report
+
+        _run_pool(
+            self.payloads, self.settings_list, config.options, self.analyzers, jobs,
+            self.progress, self.done, self.total, finish,
+        )  # fmt: skip
+        self.payloads = []
+        if diagnostics is None:
+            ruff_run.results()
+            self.notes += [Note("", e) for e in ruff_run.errors]
 
     def _add_ruff(
         self,
@@ -395,20 +405,21 @@ def _run_pool(
     progress: ProgressCallback | None,
     done: int,
     total: int,
-) -> dict[str, FileReport]:
-    out: dict[str, FileReport] = {}
+    finish: Callable[[FileReport], None],
+) -> None:
+    """Analyse ``payloads`` (in a process pool unless there are few); ``finish`` each report."""
     if not payloads:
-        return out
+        return
     workers = max(1, min(jobs or os.cpu_count() or 1, len(payloads)))
     if workers == 1 or len(payloads) < 4:
         _init_worker(settings, options, analyzers)
         for item in payloads:
             for report in _analyze_chunk([item]):
-                out[report.path] = report
+                finish(report)
             done += 1
             if progress is not None:
                 progress(done, total)
-        return out
+        return
     # Imported here: a run small enough for one process does without them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -426,11 +437,10 @@ def _run_pool(
         futures = [pool.submit(_analyze_chunk, c) for c in chunks]
         for future in as_completed(futures):
             for report in future.result():
-                out[report.path] = report
+                finish(report)
                 done += 1
             if progress is not None:
                 progress(done, total)
-    return out
 
 
 def _project_findings(
