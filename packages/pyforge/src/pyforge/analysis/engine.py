@@ -105,6 +105,8 @@ def recursion_limit(limit: int) -> Iterator[None]:
 
 def split_lines(text: str) -> list[str]:
     """Lines as the parser numbers them (``\\n``, ``\\r\\n`` and ``\\r`` end a line)."""
+    if "\r" not in text:
+        return text.split("\n")  # the usual case, several times faster than the pattern
     return _LINE_BREAK.split(text)
 
 

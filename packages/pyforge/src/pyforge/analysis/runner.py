@@ -234,6 +234,8 @@ class _Run:
         self.pending: list[_Pending] = []
         self.payloads: list[tuple[str, bytes, int]] = []
         self.total = self.done = self.hits = 0
+        #: settings digest -> ruff code -> the rule it is reported as (routing is per code).
+        self._ruff_rules: dict[str, dict[str, Rule | None]] = {}
 
     def select(
         self, path_list: list[Path], changed_since: str | None, baseline: Path | None
@@ -364,8 +366,11 @@ class _Run:
     ) -> None:
         """Merge ruff's diagnostics for one file into its report, as the owning rules."""
         extra: list[Finding] = []
+        rules = self._ruff_rules.setdefault(settings.digest, {})
         for d in diags:
-            rule = _ruff_rule(self.analyzers, d.code, settings, selects)
+            if d.code not in rules:
+                rules[d.code] = _ruff_rule(self.analyzers, d.code, settings, selects)
+            rule = rules[d.code]
             if rule is not None:
                 extra.append(
                     Finding(
