@@ -143,6 +143,18 @@ class FileReport:
         data["suppressions"] = {str(k): v for k, v in self.suppressions.items()}
         return data
 
+    def to_transport(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What a worker process sends back: the cache form and the facts, plain data only."""
+        return self.to_cache(), self.facts
+
+    @classmethod
+    def from_transport(cls, data: tuple[dict[str, Any], dict[str, Any]]) -> FileReport:
+        """Inverse of :meth:`to_transport`."""
+        report = cls.from_cache(data[0])
+        report.facts = data[1]
+        report.cached = False
+        return report
+
     @classmethod
     def from_cache(cls, data: dict[str, Any]) -> FileReport:
         """Inverse of :meth:`to_cache`."""
