@@ -335,6 +335,8 @@ class _Run:
             target_version=str(style_opts.get("target_version", "py311")),
         )
         pending = {item.rel: item for item in self.pending}
+        # The bytes already read, for the lines ruff's findings are fingerprinted with.
+        contents = {rel: data for rel, data, _ in self.payloads}
         diagnostics: dict[str, list[ruff.RuffDiagnostic]] | None = None
 
         def finish(report: FileReport) -> None:
@@ -347,7 +349,8 @@ class _Run:
             diags = diagnostics.get(os.path.abspath(item.abs_path))  # noqa: PTH100 - as ruff.py
             if diags and report.status != "error":
                 settings = self.settings_list[item.settings_index]
-                self._add_ruff(report, item.abs_path, diags, settings, selects)
+                lines = split_lines(contents[item.rel].decode("utf-8", "replace"))
+                self._add_ruff(report, lines, diags, settings, selects)
             self.cache.put(item.key, report.to_cache())
             if report.facts:
                 self.cache.put(item.key + "-facts", report.facts)
@@ -365,7 +368,7 @@ class _Run:
     def _add_ruff(
         self,
         report: FileReport,
-        abs_path: str,
+        lines: list[str],
         diags: Sequence[ruff.RuffDiagnostic],
         settings: RuleSettings,
         selects: dict[str, tuple[str, ...]],
@@ -388,7 +391,7 @@ class _Run:
                     )
                 )  # fmt: skip
         if extra:
-            extra = finish_findings(extra, _read_lines(abs_path), report, settings)
+            extra = finish_findings(extra, lines, report, settings)
             report.findings = sorted([*report.findings, *extra], key=Finding.sort_key)
 
 
