@@ -404,17 +404,36 @@ class _CGaps:
             else:
                 counts.sloc += 1
 
-    def statement(self, first: int, last: int, toks: list[Any]) -> bool:
-        """Count one statement's rows; True when it is code (not a lone string)."""
-        self.standalone(first)
-        self.next_row = last + 1
-        empty = sum(self.empty[first - 1 : last])
-        lone_string = len(toks) == 1 and toks[0][1] == _C_STRING
-        if lone_string and self.comments_upto[last] == self.comments_upto[first - 1]:
-            self.counts.string(toks[0][2] == toks[0][3], last - first + 1, empty)
-            return False
-        self.counts.code(last - first + 1, empty)
-        return True
+
+def _c_count_statements(
+    gaps: _CGaps, types: list[int], toks: list[Any], *, n_lines: int, want_units: bool
+) -> list[tuple[int, int, int, int]]:
+    """Count every statement's rows and logical lines; its duplication units.
+
+    The loop runs once per statement of the file, so the usual case (a one-line statement
+    right after the previous one) is spelled out here rather than in method calls.
+    """
+    counts = gaps.counts
+    empty, comments_upto = gaps.empty, gaps.comments_upto
+    units: list[tuple[int, int, int, int]] = []
+    lloc = 0
+    for i, j, last_row in _c_statements(types, toks):
+        first, last = toks[i][2], min(last_row, n_lines)
+        if first > gaps.next_row:
+            gaps.standalone(first)
+        gaps.next_row = last + 1
+        rows = last - first + 1
+        n_empty = sum(empty[first - 1 : last]) if rows > 1 else 0  # a token's row is not blank
+        if j - i == 1 and types[i] == _C_STRING and comments_upto[last] == comments_upto[first - 1]:
+            counts.string(toks[i][2] == toks[i][3], rows, n_empty)
+        else:
+            counts.code(rows, n_empty)
+            if want_units and toks[i][0] not in _NO_UNIT:
+                units.append(_unit(first, toks[j - 1][3], [t[0] for t in toks[i:j]]))
+        kinds = types[i:j]
+        lloc += _logical_count(kinds) if _C_SEMI in kinds or _C_COLON in kinds else 1
+    counts.lloc = lloc
+    return units
 
 
 def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
@@ -431,17 +450,7 @@ def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) ->
         if rules:
             suppressions[row] = rules
     gaps = _CGaps(lines, comment_text)
-    units: list[tuple[int, int, int, int]] = []
-    lloc = 0
-    n_lines = len(lines)
-    for i, j, last_row in _c_statements(types, toks):
-        group = toks[i:j]
-        first = group[0][2]
-        code = gaps.statement(first, min(last_row, n_lines), group)
-        if code and want_units and group[0][0] not in _NO_UNIT:
-            units.append(_unit(first, group[-1][3], [t[0] for t in group]))
-        lloc += _logical_count(types[i:j])
-    gaps.standalone(n_lines + 1)
-    gaps.counts.lloc = lloc
+    units = _c_count_statements(gaps, types, toks, n_lines=len(lines), want_units=want_units)
+    gaps.standalone(len(lines) + 1)
     return TokenScan(raw=gaps.counts.raw(), suppressions=suppressions, units=units,
                      private_names=_c_private_names(toks) if want_private else {})  # fmt: skip
