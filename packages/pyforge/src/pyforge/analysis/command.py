@@ -1,8 +1,9 @@
 """``pyforge analyze`` without the CLI framework: what the typer command and the fast path run.
 
-``pyforge analyze`` on a plain command line is parsed by :func:`pyforge.analysis.runcache.fast_main`
-and runs here without importing typer (whose import alone is a third of a small run's start-up);
-the typer command in :mod:`pyforge.analysis.cli` calls the same function.
+A plain ``pyforge analyze`` command line that the run cache cannot answer
+(:func:`pyforge.analysis.runcache.fast_main`) is parsed by :func:`fast_analyze` and runs here
+without importing typer, whose import alone is a third of a one-file run's start-up; the typer
+command in :mod:`pyforge.analysis.cli` calls the same :func:`analyze_command`.
 """
 
 from __future__ import annotations

@@ -73,11 +73,13 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the JSON schema's ``findings[]`` item."""
+        # ``_value_`` rather than ``.value``: Enum's property costs a descriptor call, and this
+        # runs for every finding of every report and cache entry.
         out: dict[str, Any] = {
             "rule": self.rule,
-            "category": self.category.value,
-            "severity": self.severity.value,
-            "confidence": self.confidence.value,
+            "category": self.category._value_,
+            "severity": self.severity._value_,
+            "confidence": self.confidence._value_,
             "message": self.message,
             "path": self.path,
             "line": self.line,

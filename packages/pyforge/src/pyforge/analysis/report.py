@@ -97,11 +97,16 @@ class FileReport:
     cached: bool = False
     #: the JSON form this report was read from, reused for output (not compared or shown).
     _source: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: (first line, last line, qualified name) of every function and class, built on first use.
+    _spans: list[tuple[int, int, str]] | None = field(default=None, repr=False, compare=False)
 
     def scope_at(self, line: int) -> str:
         """Qualified name of the innermost function or class containing ``line``."""
-        spans = [(f.line, f.end_line, f.qualname) for f in self.functions]
-        spans += [(c.line, c.end_line, c.qualname) for c in self.classes]
+        spans = self._spans
+        if spans is None or len(spans) != len(self.functions) + len(self.classes):
+            spans = [(f.line, f.end_line, f.qualname) for f in self.functions]
+            spans += [(c.line, c.end_line, c.qualname) for c in self.classes]
+            self._spans = spans
         best, best_size = "", -1
         for start, end, qualname in spans:
             if start <= line <= end and (best_size < 0 or end - start < best_size):
@@ -137,6 +142,18 @@ class FileReport:
         data["notes"] = [n.message for n in self.notes]
         data["suppressions"] = {str(k): v for k, v in self.suppressions.items()}
         return data
+
+    def to_transport(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What a worker process sends back: the cache form and the facts, plain data only."""
+        return self.to_cache(), self.facts
+
+    @classmethod
+    def from_transport(cls, data: tuple[dict[str, Any], dict[str, Any]]) -> FileReport:
+        """Inverse of :meth:`to_transport`."""
+        report = cls.from_cache(data[0])
+        report.facts = data[1]
+        report.cached = False
+        return report
 
     @classmethod
     def from_cache(cls, data: dict[str, Any]) -> FileReport:

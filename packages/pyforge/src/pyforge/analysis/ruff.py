@@ -26,16 +26,24 @@ FORMAT_CODE = "FORMAT"
 @lru_cache(maxsize=1)
 def find_ruff() -> str | None:
     """Path of the ruff executable (the one installed with this interpreter first)."""
+    packaged = _packaged_ruff()
+    if packaged is not None:
+        return packaged
+    candidate = Path(sys.executable).parent / "ruff"
+    if candidate.is_file():
+        return str(candidate)
+    return shutil.which("ruff")
+
+
+@lru_cache(maxsize=1)
+def _packaged_ruff() -> str | None:
+    """The executable of the ``ruff`` package installed with this interpreter, if any."""
     try:
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
         return os.fsdecode(find_ruff_bin())
     except (ImportError, FileNotFoundError):
-        pass
-    candidate = Path(sys.executable).parent / "ruff"
-    if candidate.is_file():
-        return str(candidate)
-    return shutil.which("ruff")
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +52,14 @@ def ruff_version() -> str:
     exe = find_ruff()
     if exe is None:
         return ""
+    if exe == _packaged_ruff():
+        # The package's version is its binary's: no process to start on every run.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"ruff {version('ruff')}"
+        except PackageNotFoundError:
+            pass
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv, our own tool
             [exe, "--version"], capture_output=True, text=True, timeout=30, check=False
@@ -128,7 +144,9 @@ class RuffRun:
         for item in items:
             diagnostic = _diagnostic(item, fmt=fmt)
             if diagnostic is not None:
-                out.setdefault(str(Path(item["filename"]).absolute()), []).append(diagnostic)
+                # os.path: one call per diagnostic, thousands on a large tree.
+                path = os.path.abspath(item["filename"])  # noqa: PTH100
+                out.setdefault(path, []).append(diagnostic)
 
 
 def _diagnostic(item: dict[str, Any], *, fmt: bool) -> RuffDiagnostic | None:

@@ -92,6 +92,12 @@ def _analyze_chunk(chunk: list[tuple[str, bytes, int]]) -> list[FileReport]:
     return out
 
 
+def _analyze_chunk_for_transport(chunk: list[tuple[str, bytes, int]]) -> list[Any]:
+    # Plain dicts and lists pickle (and unpickle, in the main process) several times faster
+    # than the report's dataclasses and enums.
+    return [report.to_transport() for report in _analyze_chunk(chunk)]
+
+
 # -- main side -----------------------------------------------------------------------------
 
 
@@ -234,6 +240,8 @@ class _Run:
         self.pending: list[_Pending] = []
         self.payloads: list[tuple[str, bytes, int]] = []
         self.total = self.done = self.hits = 0
+        #: settings digest -> ruff code -> the rule it is reported as (routing is per code).
+        self._ruff_rules: dict[str, dict[str, Rule | None]] = {}
 
     def select(
         self, path_list: list[Path], changed_since: str | None, baseline: Path | None
@@ -326,36 +334,52 @@ class _Run:
             line_length=int(style_opts.get("line_length", 88)),
             target_version=str(style_opts.get("target_version", "py311")),
         )
-        fresh = _run_pool(
-            self.payloads, self.settings_list, config.options, self.analyzers, jobs,
-            self.progress, self.done, self.total,
-        )  # fmt: skip
-        self.payloads = []
-        diagnostics = ruff_run.results()
-        self.notes += [Note("", e) for e in ruff_run.errors]
-        for item in self.pending:
-            report = fresh[item.rel]
-            diags = diagnostics.get(str(Path(item.abs_path).absolute()))
+        pending = {item.rel: item for item in self.pending}
+        # The bytes already read, for the lines ruff's findings are fingerprinted with.
+        contents = {rel: data for rel, data, _ in self.payloads}
+        diagnostics: dict[str, list[ruff.RuffDiagnostic]] | None = None
+
+        def finish(report: FileReport) -> None:
+            # Called as each result arrives, so that merging and caching overlap the pool.
+            nonlocal diagnostics
+            if diagnostics is None:
+                diagnostics = ruff_run.results()
+                self.notes += [Note("", e) for e in ruff_run.errors]
+            item = pending[report.path]
+            diags = diagnostics.get(os.path.abspath(item.abs_path))  # noqa: PTH100 - as ruff.py
             if diags and report.status != "error":
                 settings = self.settings_list[item.settings_index]
-                self._add_ruff(report, item.abs_path, diags, settings, selects)
+                lines = split_lines(contents[item.rel].decode("utf-8", "replace"))
+                self._add_ruff(report, lines, diags, settings, selects)
             self.cache.put(item.key, report.to_cache())
             if report.facts:
                 self.cache.put(item.key + "-facts", report.facts)
             self.reports[item.rel] = report
 
+        _run_pool(
+            self.payloads, self.settings_list, config.options, self.analyzers, jobs,
+            self.progress, self.done, self.total, finish,
+        )  # fmt: skip
+        self.payloads = []
+        if diagnostics is None:
+            ruff_run.results()
+            self.notes += [Note("", e) for e in ruff_run.errors]
+
     def _add_ruff(
         self,
         report: FileReport,
-        abs_path: str,
+        lines: list[str],
         diags: Sequence[ruff.RuffDiagnostic],
         settings: RuleSettings,
         selects: dict[str, tuple[str, ...]],
     ) -> None:
         """Merge ruff's diagnostics for one file into its report, as the owning rules."""
         extra: list[Finding] = []
+        rules = self._ruff_rules.setdefault(settings.digest, {})
         for d in diags:
-            rule = _ruff_rule(self.analyzers, d.code, settings, selects)
+            if d.code not in rules:
+                rules[d.code] = _ruff_rule(self.analyzers, d.code, settings, selects)
+            rule = rules[d.code]
             if rule is not None:
                 extra.append(
                     Finding(
@@ -367,7 +391,7 @@ class _Run:
                     )
                 )  # fmt: skip
         if extra:
-            extra = finish_findings(extra, _read_lines(abs_path), report, settings)
+            extra = finish_findings(extra, lines, report, settings)
             report.findings = sorted([*report.findings, *extra], key=Finding.sort_key)
 
 
@@ -395,20 +419,21 @@ def _run_pool(
     progress: ProgressCallback | None,
     done: int,
     total: int,
-) -> dict[str, FileReport]:
-    out: dict[str, FileReport] = {}
+    finish: Callable[[FileReport], None],
+) -> None:
+    """Analyse ``payloads`` (in a process pool unless there are few); ``finish`` each report."""
     if not payloads:
-        return out
+        return
     workers = max(1, min(jobs or os.cpu_count() or 1, len(payloads)))
     if workers == 1 or len(payloads) < 4:
         _init_worker(settings, options, analyzers)
         for item in payloads:
             for report in _analyze_chunk([item]):
-                out[report.path] = report
+                finish(report)
             done += 1
             if progress is not None:
                 progress(done, total)
-        return out
+        return
     # Imported here: a run small enough for one process does without them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -423,14 +448,13 @@ def _run_pool(
         max_workers=workers, mp_context=context, initializer=_init_pool_worker,
         initargs=(settings, options, analyzers),
     ) as pool:  # fmt: skip
-        futures = [pool.submit(_analyze_chunk, c) for c in chunks]
+        futures = [pool.submit(_analyze_chunk_for_transport, c) for c in chunks]
         for future in as_completed(futures):
-            for report in future.result():
-                out[report.path] = report
+            for data in future.result():
+                finish(FileReport.from_transport(data))
                 done += 1
             if progress is not None:
                 progress(done, total)
-    return out
 
 
 def _project_findings(

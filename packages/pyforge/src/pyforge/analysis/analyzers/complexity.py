@@ -152,8 +152,11 @@ def long_function(ctx: FileContext, fm: FunctionMetrics) -> Iterator[Hit]:
 
     How to fix: extract coherent steps into functions named after what they do.
     """
+    limit = ctx.thresholds.function_length
+    if fm.length <= limit:
+        return  # the usual case: no need to look for a docstring
     yield from _over_limit(
-        fm, fm.length - _docstring_lines(ctx), ctx.thresholds.function_length,
+        fm, fm.length - _docstring_lines(ctx), limit,
         "is {value} lines long (lines {line}-{end_line}, limit {limit}); extract its steps.",
         ctx=ctx,
     )  # fmt: skip

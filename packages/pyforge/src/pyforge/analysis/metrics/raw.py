@@ -8,14 +8,14 @@ exactly the logical lines of a whole-file tokenisation, so the counts agree with
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import io
 import re
 import sys
 import tokenize
+import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +68,9 @@ class TokenScan:
 
 def _unit_hash(text: str) -> int:
     # A stable hash (not ``hash()``, which is salted per process) so units compare across
-    # worker processes and across runs through the cache.
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+    # worker processes and across runs through the cache. 32 bits are plenty: duplicates are
+    # windows of several consecutive units, which would all have to collide.
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def _count_private(counts: dict[str, int], name: str) -> None:
@@ -189,7 +190,7 @@ class _LineCounts:
                             single=self.single, lloc=self.lloc, comments=self.comments)  # fmt: skip
 
 
-def scan_tokens(text: str, *, want_units: bool = True) -> TokenScan:
+def scan_tokens(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
     """Tokenize ``text`` once; raise ``tokenize.TokenError``/``SyntaxError`` on broken input.
 
     On Python 3.11 the C tokenizer is used (about seven times faster than ``tokenize``, whose
@@ -197,21 +198,22 @@ def scan_tokens(text: str, *, want_units: bool = True) -> TokenScan:
     recovered from the gaps between tokens. Python 3.12+ ``tokenize`` is C-based already.
     """
     if _C_TOKENIZER is not None:
-        return _scan_c(text, want_units=want_units)
-    return _scan_py(text, want_units=want_units)
+        return _scan_c(text, want_units=want_units, want_private=want_private)
+    return _scan_py(text, want_units=want_units, want_private=want_private)
 
 
-def _scan_py(text: str, *, want_units: bool = True) -> TokenScan:
+def _scan_py(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
     """The portable scan, over :mod:`tokenize`'s tokens."""
-    return _PyScan(text, want_units).run()
+    return _PyScan(text, want_units, want_private).run()
 
 
 class _PyScan:
     """One :func:`_scan_py`: tokens are grouped into logical lines, each counted on closing."""
 
-    def __init__(self, text: str, want_units: bool) -> None:
+    def __init__(self, text: str, want_units: bool, want_private: bool) -> None:
         self.text = text
         self.want_units = want_units
+        self.want_private = want_private
         lines = _source_lines(text)
         self.empty = [not line.strip() for line in lines]
         self.n_lines = len(lines)
@@ -258,9 +260,9 @@ class _PyScan:
                 self.depth += 1
             elif tok.string in ")]}":
                 self.depth = max(0, self.depth - 1)
-        elif ttype == _NAME:
+        elif ttype == _NAME and self.want_private:
             _count_private(self.private_names, tok.string)
-        elif ttype == _STRING:
+        elif ttype == _STRING and self.want_private:
             _count_private_in_string(self.private_names, tok.string)
         self.seen_any = True
         self.sig.append(tok)
@@ -338,34 +340,41 @@ def _comment_in(line: str, string_spans: Sequence[tuple[int, int]]) -> str | Non
     return None
 
 
-def _c_statements(text: str) -> tuple[list[tuple[int, int, list[Any]]], list[Any], dict[str, int]]:
-    """The C tokenizer's statements (first row, last row, tokens), string spans, private names.
+def _c_statements(types: list[int], toks: list[Any]) -> Iterator[tuple[int, int, int]]:
+    """(first token, end token, last row) of each statement in the C tokenizer's tokens.
 
-    Tokens are tuples (string, type, row, end_row, col, end_col); comments are not among them.
+    Tokens are tuples (string, type, row, end_row, col, end_col); comments are not among them,
+    and INDENT/DEDENT/ENDMARKER only ever stand between statements. Statement ends are found
+    with ``list.index``, so no Python code runs per token.
     """
-    assert _C_TOKENIZER is not None
-    groups: list[tuple[int, int, list[Any]]] = []
-    strings: list[tuple[int, int, int, int]] = []
-    private_names: dict[str, int] = {}
-    sig: list[Any] = []
-    for tok in _C_TOKENIZER(text):
-        ttype = tok[1]
-        if ttype == _C_NEWLINE:
-            if sig:
-                groups.append((sig[0][2], tok[2], sig))
-                sig = []
-            continue
-        if ttype in _C_SKIP:
-            continue
-        if ttype == _C_STRING:
-            strings.append((tok[2], tok[4], tok[3], tok[5]))
-            _count_private_in_string(private_names, tok[0])
-        elif ttype == _C_NAME and tok[0][:1] == "_":
-            _count_private(private_names, tok[0])
-        sig.append(tok)
-    if sig:
-        groups.append((sig[0][2], sig[-1][3], sig))
-    return groups, strings, private_names
+    n = len(types)
+    i = 0
+    while i < n:
+        while i < n and types[i] in _C_SKIP:
+            i += 1
+        if i >= n:
+            return
+        try:
+            j = types.index(_C_NEWLINE, i)
+            last_row = toks[j][2]
+        except ValueError:  # no NEWLINE before the end
+            j = n
+            while types[j - 1] in _C_SKIP:
+                j -= 1
+            last_row = toks[j - 1][3]
+        if j > i:
+            yield i, j, last_row
+        i = j + 1
+
+
+def _c_private_names(toks: list[Any]) -> dict[str, int]:
+    """Private names among the tokens: identifiers, and mentions inside strings."""
+    counts: dict[str, int] = {}
+    for name in [t[0] for t in toks if t[1] == _C_NAME and t[0][0] == "_"]:
+        _count_private(counts, name)
+    for string in [t[0] for t in toks if t[1] == _C_STRING and "_" in t[0]]:
+        _count_private_in_string(counts, string)
+    return counts
 
 
 class _CGaps:
@@ -395,23 +404,45 @@ class _CGaps:
             else:
                 counts.sloc += 1
 
-    def statement(self, first: int, last: int, toks: list[Any]) -> bool:
-        """Count one statement's rows; True when it is code (not a lone string)."""
-        self.standalone(first)
-        self.next_row = last + 1
-        empty = sum(self.empty[first - 1 : last])
-        lone_string = len(toks) == 1 and toks[0][1] == _C_STRING
-        if lone_string and self.comments_upto[last] == self.comments_upto[first - 1]:
-            self.counts.string(toks[0][2] == toks[0][3], last - first + 1, empty)
-            return False
-        self.counts.code(last - first + 1, empty)
-        return True
+
+def _c_count_statements(
+    gaps: _CGaps, types: list[int], toks: list[Any], *, n_lines: int, want_units: bool
+) -> list[tuple[int, int, int, int]]:
+    """Count every statement's rows and logical lines; its duplication units.
+
+    The loop runs once per statement of the file, so the usual case (a one-line statement
+    right after the previous one) is spelled out here rather than in method calls.
+    """
+    counts = gaps.counts
+    empty, comments_upto = gaps.empty, gaps.comments_upto
+    units: list[tuple[int, int, int, int]] = []
+    lloc = 0
+    for i, j, last_row in _c_statements(types, toks):
+        first, last = toks[i][2], min(last_row, n_lines)
+        if first > gaps.next_row:
+            gaps.standalone(first)
+        gaps.next_row = last + 1
+        rows = last - first + 1
+        n_empty = sum(empty[first - 1 : last]) if rows > 1 else 0  # a token's row is not blank
+        if j - i == 1 and types[i] == _C_STRING and comments_upto[last] == comments_upto[first - 1]:
+            counts.string(toks[i][2] == toks[i][3], rows, n_empty)
+        else:
+            counts.code(rows, n_empty)
+            if want_units and toks[i][0] not in _NO_UNIT:
+                units.append(_unit(first, toks[j - 1][3], [t[0] for t in toks[i:j]]))
+        kinds = types[i:j]
+        lloc += _logical_count(kinds) if _C_SEMI in kinds or _C_COLON in kinds else 1
+    counts.lloc = lloc
+    return units
 
 
-def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
+def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
     """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`)."""
+    assert _C_TOKENIZER is not None
     lines = _source_lines(text)
-    groups, strings, private_names = _c_statements(text)
+    toks = list(_C_TOKENIZER(text))
+    types = [t[1] for t in toks]
+    strings = [(t[2], t[4], t[3], t[5]) for t in toks if t[1] == _C_STRING]
     comment_text = _comment_rows(lines, strings)
     suppressions: dict[int, list[str]] = {}
     for row, comment in comment_text.items():
@@ -419,13 +450,7 @@ def _scan_c(text: str, *, want_units: bool = True) -> TokenScan:
         if rules:
             suppressions[row] = rules
     gaps = _CGaps(lines, comment_text)
-    counts = gaps.counts
-    units: list[tuple[int, int, int, int]] = []
-    for first, last, toks in groups:
-        last = min(last, len(lines))
-        if gaps.statement(first, last, toks) and want_units and toks[0][0] not in _NO_UNIT:
-            units.append(_unit(first, toks[-1][3], [t[0] for t in toks]))
-        counts.lloc += _logical_count([t[1] for t in toks])
+    units = _c_count_statements(gaps, types, toks, n_lines=len(lines), want_units=want_units)
     gaps.standalone(len(lines) + 1)
-    return TokenScan(raw=counts.raw(), suppressions=suppressions, units=units,
-                     private_names=private_names)  # fmt: skip
+    return TokenScan(raw=gaps.counts.raw(), suppressions=suppressions, units=units,
+                     private_names=_c_private_names(toks) if want_private else {})  # fmt: skip
