@@ -61,24 +61,37 @@ def build_pairs(
         for f in packages[package]:
             if taken >= per_package:
                 break
-            source = read_source(f.path)
-            if source is None:
-                continue
-            try:
-                units = list(iter_functions(source))
-            except (SyntaxError, ValueError, RecursionError):
-                continue
-            for unit in units:
-                if taken >= per_package:
-                    break
-                if not MIN_TOKENS <= len(unit.tokens) <= MAX_TOKENS:
-                    continue
-                pair = _pair(unit, package, rng)
-                if pair is not None:
-                    out.append(pair)
-                    taken += 1
+            pairs = _file_pairs(f, package, rng, per_package - taken)
+            out.extend(pairs)
+            taken += len(pairs)
             if progress is not None:
                 progress(1)
+    return out
+
+
+def _units(f: SourceFile) -> list[Unit]:
+    """The file's functions of a usable length (none when it cannot be read or parsed)."""
+    source = read_source(f.path)
+    if source is None:
+        return []
+    try:
+        units = list(iter_functions(source))
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    return [u for u in units if MIN_TOKENS <= len(u.tokens) <= MAX_TOKENS]
+
+
+def _file_pairs(
+    f: SourceFile, package: str, rng: random.Random, wanted: int
+) -> list[FunctionPair]:
+    """Up to ``wanted`` pairs from one file, in order (the random draws as before)."""
+    out: list[FunctionPair] = []
+    for unit in _units(f):
+        if len(out) >= wanted:
+            break
+        pair = _pair(unit, package, rng)
+        if pair is not None:
+            out.append(pair)
     return out
 
 

@@ -74,21 +74,22 @@ def choose_threshold(scored: Sequence[Scored]) -> float:
     return THRESHOLDS[-1]
 
 
+def _kind_figures(ks: Sequence[Scored]) -> dict[str, float]:
+    joint = sum(s.joint_ok and s.argmax_bug for s in ks)
+    return {
+        "functions": len(ks),
+        "joint_accuracy": _rate(joint, len(ks)),
+        "location_accuracy": _rate(sum(s.location_ok for s in ks), len(ks)),
+        "repair_accuracy": _rate(sum(s.repair_ok for s in ks), len(ks)),
+    }
+
+
 def summary(scored: Sequence[Scored], threshold: float) -> dict[str, Any]:
     """Every figure of the model card for one detector on one split."""
     clean = [s for s in scored if s.kind == "clean"]
     buggy = [s for s in scored if s.kind != "clean"]
-    per_kind: dict[str, dict[str, float]] = {}
-    for kind in KINDS:
-        ks = [s for s in buggy if s.kind == kind]
-        joint = [s.joint_ok and s.argmax_bug for s in ks]
-        per_kind[kind] = {
-            "functions": len(ks),
-            "joint_accuracy": _rate(sum(joint), len(ks)),
-            "location_accuracy": _rate(sum(s.location_ok for s in ks), len(ks)),
-            "repair_accuracy": _rate(sum(s.repair_ok for s in ks), len(ks)),
-        }
-    kinds_present = [k for k in KINDS if per_kind[k]["functions"]]
+    per_kind = {kind: _kind_figures([s for s in buggy if s.kind == kind]) for kind in KINDS}
+    present = [per_kind[k]["joint_accuracy"] for k in KINDS if per_kind[k]["functions"]]
     clean_ok = sum(not s.argmax_bug for s in clean)
     buggy_ok = sum(s.joint_ok and s.argmax_bug for s in buggy)
     return {
@@ -96,11 +97,7 @@ def summary(scored: Sequence[Scored], threshold: float) -> dict[str, Any]:
         "buggy_functions": len(buggy),
         "joint_accuracy": _rate(clean_ok + buggy_ok, len(scored)),
         "joint_accuracy_buggy": _rate(buggy_ok, len(buggy)),
-        "joint_accuracy_mean_over_kinds": round(
-            sum(per_kind[k]["joint_accuracy"] for k in kinds_present) / len(kinds_present), 4
-        )
-        if kinds_present
-        else 0.0,
+        "joint_accuracy_mean_over_kinds": round(sum(present) / len(present), 4) if present else 0.0,
         "clean_accuracy": _rate(clean_ok, len(clean)),
         "per_kind": per_kind,
         "at_default_threshold": at_threshold(scored, threshold),

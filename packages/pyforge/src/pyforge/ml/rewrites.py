@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyforge.ml.units import Token, Unit
@@ -124,78 +125,117 @@ def _add(sites: dict[int, Site], index: int | None, repairs: list[str]) -> Site 
     return site
 
 
+@dataclass
+class _Walk:
+    """What the per-node visitors of one function share."""
+
+    unit: Unit
+    pos: _Positions
+    sites: dict[int, Site]
+    target: list[int]
+    doc_node: ast.stmt | None
+
+
 def rewrite_space(unit: Unit) -> RewriteSpace:
     """Every rewrite site of a unit's function and every pointer target."""
     assert unit.func is not None
     pos = _Positions(unit)
-    sites: dict[int, Site] = {}
-    target = [PTR_NONE] * len(unit.tokens)
     docstring = ast.get_docstring(unit.func, clean=False) is not None
-    doc_node = unit.func.body[0] if docstring else None
+    walk = _Walk(unit, pos, {}, [PTR_NONE] * len(unit.tokens),
+                 unit.func.body[0] if docstring else None)  # fmt: skip
     for node in ast.walk(unit.func):
-        _visit(node, unit, pos, sites, target, doc_node)
+        visitor = _VISITORS.get(type(node))
+        if visitor is not None:
+            visitor(node, walk)
     # Only names that occur at least once as a target make pointer sites useful.
-    return RewriteSpace(sites, target)
+    return RewriteSpace(walk.sites, walk.target)
 
 
-def _visit(
-    node: ast.AST,
-    unit: Unit,
-    pos: _Positions,
-    sites: dict[int, Site],
-    target: list[int],
-    doc_node: ast.stmt | None,
-) -> None:
-    if isinstance(node, ast.Name):
-        i = pos.start_index(node)
-        if i is not None:
-            target[i] = PTR_NAME
-            if isinstance(node.ctx, ast.Load):
-                sites.setdefault(i, Site()).ptr_class = PTR_NAME
-    elif isinstance(node, ast.arg):
-        i = pos.start_index(node)
-        if i is not None and unit.tokens[i].string == node.arg:
-            target[i] = PTR_NAME
-    elif isinstance(node, ast.Attribute):
-        i = pos.end_index(node)
-        if i is not None and unit.tokens[i].string == node.attr:
-            target[i] = PTR_ATTR
-            if isinstance(node.ctx, ast.Load):
-                sites.setdefault(i, Site()).ptr_class = PTR_ATTR
-    elif isinstance(node, ast.Constant):
-        _visit_constant(node, unit, pos, sites, target, doc_node)
-    elif isinstance(node, ast.Compare):
-        operands = [node.left, *node.comparators]
-        for k, op in enumerate(node.ops):
-            idx = _between(unit, pos, operands[k], operands[k + 1])
-            name = _CMP_NODES[type(op)]
-            if idx and " ".join(unit.tokens[i].string for i in idx) == name:
-                site = _add(sites, idx[0], [o for o in CMP_OPS if o != name])
-                if site is not None:
-                    site.span = (unit.tokens[idx[0]].start, unit.tokens[idx[-1]].end)
-    elif isinstance(node, ast.BinOp):
-        idx = _between(unit, pos, node.left, node.right)
-        if len(idx) == 1 and unit.tokens[idx[0]].string in BIN_OPS:
-            text = unit.tokens[idx[0]].string
-            _add(sites, idx[0], [o for o in BIN_OPS if o != text])
-    elif isinstance(node, ast.BoolOp):
-        for left, right in itertools.pairwise(node.values):
-            idx = _between(unit, pos, left, right)
-            if len(idx) == 1 and unit.tokens[idx[0]].string in BOOL_OPS:
-                text = unit.tokens[idx[0]].string
-                _add(sites, idx[0], [o for o in BOOL_OPS if o != text])
-        for value in node.values:
-            _negation_site(value, pos, sites)
-    elif isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert):
-        _negation_site(node.test, pos, sites)
-    elif isinstance(node, ast.Call):
-        args = node.args
-        if len(args) >= 2 and not any(isinstance(a, ast.Starred) for a in args):
-            for a, b in itertools.pairwise(args):
-                site = _add(sites, pos.start_index(a), ["swap_args"])
-                if site is not None:
-                    site.span = (pos.start(a), pos.end(a))
-                    site.other_span = (pos.start(b), pos.end(b))
+def _on_name(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.Name)
+    i = w.pos.start_index(node)
+    if i is not None:
+        w.target[i] = PTR_NAME
+        if isinstance(node.ctx, ast.Load):
+            w.sites.setdefault(i, Site()).ptr_class = PTR_NAME
+
+
+def _on_arg(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.arg)
+    i = w.pos.start_index(node)
+    if i is not None and w.unit.tokens[i].string == node.arg:
+        w.target[i] = PTR_NAME
+
+
+def _on_attribute(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.Attribute)
+    i = w.pos.end_index(node)
+    if i is not None and w.unit.tokens[i].string == node.attr:
+        w.target[i] = PTR_ATTR
+        if isinstance(node.ctx, ast.Load):
+            w.sites.setdefault(i, Site()).ptr_class = PTR_ATTR
+
+
+def _on_constant(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.Constant)
+    _visit_constant(node, w.unit, w.pos, w.sites, w.target, w.doc_node)
+
+
+def _on_compare(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.Compare)
+    operands = [node.left, *node.comparators]
+    for k, op in enumerate(node.ops):
+        idx = _between(w.unit, w.pos, operands[k], operands[k + 1])
+        name = _CMP_NODES[type(op)]
+        if idx and " ".join(w.unit.tokens[i].string for i in idx) == name:
+            site = _add(w.sites, idx[0], [o for o in CMP_OPS if o != name])
+            if site is not None:
+                site.span = (w.unit.tokens[idx[0]].start, w.unit.tokens[idx[-1]].end)
+
+
+def _on_binop(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.BinOp)
+    idx = _between(w.unit, w.pos, node.left, node.right)
+    if len(idx) == 1 and w.unit.tokens[idx[0]].string in BIN_OPS:
+        text = w.unit.tokens[idx[0]].string
+        _add(w.sites, idx[0], [o for o in BIN_OPS if o != text])
+
+
+def _on_boolop(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.BoolOp)
+    for left, right in itertools.pairwise(node.values):
+        idx = _between(w.unit, w.pos, left, right)
+        if len(idx) == 1 and w.unit.tokens[idx[0]].string in BOOL_OPS:
+            text = w.unit.tokens[idx[0]].string
+            _add(w.sites, idx[0], [o for o in BOOL_OPS if o != text])
+    for value in node.values:
+        _negation_site(value, w.pos, w.sites)
+
+
+def _on_test(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert)
+    _negation_site(node.test, w.pos, w.sites)
+
+
+def _on_call(node: ast.AST, w: _Walk) -> None:
+    assert isinstance(node, ast.Call)
+    args = node.args
+    if len(args) < 2 or any(isinstance(a, ast.Starred) for a in args):
+        return
+    for a, b in itertools.pairwise(args):
+        site = _add(w.sites, w.pos.start_index(a), ["swap_args"])
+        if site is not None:
+            site.span = (w.pos.start(a), w.pos.end(a))
+            site.other_span = (w.pos.start(b), w.pos.end(b))
+
+
+#: One visitor per node type (a node has exactly one type, so at most one runs).
+_VISITORS: dict[type[ast.AST], Callable[[ast.AST, _Walk], None]] = {
+    ast.Name: _on_name, ast.arg: _on_arg, ast.Attribute: _on_attribute,
+    ast.Constant: _on_constant, ast.Compare: _on_compare, ast.BinOp: _on_binop,
+    ast.BoolOp: _on_boolop, ast.If: _on_test, ast.While: _on_test, ast.IfExp: _on_test,
+    ast.Assert: _on_test, ast.Call: _on_call,
+}  # fmt: skip
 
 
 def _visit_constant(

@@ -45,11 +45,11 @@ SQLITE = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS market_models_fts USING fts5(model_id UNINDEXED, name, "
     "title, description, tags, tokenize = 'unicode61 remove_diacritics 2')",
     "DELETE FROM market_models_fts",
-    f"INSERT INTO market_models_fts ({_COLUMNS}) SELECT id, name, title, description, "
+    f"INSERT INTO market_models_fts ({_COLUMNS}) SELECT id, name, title, description, "  # noqa: S608
     "coalesce(tags, '') FROM market_models",
-    "CREATE TRIGGER IF NOT EXISTS market_models_fts_insert AFTER INSERT ON market_models BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS market_models_fts_insert AFTER INSERT ON market_models BEGIN "  # noqa: S608 (DDL from constants)
     f"INSERT INTO market_models_fts ({_COLUMNS}) VALUES ({_VALUES}); END",
-    "CREATE TRIGGER IF NOT EXISTS market_models_fts_update AFTER UPDATE OF name, title, "
+    "CREATE TRIGGER IF NOT EXISTS market_models_fts_update AFTER UPDATE OF name, title, "  # noqa: S608 (DDL from constants)
     "description, tags ON market_models BEGIN "
     "DELETE FROM market_models_fts WHERE model_id = old.id; "
     f"INSERT INTO market_models_fts ({_COLUMNS}) VALUES ({_VALUES}); END",
