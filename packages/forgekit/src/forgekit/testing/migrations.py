@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,6 +12,9 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from forgekit.db import Base
+
+if TYPE_CHECKING:
+    from forgekit.product import Product
 
 #: Alembic's include_object hook: (object, name, type_, reflected, compare_to) -> keep it?
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
@@ -42,3 +46,31 @@ async def table_names(database_url: str) -> set[str]:
             return await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     finally:
         await engine.dispose()
+
+
+def skipping(prefixes: tuple[str, ...]) -> IncludeObject:
+    """An ``include_object`` hook leaving out objects named with ``prefixes`` (hand-written
+    search objects that autogenerate cannot express)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (name and name.startswith(prefixes))
+
+    return include
+
+
+async def assert_schema_matches_models(database_url: str, hand_written: tuple[str, ...]) -> None:
+    """The migrated database is what the models declare (apart from ``hand_written`` objects)."""
+    diff = await schema_diff(database_url, skipping(hand_written))
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+async def assert_down_and_up(
+    database_url: str, product: Product[Any, Any], expected_tables: set[str]
+) -> None:
+    """Every migration reverts to an empty schema and applies again to the same tables."""
+    before = await table_names(database_url)
+    assert expected_tables <= before, expected_tables - before
+    await asyncio.to_thread(product.downgrade, database_url)
+    assert await table_names(database_url) <= {"alembic_version"}
+    await asyncio.to_thread(product.upgrade, database_url)
+    assert await table_names(database_url) == before
