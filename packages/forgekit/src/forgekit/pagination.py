@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -72,3 +74,36 @@ class SortKey(StrEnum):
     def descending(self) -> bool:
         """True for a descending order."""
         return self.value.startswith("-")
+
+
+def keyset_cursor(order: str, value: Any, last_id: uuid.UUID) -> str:
+    """The cursor after the row ``(value, last_id)`` of a listing sorted by ``order``.
+
+    ``value`` is the sort column's value (a string, or a timestamp kept as ISO 8601); the
+    row id breaks ties, so the position is exact while rows are added or removed.
+    """
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    return encode_cursor({"s": order, "v": raw, "i": str(last_id)})
+
+
+def read_keyset_cursor(cursor: str, order: str, *, timestamp: bool) -> tuple[Any, uuid.UUID]:
+    """``(value, last_id)`` of a :func:`keyset_cursor` for the same ``order``.
+
+    ``timestamp`` says the value is an aware timestamp. A cursor of another order, or any
+    malformed one, raises :class:`InvalidCursor` (400).
+    """
+    data = decode_cursor(cursor)
+    if not isinstance(data.get("v"), str):
+        raise InvalidCursor("The cursor is not valid.")
+    if data.get("s") != order:
+        raise InvalidCursor("The cursor belongs to another sort order; start again.")
+    try:
+        last_id = uuid.UUID(str(data["i"]))
+        value: Any = data["v"]
+        if timestamp:
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("naive timestamp")
+    except (ValueError, KeyError, TypeError):
+        raise InvalidCursor("The cursor is not valid.") from None
+    return value, last_id

@@ -75,11 +75,6 @@ class ProductSettings(BaseSettings):
         """The kit settings that are the product's identity, whatever the deployment."""
         return {"api_key_prefix": self.api_key_prefix, "default_user_role": self.default_user_role}
 
-    @classmethod
-    def env_prefix(cls) -> str:
-        """The product's environment prefix (``PYFORGE_``)."""
-        return str(cls.model_config.get("env_prefix", ""))
-
 
 S = TypeVar("S", bound=ProductSettings)
 
@@ -107,14 +102,6 @@ class Product(Generic[S, R]):
     models: str | None = None
     migration_dirs: Sequence[Path] = field(default_factory=tuple)
     description: str = ""
-    #: Prefix of the product's environment variables; empty: ``{NAME}_``.
-    env_prefix: str = ""
-
-    @property
-    def effective_env_prefix(self) -> str:
-        """The prefix of the product's settings in the environment (``PYFORGE_``)."""
-        return self.env_prefix or f"{self.name.upper()}_"
-
     def load_models(self) -> None:
         """Import the kit's and the product's tables."""
         importlib.import_module("forgekit.models")
@@ -153,15 +140,15 @@ class Product(Generic[S, R]):
         from forgekit.app import create_app
 
         app_settings = settings or self.settings()
-        kit = (kit_settings or app_settings.kit()).model_copy(update=app_settings.identity())
+        runtime = self.build_runtime(kit_settings or app_settings.kit(), app_settings)
         return create_app(
-            kit,
+            runtime.settings,
             title=self.title,
             description=self.description,
             version=self.version,
             routers=self.routers(),
             consume_events=app_settings.inprocess_workers,
-            runtime=self.build_runtime(kit, app_settings),
+            runtime=runtime,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import modelhub.permissions  # noqa: F401  (Modelhub's roles, known before any route or sign-up)
 from forgekit.product import Product, Registration
 from modelhub import __version__
 from modelhub.db import MIGRATION_DIRS
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
-    import modelhub.permissions  # noqa: F401  (registers the roles before any route)
     from modelhub.registry.router import router as registry_router
     from modelhub.search.router import router as search_router
     from modelhub.uploads.router import router as uploads_router
@@ -27,7 +27,6 @@ def _routers() -> Sequence[APIRouter]:
 
 
 def _runtime() -> type[ModelhubRuntime]:
-    import modelhub.permissions  # noqa: F401  (the default role must be known)
     from modelhub.runtime import ModelhubRuntime
 
     return ModelhubRuntime

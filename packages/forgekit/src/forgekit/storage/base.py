@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
+from pathlib import Path
 
 from forgekit.errors import BadRequest, PayloadTooLarge
 
@@ -103,12 +106,23 @@ class ObjectStorage(ABC):
         )
 
     @abstractmethod
-    def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
         """Stream the object's bytes in chunks (``NotFound`` is raised on first iteration).
 
         Wrap it in ``contextlib.aclosing`` when you may stop early, so the file or connection
         is released at once.
         """
+
+    async def download_to(self, key: str, path: Path) -> None:
+        """Write the object to the file ``path`` in chunks (memory stays at one chunk);
+        the file is written from a thread, so the event loop never waits on the disk."""
+        fh = await asyncio.to_thread(path.open, "wb")
+        try:
+            async with aclosing(self.open(key)) as chunks:
+                async for chunk in chunks:
+                    await asyncio.to_thread(fh.write, chunk)
+        finally:
+            await asyncio.to_thread(fh.close)
 
     @abstractmethod
     async def read(self, key: str) -> bytes:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -105,7 +105,7 @@ class LocalStorage(ObjectStorage):
         _fsync_dir(final.parent)
         return True
 
-    async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
         """See :meth:`ObjectStorage.open`."""
         path = self.path_for(key)
         try:

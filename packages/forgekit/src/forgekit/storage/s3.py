@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Any
 
 import boto3
@@ -164,7 +164,7 @@ class S3Storage(ObjectStorage):
                 raise NotFound(f"Object {key} not found.") from None
             raise
 
-    async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
         """See :meth:`ObjectStorage.open`."""
         body = (await self._get(key))["Body"]
         try:

@@ -83,6 +83,8 @@ class ModelRead(BaseModel):
     visibility: Visibility
     status: ModelStatus
     metadata: dict[str, Any]
+    #: Download links handed out (the popularity sort until usage metering lands).
+    downloads: int
     created_at: datetime
     updated_at: datetime
 

@@ -6,8 +6,6 @@ reveals nothing; a visible model the caller may not change answers 403.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +15,7 @@ from forgekit.errors import Conflict, Forbidden, NotFound
 from forgekit.events.outbox import enqueue
 from forgekit.events.types import EventType
 from forgekit.identity.principal import Principal
-from forgekit.pagination import InvalidCursor, decode_cursor, encode_cursor
+from forgekit.pagination import keyset_cursor, read_keyset_cursor
 from modelhub.events import (
     MODEL_CREATED,
     MODEL_DELETED,
@@ -41,7 +39,7 @@ def to_read(model: MarketModel) -> ModelRead:
         title=model.title, description=model.description, task=model.task,
         framework=model.framework, license=model.license, tags=list(model.tags),
         pricing=model.pricing, visibility=Visibility(model.visibility),
-        status=ModelStatus(model.status), metadata=dict(model.metadata_),
+        status=ModelStatus(model.status), metadata=dict(model.metadata_), downloads=model.downloads,
         created_at=model.created_at, updated_at=model.updated_at,
     )  # fmt: skip
 
@@ -61,19 +59,8 @@ def _visible(principal: Principal, model: MarketModel) -> bool:
     return model.status != ModelStatus.DRAFT.value and model.visibility != Visibility.PRIVATE
 
 
-def _cursor(model: MarketModel) -> str:
-    return encode_cursor({"c": model.created_at.isoformat(), "i": str(model.id)})
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    data = decode_cursor(cursor)
-    try:
-        created = datetime.fromisoformat(str(data["c"]))
-        if created.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created, uuid.UUID(str(data["i"]))
-    except (KeyError, ValueError):
-        raise InvalidCursor("The cursor is not valid.") from None
+#: The registry's listing order: newest first (the cursor names it).
+_ORDER = "-created_at"
 
 
 class ModelService:
@@ -138,11 +125,13 @@ class ModelService:
             stmt = stmt.where(MarketModel.framework == framework)
         total = await repo.count(stmt)
         if cursor is not None:
-            stmt = repo.after(stmt, *_after(cursor))
+            stmt = repo.after(stmt, *read_keyset_cursor(cursor, _ORDER, timestamp=True))
         ordered = stmt.order_by(MarketModel.created_at.desc(), MarketModel.id.desc())
         rows = list(await repo.all(ordered.limit(limit + 1)))
         page = rows[:limit]
-        next_cursor = _cursor(page[-1]) if len(rows) > limit else None
+        next_cursor = (
+            keyset_cursor(_ORDER, page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        )
         return ModelPage(items=[to_read(m) for m in page], total=total, limit=limit,
                          offset=0, next_cursor=next_cursor)  # fmt: skip
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
-from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,10 +226,8 @@ class UploadService:
 
 async def _joined(storage: ObjectStorage, keys: list[str]) -> AsyncIterator[bytes]:
     for key in keys:
-        # The backends' ``open`` are async generators; aclosing releases the file or
-        # connection at once if the consumer stops early.
-        stream = cast("AsyncGenerator[bytes]", storage.open(key))
-        async with aclosing(stream):
+        # aclosing releases the file or connection at once if the consumer stops early.
+        async with aclosing(storage.open(key)) as stream:
             async for block in stream:
                 yield block
 

@@ -17,10 +17,9 @@ import base64
 import hashlib
 import tempfile
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,14 +105,7 @@ async def materialize(
     written = []
     for f in files:
         target = await asyncio.to_thread(_target_in, root, f.path)
-        fh = await asyncio.to_thread(target.open, "wb")
-        try:
-            chunks = cast("AsyncGenerator[bytes]", storage.open(f.sha256))
-            async with aclosing(chunks):
-                async for chunk in chunks:
-                    await asyncio.to_thread(fh.write, chunk)
-        finally:
-            await asyncio.to_thread(fh.close)
+        await storage.download_to(f.sha256, target)
         written.append(target)
     return written
 

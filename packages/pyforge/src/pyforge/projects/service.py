@@ -8,7 +8,6 @@ dropped after every committed change.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,7 +20,7 @@ from forgekit.events.outbox import enqueue
 from forgekit.identity.models import Team
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import Role, role_has
-from forgekit.pagination import InvalidCursor, SortKey, decode_cursor, encode_cursor
+from forgekit.pagination import SortKey, keyset_cursor, read_keyset_cursor
 from pyforge.access import (
     PROJECT_NOT_FOUND,
     ProjectAccess,
@@ -65,31 +64,6 @@ class ProjectSort(SortKey):
     CREATED_AT_DESC = "-created_at"
     UPDATED_AT = "updated_at"
     UPDATED_AT_DESC = "-updated_at"
-
-
-def _encode_cursor(sort: ProjectSort, value: Any, last_id: uuid.UUID) -> str:
-    raw = value.isoformat() if isinstance(value, datetime) else value
-    return encode_cursor({"s": sort.value, "v": raw, "i": str(last_id)})
-
-
-def _decode_cursor(cursor: str, sort: ProjectSort) -> tuple[Any, uuid.UUID]:
-    data = decode_cursor(cursor)
-    try:
-        if not isinstance(data.get("v"), str):
-            raise ValueError("bad cursor shape")
-        if data.get("s") != sort.value:
-            raise InvalidCursor("The cursor belongs to another sort order; start again.")
-        last_id = uuid.UUID(str(data["i"]))
-        value: Any = data["v"]
-        if sort.field != "name":
-            value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                raise ValueError("naive timestamp")
-    except InvalidCursor:
-        raise
-    except (ValueError, KeyError, TypeError):
-        raise InvalidCursor("The cursor is not valid.") from None
-    return value, last_id
 
 
 def _read(project: Project, role: Role | None) -> ProjectRead:
@@ -189,7 +163,7 @@ class ProjectService:
         if cursor is not None:
             # The total counts every page, so it is taken before the keyset condition.
             total = await repo.count(stmt)
-            value, last_id = _decode_cursor(cursor, sort)
+            value, last_id = read_keyset_cursor(cursor, sort.value, timestamp=sort.field != "name")
             stmt_page = repo.after(stmt, column, value, last_id, descending=sort.descending)
             offset = 0
             rows = list(await repo.all(stmt_page.order_by(*order).limit(limit + 1)))
@@ -208,7 +182,7 @@ class ProjectService:
         next_cursor = None
         if has_more and rows:
             last = rows[-1]
-            next_cursor = _encode_cursor(sort, getattr(last, sort.field), last.id)
+            next_cursor = keyset_cursor(sort.value, getattr(last, sort.field), last.id)
         # Memberships only matter for team projects; a page without any skips the query.
         needs_memberships = not principal.is_admin and any(p.team_id is not None for p in rows)
         memberships = await memberships_of(session, principal.user_id) if needs_memberships else {}

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from forgekit.events.models import AuditLog, OutboxMessage
-from forgekit.identity.models import User
-from forgekit.identity.testing import TestUser, create_api_key, register_and_login
+from forgekit.identity.testing import TestUser, create_api_key, register_and_login, set_user
 from forgekit.runtime import Runtime
 from forgekit.storage import LocalStorage
 from pyforge.files.models import ProjectFile
@@ -37,8 +36,7 @@ async def new_project(client: httpx.AsyncClient, user: TestUser, **body: Any) ->
 
 async def make_admin(runtime: Runtime, user: TestUser) -> None:
     """Give ``user`` the global admin role (tokens are re-checked against the row)."""
-    async with runtime.db.transaction() as s:
-        await s.execute(update(User).where(User.id == user.id).values(role="admin"))
+    await set_user(runtime, user, role="admin")
 
 
 async def team_with(client: httpx.AsyncClient, owner: TestUser, **members: TestUser) -> str:
