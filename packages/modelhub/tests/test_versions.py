@@ -155,3 +155,5 @@ async def test_download_link_serves_the_exact_file(client: httpx.AsyncClient, ru
         assert fetched.status_code == 200 and fetched.content == tiny_onnx()
     assert (await client.get(f"{base}/versions/9.9.9/download",
                              headers=consumer.headers)).status_code == 404
+    # Each link handed out counts once towards the model's popularity.
+    assert (await client.get(base, headers=consumer.headers)).json()["downloads"] == 1

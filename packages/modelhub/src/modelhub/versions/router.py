@@ -84,9 +84,7 @@ async def download_version(
     """A short-lived URL of the version's file (S3 presigned, or a signed local URL)."""
     model = await models.get(session, principal, owner, name)
     version = await versions.resolve(session, principal, model, ref)
-    filename = f"{model.name}-{version.version}-{version.filename}"
-    url = await runtime.storage.download_url(version.sha256, expires_in, filename=filename)
-    return DownloadLink(url=url, expires_in=expires_in, sha256=version.sha256, size=version.size)
+    return await versions.download_link(session, runtime.storage, model, version, expires_in)
 
 
 @router.get("/aliases")

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from pathlib import Path
-from typing import cast
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +32,13 @@ from modelhub.versions import semver
 from modelhub.versions.formats import Detected, detect
 from modelhub.versions.models import AliasMove, ModelAlias, ModelVersion, VersionStatus
 from modelhub.versions.repository import VersionRepository
-from modelhub.versions.schemas import AliasMoveRead, AliasRead, VersionCreate, VersionRead
+from modelhub.versions.schemas import (
+    AliasMoveRead,
+    AliasRead,
+    DownloadLink,
+    VersionCreate,
+    VersionRead,
+)
 
 VERSION_NOT_FOUND = "Version not found."
 #: The alias every publication of a release (not a prerelease) moves.
@@ -56,14 +60,7 @@ async def _detect(storage: ObjectStorage, key: str) -> Detected:
     # Streamed to a temporary file (bounded memory), then parsed in a thread.
     with tempfile.TemporaryDirectory(prefix="modelhub-") as tmp:
         path = Path(tmp) / "model"
-        fh = await asyncio.to_thread(path.open, "wb")
-        try:
-            stream = cast("AsyncGenerator[bytes]", storage.open(key))
-            async with aclosing(stream):
-                async for block in stream:
-                    await asyncio.to_thread(fh.write, block)
-        finally:
-            await asyncio.to_thread(fh.close)
+        await storage.download_to(key, path)
         return await asyncio.to_thread(detect, path)
 
 
@@ -135,6 +132,26 @@ class VersionService:
         if version is None or (version.status != VersionStatus.PUBLISHED.value and not mine):
             raise NotFound(VERSION_NOT_FOUND)
         return version
+
+    async def download_link(
+        self,
+        session: AsyncSession,
+        storage: ObjectStorage,
+        model: MarketModel,
+        version: ModelVersion,
+        expires_in: int,
+    ) -> DownloadLink:
+        """A short-lived URL of the version's file; counts the download (popularity)."""
+        filename = f"{model.name}-{version.version}-{version.filename}"
+        url = await storage.download_url(version.sha256, expires_in, filename=filename)
+        # In SQL, so concurrent downloads never lose a count.
+        await session.execute(
+            update(MarketModel).where(MarketModel.id == model.id)
+            .values(downloads=MarketModel.downloads + 1)
+        )  # fmt: skip
+        await session.commit()
+        return DownloadLink(url=url, expires_in=expires_in, sha256=version.sha256,
+                            size=version.size)  # fmt: skip
 
     async def publish(
         self,
