@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
 
 
-def get_runtime(request: Request) -> Runtime:
+def get_runtime(request: HTTPConnection) -> Runtime:
     """The app's :class:`Runtime` (set by the app factory)."""
     runtime: Runtime = request.app.state.runtime
     return runtime

@@ -10,7 +10,8 @@ Usage in a product router::
     async def list_projects(principal: Reader, session: SessionDep) -> ...: ...
 
 A request authenticates with ``Authorization: Bearer <access JWT>``, ``Authorization: Bearer
-<API key>`` (``pfk_…`` for PyForge) or ``X-API-Key: <API key>``. Missing or invalid
+<API key>`` (``pfk_…`` for PyForge), ``X-API-Key: <API key>`` or a browser session's cookie
+(:mod:`forgekit.identity.browser`). Missing or invalid
 credentials answer 401 (with ``WWW-Authenticate: Bearer``); valid credentials without the
 scope answer 403.
 """
@@ -27,6 +28,7 @@ from starlette.requests import HTTPConnection
 from forgekit.deps import SessionDep, get_runtime
 from forgekit.errors import Forbidden, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
+from forgekit.identity.browser import cookie_credential
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import check_permission
 from forgekit.identity.security import InvalidTokenError, TokenType, decode_token, sha256_hex
@@ -68,7 +70,8 @@ def _credential(request: HTTPConnection) -> str | None:
         if not looks_like_api_key(api_key):
             raise Unauthorized("Malformed X-API-Key header.")
         return api_key
-    return None
+    # A browser session (HttpOnly cookie, CSRF-checked) when no header names a credential.
+    return cookie_credential(request, get_runtime(request).settings)
 
 
 async def get_optional_principal(
@@ -178,7 +181,8 @@ def principal_rate_key(request: HTTPConnection) -> str:
         return principal.rate_key
     try:
         credential = _credential(request)
-    except Unauthorized:
+    except (Unauthorized, Forbidden):
+        # A forged cookie request is refused when it authenticates; here it only counts.
         credential = None
     if credential is not None:
         if looks_like_api_key(credential):

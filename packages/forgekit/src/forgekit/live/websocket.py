@@ -33,12 +33,14 @@ from fastapi import WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forgekit.errors import ProblemError, Unauthorized
+from forgekit.errors import Forbidden, ProblemError, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
+from forgekit.identity.browser import cookie_credential
 from forgekit.identity.principal import Principal
 from forgekit.identity.tokens import sessions
 from forgekit.live.hub import LiveHub, LiveSubscriber
 from forgekit.runtime import Runtime
+from forgekit.settings import ForgeSettings
 
 log = logging.getLogger("forgekit.live.ws")
 
@@ -93,15 +95,22 @@ async def authenticate_credential(
     return await sessions.authenticate(session, runtime.settings, credential)
 
 
-def credential_from_handshake(websocket: WebSocket) -> str | None:
-    """A credential sent with the upgrade request (header or ``token`` query parameter)."""
+def credential_from_handshake(websocket: WebSocket, settings: ForgeSettings) -> str | None:
+    """A credential sent with the upgrade request: a header, the ``token`` query parameter,
+    or the browser session's cookie when the page is this site's own."""
     authorization = websocket.headers.get("authorization")
     if authorization:
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
     key = websocket.headers.get("x-api-key") or websocket.query_params.get("token")
-    return key.strip() if key and key.strip() else None
+    if key and key.strip():
+        return key.strip()
+    try:
+        return cookie_credential(websocket, settings)
+    except Forbidden:
+        # Another site's page riding the cookie: it must authenticate like any other client.
+        return None
 
 
 def _error(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -292,7 +301,7 @@ async def serve_websocket(
     """Run the live protocol on an incoming connection, until either side ends it."""
     await websocket.accept()
     try:
-        credential = credential_from_handshake(websocket)
+        credential = credential_from_handshake(websocket, runtime.settings)
         if credential is None:
             credential = await _read_auth_message(websocket, settings.auth_timeout_s)
             if credential is None:

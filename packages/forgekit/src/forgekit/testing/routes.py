@@ -29,6 +29,10 @@ KIT_PUBLIC = frozenset(
         "POST /auth/login",
         "POST /auth/token",
         "POST /auth/refresh",
+        # The browser session: sign-in takes the form, refresh and sign-out the cookies.
+        "POST /auth/session",
+        "POST /auth/session/refresh",
+        "DELETE /auth/session",
         "GET /auth/verify-email",
         "POST /auth/verify-email",
         "GET /auth/password-reset",
