@@ -30,18 +30,24 @@ def _routers() -> Sequence[APIRouter]:
     from pyforge.analyses.router import analyze_router
     from pyforge.analyses.router import router as analyses_router
     from pyforge.files.router import router as files_router
+    from pyforge.files.router import source_router
     from pyforge.notify.router import router as notify_router
     from pyforge.notify.router import webhooks_router, ws_router
     from pyforge.projects.router import router as projects_router
+    from pyforge.rules.router import router as rules_router
+    from pyforge.web.router import router as web_router
 
     return [
         projects_router,
         files_router,
+        source_router,
+        rules_router,
         analyses_router,
         analyze_router,
         notify_router,
         webhooks_router,
         ws_router,
+        web_router,
     ]
 
 

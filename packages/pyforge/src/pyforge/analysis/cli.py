@@ -114,15 +114,9 @@ def explain(
     rule: Annotated[str, typer.Argument(help="A rule id, e.g. BUG101 or SEC-S602.")],
 ) -> None:
     """Show a rule's documentation: what it detects, why it matters, how to fix it."""
-    from pyforge.analysis.engine import ENGINE_RULES
-    from pyforge.analysis.registry import get_registry
+    from pyforge.analysis.catalogue import find_rule
 
-    registry = get_registry()
-    wanted = rule.strip()
-    found = next((r for r in ENGINE_RULES if r.id == wanted), None) or registry.rule(wanted)
-    if found is None and "-" not in wanted:
-        # A bare ruff code (S602) names the routed rule (SEC-S602).
-        found = next((r for r in registry.all_rules() if r.id.endswith("-" + wanted)), None)
+    found = find_rule(rule)
     if found is None:
         _fail(f"unknown rule {rule!r}; 'pyforge rules' lists them")
     sys.stdout.write(

@@ -32,6 +32,11 @@ class ProjectFileRepository(Repository[ProjectFile]):
         stmt = self.select_tree(project_id).where(ProjectFile.id == file_id)
         return await self.one_or_none(stmt)
 
+    async def get_by_path(self, project_id: uuid.UUID, path: str) -> ProjectFile | None:
+        """The live file at ``path`` in this project."""
+        stmt = self.select_tree(project_id).where(ProjectFile.path == path)
+        return await self.one_or_none(stmt)
+
     async def last_versions(self, project_id: uuid.UUID, paths: Iterable[str]) -> dict[str, int]:
         """The highest version each path reached among deleted rows (history)."""
         wanted = list(paths)

@@ -12,11 +12,12 @@ from forgekit.errors import PayloadTooLarge
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from pyforge.access import ReadableProject, WritableProject
-from pyforge.files.schemas import FileContent, FilePage, UploadResult
+from pyforge.files.schemas import FileContent, FilePage, SourceView, UploadResult
 from pyforge.files.service import MAX_PAGE_SIZE, files
 from pyforge.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/files", tags=["files"])
+source_router = APIRouter(prefix="/api/v1/projects/{project_id}/source", tags=["files"])
 
 FileWriter = Annotated[Principal, Depends(require_scopes(Permission.PROJECT_WRITE))]
 
@@ -74,6 +75,17 @@ async def get_file(
 ) -> FileContent:
     """A file's metadata and content (text, or base64 for binary; none above 1 MiB)."""
     return await files.get(session, runtime.storage, project, file_id)
+
+
+@source_router.get("")
+async def get_source(
+    project: ReadableProject,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    path: Annotated[str, Query(min_length=1, max_length=1024)],
+) -> SourceView:
+    """The file at ``path``, syntax-highlighted line by line (what the file view shows)."""
+    return await files.source(session, runtime.storage, project, path)
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)

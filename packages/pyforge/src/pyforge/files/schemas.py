@@ -40,6 +40,21 @@ FilePage = Page[FileRead]
 """One page of a project's tree, sorted by path."""
 
 
+class SourceView(BaseModel):
+    """A text file as HTML lines, each a sequence of ``<span class="tok-…">`` tokens.
+
+    Every character of the file is HTML-escaped; only the highlighter's spans are markup.
+    """
+
+    path: str
+    file_id: uuid.UUID
+    size: int
+    #: True above the inline cap: no lines, download the file instead.
+    truncated: bool
+    language: str
+    lines: list[str]
+
+
 class UploadResult(BaseModel):
     """What an upload changed."""
 

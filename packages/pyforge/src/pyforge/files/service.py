@@ -36,7 +36,8 @@ from pyforge.files.archive import DEFAULT_LIMITS, ArchiveLimits, StagedFile, sta
 from pyforge.files.models import ProjectFile
 from pyforge.files.paths import tree_conflicts
 from pyforge.files.repository import ProjectFileRepository
-from pyforge.files.schemas import FileContent, FilePage, FileRead, UploadResult
+from pyforge.files.schemas import FileContent, FilePage, FileRead, SourceView, UploadResult
+from pyforge.files.source import highlight
 from pyforge.permissions import Permission
 from pyforge.projects.models import Project
 
@@ -314,6 +315,25 @@ class FileService:
             truncated=truncated,
             download_url=url,
         )
+
+    async def source(
+        self, session: AsyncSession, storage: ObjectStorage, project: Project, path: str
+    ) -> SourceView:
+        """The file at ``path`` as syntax-highlighted lines (for the dashboard's file view)."""
+        f = await ProjectFileRepository(session).get_by_path(project.id, path)
+        if f is None:
+            raise NotFound(FILE_NOT_FOUND)
+        if f.size > MAX_INLINE_BYTES:
+            return SourceView(path=f.path, file_id=f.id, size=f.size, truncated=True,
+                              language="", lines=[])  # fmt: skip
+        data = await storage.read(f.sha256)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("The file is not UTF-8 text; download it instead.") from None
+        language, lines = highlight(f.path, text)
+        return SourceView(path=f.path, file_id=f.id, size=f.size, truncated=False,
+                          language=language, lines=lines)  # fmt: skip
 
     async def delete(
         self, session: AsyncSession, principal: Principal, project: Project, file_id: uuid.UUID

@@ -1,0 +1,1 @@
+"""The rules API: every rule's documentation, as ``pyforge explain`` prints it."""
