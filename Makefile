@@ -12,7 +12,7 @@ PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
 export PYFORGE_HOST PYFORGE_PORT PYFORGE_DATA_DIR
 
-.PHONY: run test lint bench venv migrate clean
+.PHONY: run test lint bench venv migrate clean browser
 
 $(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ run: $(STAMP)
 	$(BIN)/$(APP) migrate
 	$(BIN)/$(APP) serve
 
+# The dashboard's tests drive Debian's Chromium through Playwright (never a downloaded browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 # One pytest process per product: a process imports one product's tables, as in production.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
 	$(BIN)/python -m pytest packages/modelhub/tests
 

@@ -16,6 +16,8 @@ class RuleRead(BaseModel):
     analyzer: str
     description: str
     help: str
+    #: ``help`` (Markdown) as HTML: raw HTML in it is escaped, unsafe link schemes dropped.
+    help_html: str
     url: str | None
     aliases: list[str]
     default_enabled: bool

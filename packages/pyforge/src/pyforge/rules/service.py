@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from markdown_it import MarkdownIt
+
 from forgekit.errors import NotFound
 from pyforge.analysis.catalogue import every_rule, find_rule
 from pyforge.analysis.rules import Rule
 from pyforge.rules.schemas import RuleRead
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # html=False: any raw HTML in a rule's text is shown as text, never parsed as markup;
+    # markdown-it's link validation drops javascript:, vbscript:, file: and data: links.
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def _read(rule: Rule) -> RuleRead:
@@ -18,6 +29,7 @@ def _read(rule: Rule) -> RuleRead:
         analyzer=rule.analyzer,
         description=rule.description,
         help=rule.help,
+        help_html=_markdown().render(rule.help),
         url=rule.url,
         aliases=list(rule.aliases),
         default_enabled=rule.default_enabled,

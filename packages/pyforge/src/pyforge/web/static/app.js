@@ -569,13 +569,19 @@ async function pageFile() {
 
 // --- rules --------------------------------------------------------------------------------
 
+function ruleHelp(rule) {
+  const help = h("div", { class: "help" });
+  help.innerHTML = rule.help_html; // Markdown rendered by the server with raw HTML escaped
+  return help;
+}
+
 async function pageRule() {
   try {
     const rule = await api("GET", `/api/v1/rules/${encodeURIComponent(body.rule)}`);
     mount(h("article", { class: "rule" }, h("h1", {}, `${rule.id}: ${rule.name}`),
       h("p", {}, severityTag(rule.severity), ` ${rule.category} · analyzer ${rule.analyzer} · confidence ${rule.confidence}`,
         rule.default_enabled ? "" : " · off by default"),
-      h("p", { class: "lead" }, rule.description), h("div", { class: "help" }, rule.help),
+      h("p", { class: "lead" }, rule.description), ruleHelp(rule),
       rule.aliases.length ? h("p", {}, "Same check as: ", rule.aliases.join(", ")) : null,
       rule.url ? h("p", {}, h("a", { href: rule.url, rel: "noreferrer" }, "More about this rule")) : null));
   } catch (err) {
