@@ -37,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: Commands of the local analysis CLI: they need neither the kit nor the web stack.
-_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline", "ml", "train"})
+_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline", "ml", "train", "tui"})
 
 
 def _register(argv: list[str]) -> None:
@@ -47,6 +47,7 @@ def _register(argv: list[str]) -> None:
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client
     from pyforge.ml import cli as ml_cli
+    from pyforge.tui import cli as tui_cli
 
     app = _app()
     if not argv or argv[0] not in _LOCAL_COMMANDS:
@@ -56,6 +57,7 @@ def _register(argv: list[str]) -> None:
     client.register(app)
     analysis_cli.register(app)
     ml_cli.register(app)
+    tui_cli.register(app)
 
 
 def _product() -> Product[Any, Any]:

@@ -28,7 +28,9 @@ from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
 
 TIMEOUT_MS = 90_000  # a busy two-core machine: wait on conditions, generously
-SHOTS = Path(os.environ.get("PYFORGE_SCREENSHOTS", Path(__file__).parents[4] / ".artifacts" / "screenshots"))
+SHOTS = Path(
+    os.environ.get("PYFORGE_SCREENSHOTS", Path(__file__).parents[4] / ".artifacts" / "screenshots")
+)
 CODE = {
     "app/main.py": "import os\n\n\ndef handler(x, seen=[]):\n    seen.append(x)\n    return eval(x)\n",
     "app/util.py": "def add(a: int, b: int) -> int:\n    return a + b\n",

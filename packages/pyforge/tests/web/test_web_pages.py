@@ -123,7 +123,9 @@ async def test_rules_api(client: httpx.AsyncClient) -> None:
 async def test_source_api_highlights_and_escapes(client: httpx.AsyncClient) -> None:
     user = await register_and_login(client)
     headers = {"Authorization": f"Bearer {user.access_token}"}
-    pid = (await client.post("/api/v1/projects", json={"name": "src"}, headers=headers)).json()["id"]
+    pid = (await client.post("/api/v1/projects", json={"name": "src"}, headers=headers)).json()[
+        "id"
+    ]
     text = '\n\nx = "<script>alert(1)</script>"\ndef f():\n    return x\n'
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -90,15 +90,17 @@ ProjectId = Annotated[uuid.UUID, Path()]
 @router.get("/signin")
 async def sign_in_page(request: Request) -> Response:
     """The sign-in form."""
-    return render("signin.html", _site(request), title="Sign in", viewer=None,
-                  data={"page": "signin"})
+    return render(
+        "signin.html", _site(request), title="Sign in", viewer=None, data={"page": "signin"}
+    )
 
 
 @router.get("/signup")
 async def sign_up_page(request: Request) -> Response:
     """The sign-up form."""
-    return render("signup.html", _site(request), title="Sign up", viewer=None,
-                  data={"page": "signup"})
+    return render(
+        "signup.html", _site(request), title="Sign up", viewer=None, data={"page": "signup"}
+    )
 
 
 @router.get("/")
