@@ -20,6 +20,7 @@ from forgekit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from forgekit.search import fts5_query, search_terms, similarity, tsquery
 from modelhub.registry.models import MarketModel, ModelStatus, Visibility
 from modelhub.registry.service import to_read
+from modelhub.reviews.models import ModelRating
 from modelhub.search.schemas import SearchFilters, SearchPage, SearchSort
 
 #: pg_trgm's default similarity threshold (``%``), used on both databases.
@@ -156,6 +157,8 @@ class SearchService:
         total = int(await session.scalar(stmt.with_only_columns(func.count())) or 0)
         if total == 0 and terms:
             return await self._approximate(session, base, q, limit, offset, signature)
+        if order is SearchSort.RATING:
+            stmt = stmt.outerjoin(ModelRating, ModelRating.model_id == MarketModel.id)
         stmt = stmt.order_by(*_order(order, terms, dialect))
         rows = list((await session.execute(stmt.offset(offset).limit(limit))).scalars().all())
         return SearchPage(
@@ -200,6 +203,11 @@ def _order(order: SearchSort, terms: list[str], dialect: str) -> list[Any]:
     tie = [MarketModel.created_at.desc(), MarketModel.id.desc()]
     if order is SearchSort.POPULAR:
         return [MarketModel.downloads.desc(), *tie]
+    if order is SearchSort.RATING:
+        # The rating row the reviews keep current (outer-joined by the caller): -1 puts
+        # models nobody has rated after every rated one on both databases.
+        return [func.coalesce(ModelRating.average, -1).desc(),
+                func.coalesce(ModelRating.count, 0).desc(), *tie]  # fmt: skip
     if order is SearchSort.RELEVANCE and terms:
         return [_relevance(terms, dialect), *tie]
     return tie
