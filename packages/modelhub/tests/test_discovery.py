@@ -92,6 +92,10 @@ async def test_popular_ranks_recent_users_then_downloads(client: httpx.AsyncClie
     # a and b both have 4 users this month (u5's use of d is 40 days old); b has more downloads.
     assert _names(body) == ["b", "a", "c", "d", "e", "f"]
     assert [item["recent_users"] for item in body] == [4, 4, 2, 1, 0, 0]
+    # Search's popular sort reads the same usage record.
+    search = await client.get("/api/v1/search/models", params={"sort": "popular"},
+                              headers=viewer.headers)  # fmt: skip
+    assert [m["name"] for m in search.json()["items"]] == ["b", "a", "c", "d", "e", "f"]
     top = await client.get(f"{MODELS}/popular", params={"limit": 2}, headers=viewer.headers)
     assert _names(top.json()) == ["b", "a"]
     assert (await client.get(f"{MODELS}/popular", params={"limit": 0},

@@ -1,6 +1,7 @@
 """Usage record and reviews on both backends: only users review, once, editable, answered,
 moderated; the rating summary follows every change and drives search's rating sort."""
 
+import asyncio
 import hashlib
 import uuid
 
@@ -74,6 +75,36 @@ async def test_download_links_record_one_usage_fact_per_consumer(
     assert row.consumer_id == consumer.id and row.source == "download" and row.uses == 2
     assert row.first_used_at <= row.last_used_at
     assert (await client.get(base, headers=consumer.headers)).json()["downloads"] == 3
+
+
+async def test_concurrent_uses_and_reviews_lose_nothing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    pub = await _publisher(client, runtime)
+    base = await _published(client, pub, "adder")
+    consumer = await register_and_login(client)
+    # The same consumer's simultaneous downloads: one usage fact, every use counted.
+    links = await asyncio.gather(*(client.get(f"{base}/versions/latest/download",
+                                              headers=consumer.headers) for _ in range(8)))  # fmt: skip
+    assert [r.status_code for r in links] == [200] * 8
+    rows = await _usage_rows(runtime)
+    assert len(rows) == 1 and rows[0].uses == 8
+    # Simultaneous reviews by different users: the rating counts every one of them.
+    users = [await register_and_login(client) for _ in range(6)]
+    for user in users:
+        await _use(client, user, base)
+    created = await asyncio.gather(*(
+        client.post(f"{base}/reviews", json={"rating": 1 + i % 5, "title": "t"},
+                    headers=user.headers) for i, user in enumerate(users)))  # fmt: skip
+    assert [r.status_code for r in created] == [201] * 6
+    rating = (await client.get(f"{base}/rating", headers=pub.headers)).json()
+    assert rating["count"] == 6
+    assert rating["histogram"] == {"1": 2, "2": 1, "3": 1, "4": 1, "5": 1}
+    assert rating["average"] == round((1 + 2 + 3 + 4 + 5 + 1) / 6, 2)
+    # The same user twice at once: one review, one 409.
+    twice = await asyncio.gather(*(client.post(f"{base}/reviews", json={"rating": 5, "title": "t"},
+                                               headers=consumer.headers) for _ in range(2)))  # fmt: skip
+    assert sorted(r.status_code for r in twice) == [201, 409]
 
 
 async def test_reviews_need_use_are_unique_editable_and_answered(

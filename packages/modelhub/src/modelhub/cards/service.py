@@ -14,8 +14,9 @@ import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelhub.cards.schemas import ModelCard
+from modelhub.cards.schemas import ModelCard, ModelDetail
 from modelhub.registry.models import MarketModel
+from modelhub.registry.service import to_read
 from modelhub.reviews.service import reviews
 
 #: What a model card may contain: CommonMark plus GFM tables and strikethrough.
@@ -64,6 +65,12 @@ class CardService:
             description_html=render_markdown(model.description),
             rating=await reviews.summary(session, model),
         )  # fmt: skip
+
+    async def detail(self, session: AsyncSession, model: MarketModel) -> ModelDetail:
+        """The model page: the model with ``description_html`` and its rating."""
+        return ModelDetail(**to_read(model).model_dump(),
+                           description_html=render_markdown(model.description),
+                           rating=await reviews.summary(session, model))  # fmt: skip
 
 
 cards = CardService()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from modelhub.registry.models import MarketModel, ModelStatus, Visibility
 from modelhub.usage.models import ModelUsage
+from modelhub.usage.repository import recent_users
 
 
 def listed() -> Select[MarketModel]:
@@ -31,12 +32,7 @@ class DiscoveryRepository:
 
     async def popular(self, since: datetime, limit: int) -> Sequence[tuple[MarketModel, int]]:
         """Listed models by distinct users since ``since``, then downloads, then newest."""
-        recent = (
-            select(ModelUsage.model_id, func.count(ModelUsage.id).label("users"))
-            .where(ModelUsage.last_used_at >= since)
-            .group_by(ModelUsage.model_id)
-            .subquery()
-        )
+        recent = recent_users(since)
         users = func.coalesce(recent.c.users, 0)
         stmt = (
             listed()

@@ -6,8 +6,6 @@ Everything lists only live, published, public models; counts come from the usage
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
@@ -16,9 +14,8 @@ from modelhub.discovery.repository import DiscoveryRepository
 from modelhub.discovery.schemas import AlsoUsed, PopularModel, RecentPage
 from modelhub.registry.models import MarketModel
 from modelhub.registry.service import to_read
+from modelhub.usage.repository import POPULAR_WINDOW
 
-#: The window "popular" counts users in.
-POPULAR_WINDOW = timedelta(days=30)
 #: The recent listing's order (its cursors name it).
 _RECENT = "-published_at"
 

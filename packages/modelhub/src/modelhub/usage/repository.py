@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelhub.usage.models import ModelUsage, UsageSource
+
+#: The window popularity counts users in ("calls in the last 30 days" of the seed).
+POPULAR_WINDOW = timedelta(days=30)
+
+
+def recent_users(since: datetime) -> Subquery:
+    """``(model_id, users)``: distinct consumers per model who used it since ``since``
+    (one usage row per consumer and model, so a count of rows is a count of users)."""
+    return (
+        select(ModelUsage.model_id, func.count(ModelUsage.id).label("users"))
+        .where(ModelUsage.last_used_at >= since)
+        .group_by(ModelUsage.model_id)
+        .subquery("recent_users")
+    )
 
 
 class UsageRepository:
