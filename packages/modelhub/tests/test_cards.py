@@ -110,3 +110,7 @@ async def test_card_endpoint_serves_safe_html(client: httpx.AsyncClient, runtime
     _assert_inert(body["description_html"])
     assert body["rating"] == {"average": None, "count": 0,
                               "histogram": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}  # fmt: skip
+    # The model page carries the same safe HTML and rating next to the model's fields.
+    page = (await client.get(base, headers=consumer.headers)).json()
+    assert page["description_html"] == body["description_html"]
+    assert page["rating"] == body["rating"] and page["slug"] == f"{pub.username}/adder"
