@@ -52,3 +52,30 @@ class AliasMoved(ModelEvent):
 VERSION_CREATED: Final = EventType("model.version.created", VersionEvent)
 VERSION_PUBLISHED: Final = EventType("model.version.published", VersionEvent)
 ALIAS_MOVED: Final = EventType("model.alias.moved", AliasMoved)
+
+
+class ReviewEvent(ModelEvent):
+    """``review.created`` / ``review.updated``: a review of the model and its rating."""
+
+    review_id: uuid.UUID
+    author_id: uuid.UUID
+    rating: int
+    hidden: bool
+
+
+class ReviewUpdated(ReviewEvent):
+    """``review.updated`` with what changed (``rating``, ``title``, ``body``, ``reply``)."""
+
+    changed: list[str]
+
+
+class ReviewModerated(ReviewEvent):
+    """``review.moderated``: an admin hid (with a reason) or restored the review."""
+
+    action: str
+    reason: str | None
+
+
+REVIEW_CREATED: Final = EventType("review.created", ReviewEvent)
+REVIEW_UPDATED: Final = EventType("review.updated", ReviewUpdated)
+REVIEW_MODERATED: Final = EventType("review.moderated", ReviewModerated)

@@ -2,5 +2,7 @@
 
 import forgekit.models  # noqa: F401
 from modelhub.registry import models as _registry_models  # noqa: F401
+from modelhub.reviews import models as _reviews_models  # noqa: F401
 from modelhub.uploads import models as _uploads_models  # noqa: F401
+from modelhub.usage import models as _usage_models  # noqa: F401
 from modelhub.versions import models as _versions_models  # noqa: F401

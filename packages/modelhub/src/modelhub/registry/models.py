@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forgekit.db.base import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKey
-from forgekit.db.types import JSONType
+from forgekit.db.types import JSONType, UTCDateTime
 
 
 class Visibility(StrEnum):
@@ -58,11 +59,14 @@ class MarketModel(UUIDPrimaryKey, TimestampMixin, SoftDeleteMixin, Base):
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     downloads: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: When the model first went on the marketplace (``GET /models/recent`` orders by it).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         # One live model per slug; a deleted one frees its name only by an admin's purge.
         UniqueConstraint("namespace", "name", name="uq_market_models_slug"),
         Index("ix_market_models_listing", "status", "visibility", "created_at"),
+        Index("ix_market_models_published_at", "published_at"),
     )
 
     @property

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, status
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
+from modelhub.cards.schemas import ModelDetail
+from modelhub.cards.service import cards
 from modelhub.permissions import Permission
 from modelhub.registry.schemas import ModelCreate, ModelPage, ModelRead, ModelUpdate
-from modelhub.registry.service import models, to_read
+from modelhub.registry.service import models
 from modelhub.runtime import ModelhubRuntimeDep
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
@@ -47,9 +49,10 @@ async def list_models(
 
 
 @router.get("/{owner}/{name}")
-async def get_model(owner: str, name: str, principal: Reader, session: SessionDep) -> ModelRead:
-    """One model (404 when the caller may not see it)."""
-    return to_read(await models.get(session, principal, owner, name))
+async def get_model(owner: str, name: str, principal: Reader, session: SessionDep) -> ModelDetail:
+    """One model with its card as safe HTML and its rating (404 when the caller may not see
+    it)."""
+    return await cards.detail(session, await models.get(session, principal, owner, name))
 
 
 @router.patch("/{owner}/{name}")

@@ -83,7 +83,7 @@ class ModelRead(BaseModel):
     visibility: Visibility
     status: ModelStatus
     metadata: dict[str, Any]
-    #: Download links handed out (the popularity sort until usage metering lands).
+    #: Download links handed out (popularity: the tie-break after recent users).
     downloads: int
     created_at: datetime
     updated_at: datetime

@@ -164,6 +164,8 @@ class ModelService:
         """draft → published; the publisher's e-mail address must be verified."""
         if not principal.user.is_verified:
             raise Forbidden("Verify your e-mail address before publishing.")
+        if model.status == ModelStatus.DRAFT.value:
+            model.published_at = utcnow()
         return await self._move(session, principal, model, ModelStatus.DRAFT,
                                 ModelStatus.PUBLISHED, MODEL_PUBLISHED)  # fmt: skip
 

@@ -11,11 +11,13 @@ from modelhub.registry.schemas import ModelRead
 
 
 class SearchSort(StrEnum):
-    """Result order: relevance (the default with a query), recency, popularity."""
+    """Result order: relevance (the default with a query), recency, popularity, rating."""
 
     RELEVANCE = "relevance"
     RECENT = "recent"
     POPULAR = "popular"
+    #: Best average rating of visible reviews first (unrated models last), then most reviews.
+    RATING = "rating"
 
 
 class SearchFilters(BaseModel):

@@ -13,14 +13,27 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Numeric, Select, bindparam, cast, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forgekit.db.base import utcnow
 from forgekit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from forgekit.search import fts5_query, search_terms, similarity, tsquery
 from modelhub.registry.models import MarketModel, ModelStatus, Visibility
 from modelhub.registry.service import to_read
+from modelhub.reviews.models import ModelRating
 from modelhub.search.schemas import SearchFilters, SearchPage, SearchSort
+from modelhub.usage.repository import POPULAR_WINDOW, recent_users
 
 #: pg_trgm's default similarity threshold (``%``), used on both databases.
 TYPO_THRESHOLD = 0.3
@@ -156,7 +169,8 @@ class SearchService:
         total = int(await session.scalar(stmt.with_only_columns(func.count())) or 0)
         if total == 0 and terms:
             return await self._approximate(session, base, q, limit, offset, signature)
-        stmt = stmt.order_by(*_order(order, terms, dialect))
+        stmt, leading = _sort_join(order, stmt)
+        stmt = stmt.order_by(*leading, *_order(order, terms, dialect))
         rows = list((await session.execute(stmt.offset(offset).limit(limit))).scalars().all())
         return SearchPage(
             items=[to_read(m) for m in rows], total=total, limit=limit,
@@ -196,10 +210,25 @@ class SearchService:
         )  # fmt: skip
 
 
+def _sort_join(order: SearchSort, stmt: Select[Any]) -> tuple[Select[Any], list[Any]]:
+    """``stmt`` joined to what ``order`` reads besides the model row, and the leading sort
+    keys. Each join adds at most one row per model, so the matches are unchanged."""
+    if order is SearchSort.RATING:
+        # The rating row the reviews keep current: -1 puts models nobody has rated after
+        # every rated one on both databases.
+        joined = stmt.outerjoin(ModelRating, ModelRating.model_id == MarketModel.id)
+        return joined, [func.coalesce(ModelRating.average, -1).desc(),
+                        func.coalesce(ModelRating.count, 0).desc()]  # fmt: skip
+    if order is SearchSort.POPULAR:
+        # Distinct users in the last 30 days (the usage record), then download links.
+        users = recent_users(utcnow() - POPULAR_WINDOW)
+        joined = stmt.outerjoin(users, users.c.model_id == MarketModel.id)
+        return joined, [func.coalesce(users.c.users, 0).desc(), MarketModel.downloads.desc()]
+    return stmt, []
+
+
 def _order(order: SearchSort, terms: list[str], dialect: str) -> list[Any]:
     tie = [MarketModel.created_at.desc(), MarketModel.id.desc()]
-    if order is SearchSort.POPULAR:
-        return [MarketModel.downloads.desc(), *tie]
     if order is SearchSort.RELEVANCE and terms:
         return [_relevance(terms, dialect), *tie]
     return tie

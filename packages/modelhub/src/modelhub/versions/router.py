@@ -84,7 +84,9 @@ async def download_version(
     """A short-lived URL of the version's file (S3 presigned, or a signed local URL)."""
     model = await models.get(session, principal, owner, name)
     version = await versions.resolve(session, principal, model, ref)
-    return await versions.download_link(session, runtime.storage, model, version, expires_in)
+    return await versions.download_link(
+        session, runtime.storage, model, version, expires_in, consumer_id=principal.user_id
+    )
 
 
 @router.get("/aliases")

@@ -28,6 +28,8 @@ from modelhub.registry.models import MarketModel
 from modelhub.registry.service import event_fields
 from modelhub.uploads.models import UploadStatus
 from modelhub.uploads.repository import UploadRepository
+from modelhub.usage.models import UsageSource
+from modelhub.usage.service import usage
 from modelhub.versions import semver
 from modelhub.versions.formats import Detected, detect
 from modelhub.versions.models import AliasMove, ModelAlias, ModelVersion, VersionStatus
@@ -140,8 +142,10 @@ class VersionService:
         model: MarketModel,
         version: ModelVersion,
         expires_in: int,
+        consumer_id: uuid.UUID | None = None,
     ) -> DownloadLink:
-        """A short-lived URL of the version's file; counts the download (popularity)."""
+        """A short-lived URL of the version's file; counts the download (popularity) and
+        records that ``consumer_id`` used the model (the usage record reviews rely on)."""
         filename = f"{model.name}-{version.version}-{version.filename}"
         url = await storage.download_url(version.sha256, expires_in, filename=filename)
         # In SQL, so concurrent downloads never lose a count.
@@ -149,6 +153,8 @@ class VersionService:
             update(MarketModel).where(MarketModel.id == model.id)
             .values(downloads=MarketModel.downloads + 1)
         )  # fmt: skip
+        if consumer_id is not None:
+            await usage.record(session, consumer_id, model, UsageSource.DOWNLOAD)
         await session.commit()
         return DownloadLink(url=url, expires_in=expires_in, sha256=version.sha256,
                             size=version.size)  # fmt: skip
