@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pyforge-data .modelhub-data .pytest_cache .mypy_cache .ruff_cache
