@@ -12,12 +12,13 @@ expired access cookie goes through sign-in and back. Screenshots of every page a
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
 import shutil
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,14 @@ class Watch:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: None if r.url.split("://", 1)[1].startswith(origin)
                 else self.outside.append(r.url))  # fmt: skip
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = TIMEOUT_MS / 1000) -> None:
+    """Wait for ``condition`` (polled), failing only after a generous deadline."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 async def shot(page: Page, backend: str, name: str) -> None:
@@ -151,7 +160,22 @@ async def test_dashboard_journey(
     await expect(page.get_by_role("status").filter(has_text="Uploaded: 2 added")).to_be_visible()
     await run_analysis(page)
     await shot(page, backend, "analysis")
-    await run_analysis(page)  # a second point for the trend charts
+
+    # The analyses list follows a new analysis live, over the WebSocket, authenticated by the
+    # session cookie alone (the list page does not poll).
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    await page.get_by_role("link", name="Analyses", exact=True).click()
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await until(lambda: any("subscribed" in f for f in frames))
+    csrf = next(c["value"] for c in await context.cookies() if c["name"].endswith("_csrf"))
+    queued = await page.request.post(project_url.replace("/projects/", "/api/v1/projects/") + "/analyses",
+                                     headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert queued.status == 202, await queued.text()
+    await expect(page.locator("tbody tr")).to_have_count(2)
+    await expect(page.locator("tbody tr").first).to_contain_text("succeeded", timeout=TIMEOUT_MS)
+    assert any("analysis.completed" in f for f in frames), frames
+    await shot(page, backend, "analyses")
 
     await page.get_by_role("link", name="Overview", exact=True).click()
     await expect(page.locator(".gate")).to_have_text(re.compile("Passed|Failed"))
@@ -159,9 +183,6 @@ async def test_dashboard_journey(
     await expect(page.locator("figure.chart-card svg circle")).to_have_count(6)  # 3 charts x 2
     await shot(page, backend, "overview")
 
-    await page.get_by_role("link", name="Analyses", exact=True).click()
-    await expect(page.locator("tbody tr")).to_have_count(2)
-    await shot(page, backend, "analyses")
 
     # Findings: filter to critical, open the eval() finding in the file view at its line.
     await page.get_by_role("link", name="Findings", exact=True).click()
@@ -246,6 +267,8 @@ async def test_viewer_sees_no_actions_and_outsiders_get_404(
     await expect(viewer.locator("#app")).to_have_attribute("data-state", "ready")
     await expect(viewer.get_by_role("button", name="Run analysis")).to_have_count(0)
     await expect(viewer.get_by_role("button", name="Upload")).to_have_count(0)
+    await expect(viewer.get_by_role("link", name="Settings", exact=True)).to_have_count(1)  # own
+    await expect(viewer.locator("#app")).not_to_contain_text("null")
     await shot(viewer, backend, "overview-viewer")
 
     assert watch.errors == [], f"console errors: {watch.errors}"

@@ -25,7 +25,7 @@ function h(tag, attrs = {}, ...children) {
 
 function mount(...children) {
   const root = app();
-  root.replaceChildren(...children);
+  root.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
   root.dataset.state = "ready";
 }
 
@@ -169,7 +169,7 @@ function projectHeader(active) {
   const tabs = [["overview", "Overview", `/projects/${project}`],
     ["analyses", "Analyses", `/projects/${project}/analyses`],
     ["findings", "Findings", `/projects/${project}/findings`],
-    ["project-settings", "Settings", `/projects/${project}/settings`]];
+    ...(can.write ? [["project-settings", "Settings", `/projects/${project}/settings`]] : [])];
   return h("header", { class: "project-head" },
     h("h1", {}, body.projectName, " ", h("span", { class: "role" }, `(${body.role})`)),
     h("nav", { "aria-label": "Project" }, tabs.map(([key, label, href]) =>
@@ -690,19 +690,27 @@ async function pageProjectSettings() {
 
 async function teamBlock(team, reload) {
   const members = await api("GET", `/api/v1/teams/${team.id}/members`);
-  const form = h("form", { class: "inline", id: `add-member-${team.id}` },
-    field(`member-${team.id}`, "Username", h("input", { id: `member-${team.id}`, name: "username", required: true })),
-    field(`member-role-${team.id}`, "Role", h("select", { id: `member-role-${team.id}`, name: "role" }, ["viewer", "developer", "owner"].map((r) => h("option", { value: r }, r)))),
-    h("p", { class: "error", id: "form-error", role: "alert" }), h("button", { type: "submit" }, "Add member"));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    try { await api("POST", `/api/v1/teams/${team.id}/members`, { json: { username: data.get("username"), role: data.get("role") } }); reload(); } catch (err) { showProblem(err, form); }
-  });
+  // Only a team owner (or an administrator) manages members: others see the list only.
+  const mine = members.find((m) => m.username === body.user);
+  const manager = !!body.admin || (mine && mine.role === "owner");
+  let form = null;
+  if (manager) {
+    form = h("form", { class: "inline", id: `add-member-${team.id}` },
+      field(`member-${team.id}`, "Username", h("input", { id: `member-${team.id}`, name: "username", required: true })),
+      field(`member-role-${team.id}`, "Role", h("select", { id: `member-role-${team.id}`, name: "role" }, ["viewer", "developer", "owner"].map((r) => h("option", { value: r }, r)))),
+      h("p", { class: "error", id: "form-error", role: "alert" }), h("button", { type: "submit" }, "Add member"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try { await api("POST", `/api/v1/teams/${team.id}/members`, { json: { username: data.get("username"), role: data.get("role") } }); reload(); } catch (err) { showProblem(err, form); }
+    });
+  }
+  const remove = (m) => manager && m.username !== body.user
+    ? h("button", { type: "button", class: "small", onclick: async () => { await api("DELETE", `/api/v1/teams/${team.id}/members/${m.user_id}`); reload(); } }, `Remove ${m.username || "member"}`)
+    : "";
   return h("section", { class: "card" }, h("h2", {}, team.name), team.description ? h("p", {}, team.description) : null,
     h("table", { class: "grid" }, h("thead", {}, h("tr", {}, h("th", {}, "Member"), h("th", {}, "Role"), h("th", {}, ""))),
-      h("tbody", {}, members.map((m) => h("tr", {}, h("td", {}, m.username || m.user_id), h("td", {}, m.role),
-        h("td", {}, h("button", { type: "button", class: "small", onclick: async () => { await api("DELETE", `/api/v1/teams/${team.id}/members/${m.user_id}`); reload(); } }, `Remove ${m.username || "member"}`)))))),
+      h("tbody", {}, members.map((m) => h("tr", {}, h("td", {}, m.username || m.user_id), h("td", {}, m.role), h("td", {}, remove(m)))))),
     form);
 }
 
