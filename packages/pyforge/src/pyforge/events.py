@@ -121,6 +121,15 @@ class NewCriticalFindings(AnalysisEvent):
     findings: list[FindingBrief]
 
 
+class MlModelUpdated(BaseModel):
+    """``ml.model.updated``: another version of a model is served (a release or a rollback)."""
+
+    name: str
+    version: str
+    previous: str | None
+    changed_by: uuid.UUID
+
+
 PROJECT_CREATED: Final = EventType("project.created", ProjectEvent)
 PROJECT_UPDATED: Final = EventType("project.updated", ProjectUpdated)
 PROJECT_DELETED: Final = EventType("project.deleted", ProjectEvent)
@@ -133,6 +142,7 @@ ANALYSIS_COMPLETED: Final = EventType("analysis.completed", AnalysisCompleted)
 ANALYSIS_FAILED: Final = EventType("analysis.failed", AnalysisFailed)
 QUALITY_GATE_CHANGED: Final = EventType("quality_gate.changed", QualityGateChanged)
 FINDING_NEW_CRITICAL: Final = EventType("finding.new_critical", NewCriticalFindings)
+ML_MODEL_UPDATED: Final = EventType("ml.model.updated", MlModelUpdated)
 
 #: Every event type PyForge emits.
 PYFORGE_EVENT_TYPES: Final = (
@@ -148,4 +158,5 @@ PYFORGE_EVENT_TYPES: Final = (
     ANALYSIS_FAILED,
     QUALITY_GATE_CHANGED,
     FINDING_NEW_CRITICAL,
+    ML_MODEL_UPDATED,
 )

@@ -33,6 +33,8 @@ def _routers() -> Sequence[APIRouter]:
     from pyforge.files.router import source_router
     from pyforge.notify.router import router as notify_router
     from pyforge.notify.router import webhooks_router, ws_router
+    from pyforge.predictions.router import predictions_router
+    from pyforge.predictions.router import router as ml_router
     from pyforge.projects.router import router as projects_router
     from pyforge.rules.router import router as rules_router
     from pyforge.web.router import router as web_router
@@ -42,6 +44,8 @@ def _routers() -> Sequence[APIRouter]:
         files_router,
         source_router,
         rules_router,
+        ml_router,
+        predictions_router,
         analyses_router,
         analyze_router,
         notify_router,
@@ -60,8 +64,9 @@ def _runtime() -> type[PyForgeRuntime]:
 def _consumers() -> Sequence[Registration]:
     from pyforge.analyses import tasks as analyses_tasks
     from pyforge.notify import tasks as notify_tasks
+    from pyforge.predictions import tasks as predictions_tasks
 
-    return [analyses_tasks.register, notify_tasks.register]
+    return [analyses_tasks.register, notify_tasks.register, predictions_tasks.register]
 
 
 PRODUCT: Product[PyForgeSettings, PyForgeRuntime] = Product(

@@ -12,6 +12,7 @@ from pyforge.settings import PyForgeSettings
 
 if TYPE_CHECKING:
     from pyforge.notify.context import NotifyContext
+    from pyforge.predictions.serving import MlServing
 
 
 @dataclass(kw_only=True)
@@ -20,6 +21,8 @@ class PyForgeRuntime(ProductRuntime[PyForgeSettings]):
 
     #: Set by :func:`pyforge.notify.tasks.register` (every role registers it).
     notify: NotifyContext | None = None
+    #: Set by :func:`pyforge.predictions.tasks.register`: the models this process serves.
+    ml: MlServing | None = None
 
 
 PyForgeRuntimeDep = Annotated[PyForgeRuntime, Depends(runtime_dependency(PyForgeRuntime))]

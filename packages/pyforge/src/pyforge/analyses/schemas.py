@@ -88,6 +88,9 @@ class ProjectMetricsRead(BaseModel):
     metrics: dict[str, float | int]
     ratings: dict[str, str]
     quality_gate: dict[str, Any] | None = None
+    #: The ML worker's quality prediction for this analysis (score, level, confidence), once
+    #: attached; see ``GET /api/v1/analyses/{id}/predictions`` for files and detections.
+    predicted_quality: dict[str, Any] | None = None
 
 
 class MetricPoint(BaseModel):

@@ -77,6 +77,7 @@ from pyforge.events import (
     QualityGateChanged,
 )
 from pyforge.permissions import Permission
+from pyforge.predictions.repository import PredictionRepository
 from pyforge.projects.models import Project
 
 ANALYSIS_NOT_FOUND: Final = "Analysis not found."
@@ -330,13 +331,18 @@ async def latest_metrics(
     key = metrics_key(project.id)
     cached = await cache.get(key)
     if cached is not None:
-        return ProjectMetricsRead.model_validate(cached)
-    row = await MetricsRepository(session).latest(project.id)
-    if row is None:
-        raise NotFound("This project has no succeeded analysis yet.")
-    analysis = await session.get(Analysis, row.analysis_id)
-    read = _metrics_read(row, analysis.gate if analysis else None)
-    await cache.set(key, read.model_dump(mode="json"), METRICS_TTL)
+        read = ProjectMetricsRead.model_validate(cached)
+    else:
+        row = await MetricsRepository(session).latest(project.id)
+        if row is None:
+            raise NotFound("This project has no succeeded analysis yet.")
+        analysis = await session.get(Analysis, row.analysis_id)
+        read = _metrics_read(row, analysis.gate if analysis else None)
+        await cache.set(key, read.model_dump(mode="json"), METRICS_TTL)
+    # Read fresh, not cached: the ML worker attaches it after the analysis has ended.
+    prediction = await PredictionRepository(session).for_analysis(read.analysis_id)
+    if prediction is not None:
+        read.predicted_quality = prediction.quality.get("project")
     return read
 
 

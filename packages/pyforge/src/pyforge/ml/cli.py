@@ -6,6 +6,7 @@ stays fast. ``ml detect`` exits 0, or 2 with one line on stderr for bad input, a
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -22,6 +23,29 @@ ml_app = typer.Typer(help="Learned checks: the bug detector.", no_args_is_help=T
 def _fail(message: str) -> NoReturn:
     sys.stderr.write(f"pyforge: error: {message}\n")
     raise typer.Exit(EXIT_USAGE)
+
+
+@train_app.command("quality")
+def train_quality(
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Where quality.json and its card go (default: the package).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of file sampling and bug injection.")] = 0,
+    per_package: Annotated[int, typer.Option(help="Files per package at most.")] = 30,
+) -> None:
+    """Fit the quality model on held-out packages and measure it on others (AUC, ECE)."""
+    try:
+        from pyforge.ml import quality_train
+    except ImportError as exc:
+        _fail(f"training needs the `train` extra (pip install 'pyforge[train]'): {exc}")
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        _fail(f"training needs the `train` extra (pip install 'pyforge[train]'): {exc}")
+    from pyforge.ml.modelinfo import MODEL_DIR
+
+    meta = quality_train.train(seed=seed, per_package=per_package, out_dir=out_dir or MODEL_DIR)
+    sys.stdout.write(json.dumps(meta["test"], indent=1) + "\n")
 
 
 @train_app.command("bugs")

@@ -366,6 +366,12 @@ async function pageOverview() {
         `${c.name.replaceAll("_", " ")}: ${c.actual} (limit ${c.threshold})`))) : null));
     parts.push(h("section", { class: "ratings", "aria-label": "Ratings" }, RATINGS.map(([key, label]) =>
       h("div", { class: "card rating-card" }, ratingTag(metrics.ratings[key] || "?", label), h("span", {}, label)))));
+    const pq = metrics.predicted_quality;
+    if (pq) {
+      parts.push(h("section", { class: "card", "aria-label": "Predicted quality" }, h("h2", {}, "Predicted quality (ML) ", ratingTag(pq.level, "Predicted level")),
+        h("p", {}, `Score ${pq.score}/100, confidence ${Math.round(pq.confidence * 100)} %. `,
+          h("span", { class: "muted" }, "Learned from injected bugs (synthetic labels); see the model card in the API."))));
+    }
     parts.push(h("section", { class: "metrics", "aria-label": "Key metrics" }, KEY_METRICS.filter(([k]) => k in metrics.metrics).map(([key, label]) =>
       h("div", { class: "metric" }, h("span", { class: "value" }, String(Math.round(metrics.metrics[key] * 10) / 10)), h("span", { class: "label" }, label)))));
     if (latest && latest.status === "succeeded") {
