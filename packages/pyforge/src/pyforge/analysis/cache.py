@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,19 @@ from typing import Any
 
 CACHE_FORMAT = "v1"
 DEFAULT_CACHE_DIR = ".pyforge-cache"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+#: Temporary names are unique per process (and per fork: see _reset_pid_token) and per write.
+_COUNTER = itertools.count()
+_PID_TOKEN = f"{os.getpid()}-"
+
+
+def _reset_pid_token() -> None:
+    global _PID_TOKEN
+    _PID_TOKEN = f"{os.getpid()}-"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pid_token)
 
 
 def make_key(*parts: str) -> str:
@@ -30,22 +44,24 @@ class Cache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory / CACHE_FORMAT if directory is not None else None
         self._prepared = False
+        self._dirs: set[str] = set()
 
     @property
     def enabled(self) -> bool:
         """False when caching is off (``--no-cache``)."""
         return self.directory is not None
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str) -> str:
         assert self.directory is not None
-        return self.directory / key[:2] / f"{key}.json"
+        return f"{self.directory}/{key[:2]}/{key}.json"
 
     def get(self, key: str) -> Any | None:
         """The cached value, or None when missing or unreadable."""
         if self.directory is None:
             return None
         try:
-            return json.loads(self._path(key).read_bytes())
+            with open(self._path(key), "rb") as fh:  # noqa: PTH123 - hot path
+                return json.loads(fh.read())
         except (OSError, ValueError):
             return None
 
@@ -53,28 +69,38 @@ class Cache:
         """Store a value atomically (write to a temporary file, then rename)."""
         if self.directory is None:
             return
-        target = self._path(key)
         try:
-            if not self._prepared:
-                self._prepare()
-            target.parent.mkdir(parents=True, exist_ok=True)
             # json.dumps (not json.dump): only the one-shot form uses the C encoder.
             payload = json.dumps(value, separators=(",", ":")).encode("utf-8")
         except (TypeError, ValueError):
             return
-        import tempfile
+        self.put_bytes(key, payload)
 
-        tmp: Path | None = None
+    def put_bytes(self, key: str, payload: bytes) -> None:
+        """Store an already serialised value atomically (see :meth:`put`)."""
+        if self.directory is None:
+            return
+        target = self._path(key)
+        # A cold run writes thousands of entries: plain string paths, one mkdir per
+        # sub-directory and a temporary name unique to this process (pid and a counter, opened
+        # with O_EXCL) instead of tempfile.mkstemp's random names and retries.
+        parent = os.path.dirname(target)  # noqa: PTH120 - hot path
+        tmp = f"{target}.{_PID_TOKEN}{next(_COUNTER)}.tmp"
         try:
-            fd, name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            tmp = Path(name)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            tmp.replace(target)
+            if parent not in self._dirs:
+                if not self._prepared:
+                    self._prepare()
+                os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - hot path
+                self._dirs.add(parent)
+            fd = os.open(tmp, _CREATE_FLAGS, 0o644)
+            try:
+                os.write(fd, payload)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
         except OSError:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # noqa: PTH108
 
     def _prepare(self) -> None:
         assert self.directory is not None

@@ -98,6 +98,15 @@ def _analyze_chunk_for_transport(chunk: list[tuple[str, bytes, int]]) -> list[An
     return [report.to_transport() for report in _analyze_chunk(chunk)]
 
 
+#: The payloads of the run in progress, set before a ``fork`` pool starts: its workers inherit
+#: them, so that a task is a list of indices rather than megabytes of pickled source.
+_inherited: list[tuple[str, bytes, int]] = []
+
+
+def _analyze_inherited(indices: list[int]) -> list[Any]:
+    return _analyze_chunk_for_transport([_inherited[i] for i in indices])
+
+
 # -- main side -----------------------------------------------------------------------------
 
 
@@ -438,23 +447,32 @@ def _run_pool(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    global _inherited
     # Big files first so that no worker is left with a large one at the end.
-    order = sorted(payloads, key=lambda p: -len(p[1]))
+    order = sorted(range(len(payloads)), key=lambda i: -len(payloads[i][1]))
     n_chunks = workers * _CHUNKS_PER_WORKER
     chunks = [order[i::n_chunks] for i in range(n_chunks) if order[i::n_chunks]]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_pool_worker,
-        initargs=(settings, options, analyzers),
-    ) as pool:  # fmt: skip
-        futures = [pool.submit(_analyze_chunk_for_transport, c) for c in chunks]
-        for future in as_completed(futures):
-            for data in future.result():
-                finish(FileReport.from_transport(data))
-                done += 1
-            if progress is not None:
-                progress(done, total)
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forked else None)
+    _inherited = payloads if forked else []
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_pool_worker,
+            initargs=(settings, options, analyzers),
+        ) as pool:  # fmt: skip
+            if forked:
+                futures = [pool.submit(_analyze_inherited, c) for c in chunks]
+            else:
+                futures = [pool.submit(_analyze_chunk_for_transport, [payloads[i] for i in c])
+                           for c in chunks]  # fmt: skip
+            for future in as_completed(futures):
+                for data in future.result():
+                    finish(FileReport.from_transport(data))
+                    done += 1
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        _inherited = []
 
 
 def _project_findings(
