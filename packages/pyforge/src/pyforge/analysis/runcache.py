@@ -198,12 +198,11 @@ def render_template(report: AnalysisReport, render: Any, fmt: str) -> str:
 
 def _code_files() -> list[str]:
     """The module files of PyForge and of the installed analyzer plugins."""
-    from importlib.metadata import entry_points
-
+    from pyforge.analysis.plugins import entry_points
     from pyforge.analysis.registry import ENTRY_POINT_GROUP
 
     tops = {"pyforge"} | {
-        ep.value.split(":", 1)[0].split(".", 1)[0] for ep in entry_points(group=ENTRY_POINT_GROUP)
+        ep.value.split(":", 1)[0].split(".", 1)[0] for ep in entry_points(ENTRY_POINT_GROUP)
     }
     out = set()
     for name, module in list(sys.modules.items()):
