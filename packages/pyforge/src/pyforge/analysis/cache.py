@@ -13,6 +13,10 @@ import hashlib
 import itertools
 import json
 import os
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,9 @@ class Cache:
         self.directory = directory / CACHE_FORMAT if directory is not None else None
         self._prepared = False
         self._dirs: set[str] = set()
+        self._behind = False
+        self._writer: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
 
     @property
     def enabled(self) -> bool:
@@ -65,10 +72,43 @@ class Cache:
         except (OSError, ValueError):
             return None
 
+    @contextmanager
+    def writing_behind(self) -> Iterator[None]:
+        """Within the block, :meth:`put` hands each write to a background thread.
+
+        A cold run writes thousands of entries; file creation waits on the disk, which on a
+        busy machine held up the merging of results. The thread starts on the first put (after
+        a ``fork`` pool has started its workers: no thread is running when they fork) and every
+        write is done when the block exits.
+        """
+        self._behind = True
+        try:
+            yield
+        finally:
+            self._behind = False
+            if self._writer is not None:
+                self._queue.put(None)
+                self._writer.join()
+                self._writer = None
+
     def put(self, key: str, value: Any) -> None:
         """Store a value atomically (write to a temporary file, then rename)."""
         if self.directory is None:
             return
+        if self._behind:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="pyforge-cache",
+                                                daemon=True)  # fmt: skip
+                self._writer.start()
+            self._queue.put((key, value))
+            return
+        self._put_now(key, value)
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._put_now(*item)
+
+    def _put_now(self, key: str, value: Any) -> None:
         try:
             # json.dumps (not json.dump): only the one-shot form uses the C encoder.
             payload = json.dumps(value, separators=(",", ":")).encode("utf-8")

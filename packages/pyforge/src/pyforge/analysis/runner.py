@@ -198,11 +198,12 @@ def analyze_paths(
         run = _Run(config, registry, progress)
         files = run.select(path_list, changed_since, baseline)
         run.load(files, cache)
-        run.analyze(jobs)
-        ordered = [run.reports[rel] for _abs, rel in files if rel in run.reports]
-        project = _project_findings(
-            ordered, files, run.analyzers, config, run.cache, run.digest, run.notes, run.keys
-        )
+        with cache.writing_behind():
+            run.analyze(jobs)
+            ordered = [run.reports[rel] for _abs, rel in files if rel in run.reports]
+            project = _project_findings(
+                ordered, files, run.analyzers, config, run.cache, run.digest, run.notes, run.keys
+            )
     for report in ordered:
         run.notes += report.notes
     findings = sorted([f for r in ordered for f in r.findings] + project, key=Finding.sort_key)
