@@ -137,7 +137,7 @@ class Cache:
                 os.write(fd, payload)
             finally:
                 os.close(fd)
-            os.replace(tmp, target)
+            os.replace(tmp, target)  # noqa: PTH105 - hot path, string paths
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)  # noqa: PTH108

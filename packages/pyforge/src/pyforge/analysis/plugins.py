@@ -54,7 +54,7 @@ def _distributions() -> tuple[tuple[str, str, str], ...] | None:
         if os.path.isfile(base):  # noqa: PTH113 - a zip archive on sys.path
             return None
         try:
-            names = os.listdir(base)
+            names = os.listdir(base)  # noqa: PTH208 - names only, no Path objects
         except OSError:
             continue
         infos = [n for n in names if n.endswith(".dist-info")]
