@@ -29,3 +29,15 @@ def test_a_write_replaces_an_entry_and_bad_values_are_skipped(tmp_path: Path) ->
     assert cache.get(key) == [2]
     assert cache.get(make_key("bad")) is None
     assert Cache(None).get(key) is None
+
+
+def test_a_truncated_entry_reads_as_a_miss_and_is_rewritten(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    key = make_key("k")
+    cache.put(key, {"a": [1, 2, 3]})
+    entry = next((tmp_path / "c").rglob(f"{key}.json"))
+    entry.write_bytes(entry.read_bytes()[:7])  # a writer that died half-way
+    assert cache.get(key) is None
+    cache.put(key, {"a": [1, 2, 3]})
+    assert cache.get(key) == {"a": [1, 2, 3]}
+    assert not list((tmp_path / "c").rglob("*.tmp"))

@@ -92,7 +92,7 @@ class Cache:
                 self._writer = None
 
     def put(self, key: str, value: Any) -> None:
-        """Store a value atomically (write to a temporary file, then rename)."""
+        """Store a value; an existing entry is replaced atomically (temporary file, rename)."""
         if self.directory is None:
             return
         if self._behind:
@@ -117,27 +117,44 @@ class Cache:
         self.put_bytes(key, payload)
 
     def put_bytes(self, key: str, payload: bytes) -> None:
-        """Store an already serialised value atomically (see :meth:`put`)."""
+        """Store an already serialised value (see :meth:`put`)."""
         if self.directory is None:
             return
         target = self._path(key)
-        # A cold run writes thousands of entries: plain string paths, one mkdir per
-        # sub-directory and a temporary name unique to this process (pid and a counter, opened
-        # with O_EXCL) instead of tempfile.mkstemp's random names and retries.
         parent = os.path.dirname(target)  # noqa: PTH120 - hot path
-        tmp = f"{target}.{_PID_TOKEN}{next(_COUNTER)}.tmp"
         try:
             if parent not in self._dirs:
                 if not self._prepared:
                     self._prepare()
                 os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - hot path
                 self._dirs.add(parent)
+            # A cold run creates thousands of entries, and on a busy disk each file-system
+            # operation counts: a new key is written in place (created exclusively, so two
+            # writers never interleave). A reader that catches it half-written sees invalid
+            # JSON, which is a miss like any other, and keys are content-addressed: whoever
+            # writes a key writes the same bytes.
+            fd = os.open(target, _CREATE_FLAGS, 0o644)
+        except FileExistsError:
+            self._replace(target, payload)  # a stale or damaged entry being rewritten
+            return
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(target)  # noqa: PTH108 - never leave a truncated entry behind
+
+    @staticmethod
+    def _replace(target: str, payload: bytes) -> None:
+        """Overwrite an entry atomically: a temporary file, then a rename."""
+        tmp = f"{target}.{_PID_TOKEN}{next(_COUNTER)}.tmp"
+        try:
             fd = os.open(tmp, _CREATE_FLAGS, 0o644)
-            try:
-                os.write(fd, payload)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)  # noqa: PTH105 - hot path, string paths
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, target)  # noqa: PTH105 - string paths
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)  # noqa: PTH108
