@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -444,6 +444,22 @@ def _run_pool(
             if progress is not None:
                 progress(done, total)
         return
+    for batch in _pool_results(payloads, settings, options, analyzers, workers):
+        for data in batch:
+            finish(FileReport.from_transport(data))
+            done += 1
+        if progress is not None:
+            progress(done, total)
+
+
+def _pool_results(
+    payloads: list[tuple[str, bytes, int]],
+    settings: list[RuleSettings],
+    options: dict[str, dict[str, Any]],
+    analyzers: list[Analyzer],
+    workers: int,
+) -> Iterator[list[Any]]:
+    """Each chunk's transported reports, as the worker processes finish them."""
     # Imported here: a run small enough for one process does without them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -454,12 +470,11 @@ def _run_pool(
     n_chunks = workers * _CHUNKS_PER_WORKER
     chunks = [order[i::n_chunks] for i in range(n_chunks) if order[i::n_chunks]]
     forked = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forked else None)
     _inherited = payloads if forked else []
     try:
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_pool_worker,
-            initargs=(settings, options, analyzers),
+            max_workers=workers, mp_context=multiprocessing.get_context("fork" if forked else None),
+            initializer=_init_pool_worker, initargs=(settings, options, analyzers),
         ) as pool:  # fmt: skip
             if forked:
                 futures = [pool.submit(_analyze_inherited, c) for c in chunks]
@@ -467,11 +482,7 @@ def _run_pool(
                 futures = [pool.submit(_analyze_chunk_for_transport, [payloads[i] for i in c])
                            for c in chunks]  # fmt: skip
             for future in as_completed(futures):
-                for data in future.result():
-                    finish(FileReport.from_transport(data))
-                    done += 1
-                if progress is not None:
-                    progress(done, total)
+                yield future.result()
     finally:
         _inherited = []
 
