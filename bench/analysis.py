@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,10 +46,23 @@ def stdlib_files(root: Path) -> list[str]:
     return files
 
 
+#: CPU seconds (user + system) of each timed command, by its first two arguments.
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(argv: list[str], out: Path | None = None) -> tuple[float, str]:
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    # CPU time of the command and everything it waited for (pool workers, ruff): on a shared
+    # machine it moves far less with the load than wall time does.
+    CPU.setdefault(" ".join(argv[:2]), []).append(_children_cpu() - cpu_before)
     if out is not None and proc.stdout:
         out.write_text(proc.stdout)
     if proc.returncode not in (0, 1):
@@ -86,7 +100,8 @@ def main() -> None:
     files = stdlib_files(root)
     lines = sum(Path(f).read_bytes().count(b"\n") for f in files)
     n = len(files)
-    print(f"corpus: {root} without tests: {n} files, {lines} lines; {os.cpu_count()} cores")
+    print(f"corpus: {root} without tests: {n} files, {lines} lines; {os.cpu_count()} cores; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="pyforge-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -106,6 +121,16 @@ def main() -> None:
             ruff_alls.append(timed(ruff_all)[0])
         cold, warm = statistics.median(colds), statistics.median(warms)
         ruff_all_t = statistics.median(ruff_alls)
+        cpu_pyforge = CPU[" ".join(pyforge[:2])]
+        cold_cpu = statistics.median(cpu_pyforge[0::2])
+        ruff_cpu = statistics.median(CPU[" ".join(ruff_all[:2])])
+        print(
+            f"CPU s (user+sys, all processes): pyforge cold {cold_cpu:.2f} (median; "
+            f"{', '.join(f'{t:.2f}' for t in cpu_pyforge[0::2])}) = "
+            f"{1000 * cold_cpu / n:.2f} ms/file, {n / (cold_cpu / (os.cpu_count() or 1)):.0f} "
+            f"files/s if all {os.cpu_count()} cores were free; ruff --select ALL {ruff_cpu:.2f}; "
+            f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         print(
             f"pyforge runs (s): cold {', '.join(f'{t:.2f}' for t in colds)}; "
             f"warm {', '.join(f'{t:.2f}' for t in warms)}; "

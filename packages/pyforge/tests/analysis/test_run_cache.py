@@ -206,3 +206,35 @@ def test_settings_digest_does_not_depend_on_hash_seed() -> None:
         for seed in range(4)
     }
     assert len(digests) == 1
+
+
+def test_same_size_edit_during_a_long_run_misses(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file edited (same size, same coarse mtime) while a long run was going misses.
+
+    The run read the file at its start; its stat is only worth something if the file was not
+    modified within the clock's granularity of that moment, however long the run then took.
+    """
+    import types
+
+    from pyforge.analysis import runcache
+    from pyforge.analysis.command import analyze_command
+
+    cache = tmp_path / "cache"
+    target = project / "pkg/a.py"
+    target.write_bytes(target.read_bytes())  # modified just before the run starts
+    recorded = target.stat()
+    # The run takes 30 s: it ends (and its entry is written) long after the file was read.
+    late = types.SimpleNamespace(time_ns=lambda: time.time_ns() + 30_000_000_000,
+                                 perf_counter=time.perf_counter)  # fmt: skip
+    monkeypatch.setattr(runcache, "time", late)
+    monkeypatch.chdir(project.parent)
+    analyze_command([str(project)], fmt="json", output=tmp_path / "out.json", cache_dir=cache)
+    monkeypatch.undo()
+    assert _hits(project, cache)
+    # Edited during the run, after it was read: same size, and (a coarse clock) same mtime.
+    target.write_text(target.read_text(encoding="utf-8").replace("1", "2"), encoding="utf-8")
+    os.utime(target, ns=(recorded.st_atime_ns, recorded.st_mtime_ns))
+    assert target.stat().st_size == recorded.st_size
+    assert not _hits(project, cache)

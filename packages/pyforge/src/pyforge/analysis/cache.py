@@ -10,13 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 CACHE_FORMAT = "v1"
 DEFAULT_CACHE_DIR = ".pyforge-cache"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+#: Temporary names are unique per process (and per fork: see _reset_pid_token) and per write.
+_COUNTER = itertools.count()
+_PID_TOKEN = f"{os.getpid()}-"
+
+
+def _reset_pid_token() -> None:
+    global _PID_TOKEN
+    _PID_TOKEN = f"{os.getpid()}-"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pid_token)
 
 
 def make_key(*parts: str) -> str:
@@ -30,51 +48,116 @@ class Cache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory / CACHE_FORMAT if directory is not None else None
         self._prepared = False
+        self._dirs: set[str] = set()
+        self._behind = False
+        self._writer: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
 
     @property
     def enabled(self) -> bool:
         """False when caching is off (``--no-cache``)."""
         return self.directory is not None
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str) -> str:
         assert self.directory is not None
-        return self.directory / key[:2] / f"{key}.json"
+        return f"{self.directory}/{key[:2]}/{key}.json"
 
     def get(self, key: str) -> Any | None:
         """The cached value, or None when missing or unreadable."""
         if self.directory is None:
             return None
         try:
-            return json.loads(self._path(key).read_bytes())
+            with open(self._path(key), "rb") as fh:  # noqa: PTH123 - hot path
+                return json.loads(fh.read())
         except (OSError, ValueError):
             return None
 
+    @contextmanager
+    def writing_behind(self) -> Iterator[None]:
+        """Within the block, :meth:`put` hands each write to a background thread.
+
+        A cold run writes thousands of entries; file creation waits on the disk, which on a
+        busy machine held up the merging of results. The thread starts on the first put (after
+        a ``fork`` pool has started its workers: no thread is running when they fork) and every
+        write is done when the block exits.
+        """
+        self._behind = True
+        try:
+            yield
+        finally:
+            self._behind = False
+            if self._writer is not None:
+                self._queue.put(None)
+                self._writer.join()
+                self._writer = None
+
     def put(self, key: str, value: Any) -> None:
-        """Store a value atomically (write to a temporary file, then rename)."""
+        """Store a value; an existing entry is replaced atomically (temporary file, rename)."""
         if self.directory is None:
             return
-        target = self._path(key)
+        if self._behind:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="pyforge-cache",
+                                                daemon=True)  # fmt: skip
+                self._writer.start()
+            self._queue.put((key, value))
+            return
+        self._put_now(key, value)
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._put_now(*item)
+
+    def _put_now(self, key: str, value: Any) -> None:
         try:
-            if not self._prepared:
-                self._prepare()
-            target.parent.mkdir(parents=True, exist_ok=True)
             # json.dumps (not json.dump): only the one-shot form uses the C encoder.
             payload = json.dumps(value, separators=(",", ":")).encode("utf-8")
         except (TypeError, ValueError):
             return
-        import tempfile
+        self.put_bytes(key, payload)
 
-        tmp: Path | None = None
+    def put_bytes(self, key: str, payload: bytes) -> None:
+        """Store an already serialised value (see :meth:`put`)."""
+        if self.directory is None:
+            return
+        target = self._path(key)
+        parent = os.path.dirname(target)  # noqa: PTH120 - hot path
         try:
-            fd, name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            tmp = Path(name)
+            if parent not in self._dirs:
+                if not self._prepared:
+                    self._prepare()
+                os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - hot path
+                self._dirs.add(parent)
+            # A cold run creates thousands of entries, and on a busy disk each file-system
+            # operation counts: a new key is written in place (created exclusively, so two
+            # writers never interleave). A reader that catches it half-written sees invalid
+            # JSON, which is a miss like any other, and keys are content-addressed: whoever
+            # writes a key writes the same bytes.
+            fd = os.open(target, _CREATE_FLAGS, 0o644)
+        except FileExistsError:
+            self._replace(target, payload)  # a stale or damaged entry being rewritten
+            return
+        except OSError:
+            return
+        try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
-            tmp.replace(target)
         except OSError:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            with contextlib.suppress(OSError):
+                os.unlink(target)  # noqa: PTH108 - never leave a truncated entry behind
+
+    @staticmethod
+    def _replace(target: str, payload: bytes) -> None:
+        """Overwrite an entry atomically: a temporary file, then a rename."""
+        tmp = f"{target}.{_PID_TOKEN}{next(_COUNTER)}.tmp"
+        try:
+            fd = os.open(tmp, _CREATE_FLAGS, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, target)  # noqa: PTH105 - string paths
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # noqa: PTH108
 
     def _prepare(self) -> None:
         assert self.directory is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -154,7 +154,10 @@ def fingerprint_findings(
         index = counts.get(key, 0)
         counts[key] = index + 1
         digest = hashlib.sha256("\x1f".join((*key, str(index))).encode("utf-8")).hexdigest()
-        out.append(replace(f, scope=scope, fingerprint=digest[:32]))
+        # Positional construction: dataclasses.replace costs twice as much, per finding.
+        out.append(Finding(f.rule, f.category, f.severity, f.message, f.path, f.line, f.column,
+                           f.end_line, f.end_column, f.confidence, f.fix, scope, digest[:32],
+                           f.properties))  # fmt: skip
     return out
 
 

@@ -25,7 +25,6 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from pyforge.analysis.findings import Category, Confidence, Severity
@@ -246,7 +245,9 @@ def get_registry() -> Registry:
     """
     analyzers: dict[str, Analyzer] = {}
     errors: list[str] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    from pyforge.analysis.plugins import entry_points
+
+    for ep in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             analyzer = _load(ep.load(), ep.name)
         except Exception as exc:

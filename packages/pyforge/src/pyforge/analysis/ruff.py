@@ -54,12 +54,11 @@ def ruff_version() -> str:
         return ""
     if exe == _packaged_ruff():
         # The package's version is its binary's: no process to start on every run.
-        from importlib.metadata import PackageNotFoundError, version
+        from pyforge.analysis.plugins import version
 
-        try:
-            return f"ruff {version('ruff')}"
-        except PackageNotFoundError:
-            pass
+        found = version("ruff")
+        if found:
+            return f"ruff {found}"
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv, our own tool
             [exe, "--version"], capture_output=True, text=True, timeout=30, check=False

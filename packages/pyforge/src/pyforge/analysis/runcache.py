@@ -12,9 +12,12 @@ in afresh) together with a manifest of everything the result depends on:
 * PyForge's own code and the analyzer plugins' (module files), the ruff executable, and the
   interpreter's package directories (a plugin installed or removed).
 
-A file whose stat differs is hashed again: a touched but identical file still hits. A stat
-taken within :data:`RACY_NS` of the entry's writing proves nothing (the clock's granularity),
-so such files are always hashed. The entry's name hashes the command line (paths, root,
+A file whose stat differs is hashed again: a touched but identical file still hits. An mtime
+within :data:`RACY_NS` of the run's start (or later) proves nothing: the file was read around
+then, and an edit within the clock's granularity leaves the same mtime, so such files are always
+hashed. The window is counted from the start of the run, when the files were stat'ed and read,
+not from the entry's writing at its end: a long run would otherwise trust a same-size edit made
+while it ran. The entry's name hashes the command line (paths, root,
 configuration file, baseline, format), the interpreter and PyForge's version. ``--no-cache``
 and ``--changed-since`` (which depends on git's state) bypass it.
 
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 
 #: Thousands of stats per lookup: plain strings, no Path objects.
 _stat = os.stat
-RUN_FORMAT = "run1"
+RUN_FORMAT = "run2"
 FORMATS = ("json", "sarif", "markdown")
 RACY_NS = 2_000_000_000
 #: A dependency modified this close to (or after) the run's start may have changed during it.
@@ -124,7 +127,9 @@ def lookup(entry: Path) -> Hit | None:
         manifest = json.loads(entry.read_bytes())
         if manifest.get("format") != RUN_FORMAT:
             return None
-        racy_from = int(manifest["written_ns"]) - RACY_NS
+        # From the run's start: a file read then and edited a moment later (same size, same
+        # coarse mtime) must be hashed, however long the run took to finish.
+        racy_from = min(int(manifest["started_ns"]), int(manifest["written_ns"])) - RACY_NS
         for path, size, mtime_ns, sha in manifest["files"]:
             try:
                 st = _stat(path)
@@ -193,12 +198,11 @@ def render_template(report: AnalysisReport, render: Any, fmt: str) -> str:
 
 def _code_files() -> list[str]:
     """The module files of PyForge and of the installed analyzer plugins."""
-    from importlib.metadata import entry_points
-
+    from pyforge.analysis.plugins import entry_points
     from pyforge.analysis.registry import ENTRY_POINT_GROUP
 
     tops = {"pyforge"} | {
-        ep.value.split(":", 1)[0].split(".", 1)[0] for ep in entry_points(group=ENTRY_POINT_GROUP)
+        ep.value.split(":", 1)[0].split(".", 1)[0] for ep in entry_points(ENTRY_POINT_GROUP)
     }
     out = set()
     for name, module in list(sys.modules.items()):
@@ -267,7 +271,7 @@ def store(
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             old_blob = str(json.loads(entry.read_bytes())["blob"])
         manifest = {
-            "format": RUN_FORMAT, "written_ns": time.time_ns(),
+            "format": RUN_FORMAT, "started_ns": started_ns, "written_ns": time.time_ns(),
             # A re-run takes every file it hashes from the per-file cache.
             "hits": sum(1 for f in inputs.files if f[3]),
             "passed": passed, "blob": blob.name, "files": files, "dirs": dirs,

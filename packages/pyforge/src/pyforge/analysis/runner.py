@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,15 @@ def _analyze_chunk_for_transport(chunk: list[tuple[str, bytes, int]]) -> list[An
     # Plain dicts and lists pickle (and unpickle, in the main process) several times faster
     # than the report's dataclasses and enums.
     return [report.to_transport() for report in _analyze_chunk(chunk)]
+
+
+#: The payloads of the run in progress, set before a ``fork`` pool starts: its workers inherit
+#: them, so that a task is a list of indices rather than megabytes of pickled source.
+_inherited: list[tuple[str, bytes, int]] = []
+
+
+def _analyze_inherited(indices: list[int]) -> list[Any]:
+    return _analyze_chunk_for_transport([_inherited[i] for i in indices])
 
 
 # -- main side -----------------------------------------------------------------------------
@@ -189,11 +198,12 @@ def analyze_paths(
         run = _Run(config, registry, progress)
         files = run.select(path_list, changed_since, baseline)
         run.load(files, cache)
-        run.analyze(jobs)
-        ordered = [run.reports[rel] for _abs, rel in files if rel in run.reports]
-        project = _project_findings(
-            ordered, files, run.analyzers, config, run.cache, run.digest, run.notes, run.keys
-        )
+        with cache.writing_behind():
+            run.analyze(jobs)
+            ordered = [run.reports[rel] for _abs, rel in files if rel in run.reports]
+            project = _project_findings(
+                ordered, files, run.analyzers, config, run.cache, run.digest, run.notes, run.keys
+            )
     for report in ordered:
         run.notes += report.notes
     findings = sorted([f for r in ordered for f in r.findings] + project, key=Finding.sort_key)
@@ -434,27 +444,47 @@ def _run_pool(
             if progress is not None:
                 progress(done, total)
         return
+    for batch in _pool_results(payloads, settings, options, analyzers, workers):
+        for data in batch:
+            finish(FileReport.from_transport(data))
+            done += 1
+        if progress is not None:
+            progress(done, total)
+
+
+def _pool_results(
+    payloads: list[tuple[str, bytes, int]],
+    settings: list[RuleSettings],
+    options: dict[str, dict[str, Any]],
+    analyzers: list[Analyzer],
+    workers: int,
+) -> Iterator[list[Any]]:
+    """Each chunk's transported reports, as the worker processes finish them."""
     # Imported here: a run small enough for one process does without them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    global _inherited
     # Big files first so that no worker is left with a large one at the end.
-    order = sorted(payloads, key=lambda p: -len(p[1]))
+    order = sorted(range(len(payloads)), key=lambda i: -len(payloads[i][1]))
     n_chunks = workers * _CHUNKS_PER_WORKER
     chunks = [order[i::n_chunks] for i in range(n_chunks) if order[i::n_chunks]]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_pool_worker,
-        initargs=(settings, options, analyzers),
-    ) as pool:  # fmt: skip
-        futures = [pool.submit(_analyze_chunk_for_transport, c) for c in chunks]
-        for future in as_completed(futures):
-            for data in future.result():
-                finish(FileReport.from_transport(data))
-                done += 1
-            if progress is not None:
-                progress(done, total)
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    _inherited = payloads if forked else []
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork" if forked else None),
+            initializer=_init_pool_worker, initargs=(settings, options, analyzers),
+        ) as pool:  # fmt: skip
+            if forked:
+                futures = [pool.submit(_analyze_inherited, c) for c in chunks]
+            else:
+                futures = [pool.submit(_analyze_chunk_for_transport, [payloads[i] for i in c])
+                           for c in chunks]  # fmt: skip
+            for future in as_completed(futures):
+                yield future.result()
+    finally:
+        _inherited = []
 
 
 def _project_findings(

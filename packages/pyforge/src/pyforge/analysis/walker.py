@@ -81,6 +81,10 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
 _SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 BoundNodeCheck = Callable[[FileContext, ast.AST], None]
+#: Per node type: its checks, whether Halstead counts it, its handler, its child fields.
+_Dispatch = tuple[
+    list[tuple[Rule, NodeCheck]] | None, bool, Callable[[ast.AST], None] | None, tuple[str, ...]
+]
 
 
 @dataclass(slots=True)
@@ -165,6 +169,7 @@ class Walker:
             ast.Lambda: self._lambda,
             ast.Call: self._call,
         }
+        self._dispatch: dict[type, _Dispatch] = {}
         # Leaves that no check looks at are not even visited (a third of all nodes).
         self._skip = _LEAF_TYPES | {
             t
@@ -181,47 +186,65 @@ class Walker:
             # The bound methods refer back to the walker: drop them so that no reference cycle
             # is left for the garbage collector (which is paused while files are analysed).
             self._handlers = {}
+            self._dispatch = {}
         self.module_total += self._block.cc
 
     # -- traversal -------------------------------------------------------------------------
 
+    def _entry(self, t: type) -> _Dispatch:
+        """What :meth:`visit` does with a node of type ``t`` (computed once per type)."""
+        names = _CHILD_FIELDS.get(t)
+        if names is None:
+            names = tuple(t._fields)  # type: ignore[attr-defined]
+        entry = (self.node_checks.get(t) or None, t in _HALSTEAD_TYPES, self._handlers.get(t),
+                 names)  # fmt: skip
+        self._dispatch[t] = entry
+        return entry
+
     def visit(self, node: ast.AST) -> None:
         """Run the node rules for ``node``, count it, then visit its children."""
-        t = type(node)
-        checks = self.node_checks.get(t)
+        # One dictionary lookup per node for everything that depends on its type only: this
+        # runs for every node of every file.
+        entry = self._dispatch.get(type(node))
+        if entry is None:
+            entry = self._entry(type(node))
+        checks, halstead, handler, names = entry
         ctx = self.ctx
         if checks:
             for rule, check in checks:
                 hits = check(ctx, node)
                 if hits:
                     ctx.add_all(rule, hits)
-        if self._h_on and t in _HALSTEAD_TYPES:
+        if halstead and self._h_on:
             self.halstead.count(node, self._h_context)
-        handler = self._handlers.get(t)
-        if handler is None and _CHILD_FIELDS.get(t) == ():
+        if handler is None and not names:
             return  # a leaf: nothing below it to visit
-        ctx.parents.append(node)
+        parents = ctx.parents
+        parents.append(node)
         if handler is None:
-            self.generic(node)
+            self._children(node, names)
         else:
             handler(node)
-        ctx.parents.pop()
+        parents.pop()
 
     def generic(self, node: ast.AST) -> None:
         """Visit every child node (operator and context singletons excepted)."""
-        t = type(node)
-        names = _CHILD_FIELDS.get(t)
-        if names is None:
-            names = node._fields
+        entry = self._dispatch.get(type(node))
+        if entry is None:
+            entry = self._entry(type(node))
+        self._children(node, entry[3])
+
+    def _children(self, node: ast.AST, names: tuple[str, ...]) -> None:
         skip = self._skip
+        visit = self.visit
         for name in names:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
                     if type(item) not in skip and isinstance(item, ast.AST):
-                        self.visit(item)
+                        visit(item)
             elif type(value) not in skip and isinstance(value, ast.AST):
-                self.visit(value)
+                visit(value)
 
     def _visit_all(self, nodes: Sequence[ast.AST]) -> None:
         for n in nodes:

@@ -416,6 +416,9 @@ def _c_count_statements(
     counts = gaps.counts
     empty, comments_upto = gaps.empty, gaps.comments_upto
     units: list[tuple[int, int, int, int]] = []
+    # The token strings listed once: slicing this list is twice as fast as a comprehension
+    # over each statement's slice of tokens.
+    strs = [t[0] for t in toks] if want_units else []
     lloc = 0
     for i, j, last_row in _c_statements(types, toks):
         first, last = toks[i][2], min(last_row, n_lines)
@@ -428,8 +431,9 @@ def _c_count_statements(
             counts.string(toks[i][2] == toks[i][3], rows, n_empty)
         else:
             counts.code(rows, n_empty)
-            if want_units and toks[i][0] not in _NO_UNIT:
-                units.append(_unit(first, toks[j - 1][3], [t[0] for t in toks[i:j]]))
+            if want_units and strs[i] not in _NO_UNIT:
+                # _unit's tuple, built in place: this runs for nearly every statement.
+                units.append((first, toks[j - 1][3], j - i, _unit_hash(" ".join(strs[i:j]))))
         kinds = types[i:j]
         lloc += _logical_count(kinds) if _C_SEMI in kinds or _C_COLON in kinds else 1
     counts.lloc = lloc
