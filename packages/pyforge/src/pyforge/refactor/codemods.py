@@ -327,7 +327,7 @@ class Refactorer(cst.CSTTransformer):
                 line.comment is not None for line in orelse.leading_lines
             )
             message = "The if branch returns: drop the else and dedent its block."
-        elif exits(orelse.body) and is_nested(stmt.body) and not exits(stmt.body):
+        elif exits(orelse.body) and is_nested(stmt.body):
             guard = stmt.with_changes(
                 test=negate(stmt.test), body=orelse.body, orelse=None,
                 whitespace_before_test=cst.SimpleWhitespace(" "),
