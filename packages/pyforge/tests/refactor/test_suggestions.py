@@ -96,8 +96,12 @@ def test_isinstance_chain_merges_keeping_other_operands() -> None:
 
 
 def test_isinstance_not_merged_for_different_subjects_unknown_types_or_and() -> None:
-    assert "REF107" not in _rules("def f(x, y):\n    return isinstance(x, int) or isinstance(y, int)\n")
-    assert "REF107" not in _rules("def f(x):\n    return isinstance(x, int) and isinstance(x, str)\n")
+    assert "REF107" not in _rules(
+        "def f(x, y):\n    return isinstance(x, int) or isinstance(y, int)\n"
+    )
+    assert "REF107" not in _rules(
+        "def f(x):\n    return isinstance(x, int) and isinstance(x, str)\n"
+    )
     # ``unicode`` is bound nowhere: evaluating it unconditionally could raise NameError.
     code = "def f(x):\n    return isinstance(x, str) or isinstance(x, unicode)\n"
     [s] = suggest(code, "m.py")
@@ -147,7 +151,9 @@ def test_append_loop_not_rewritten(body: str) -> None:
 
 
 def test_append_loop_not_rewritten_in_class_body_or_try() -> None:
-    in_class = "class C:\n    K = 2\n    out = []\n    for x in range(3):\n        out.append(x * K)\n"
+    in_class = (
+        "class C:\n    K = 2\n    out = []\n    for x in range(3):\n        out.append(x * K)\n"
+    )
     assert fix_source(in_class).total == 0
     in_try = _src("""
     def f(xs):

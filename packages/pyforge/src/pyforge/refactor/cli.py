@@ -14,13 +14,16 @@ import sys
 import tempfile
 import tokenize
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from pyforge.refactor import Suggestion
 
 EXIT_USAGE = 2
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -54,9 +57,7 @@ def python_files(paths: list[Path]) -> list[Path]:
 
 def _walk(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
-        )
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
         yield from (Path(dirpath, f) for f in filenames if f.endswith(".py"))
 
 
@@ -123,18 +124,15 @@ def suggest(
     _table(found)
 
 
-def _table(found: list[object]) -> None:
+def _table(found: Sequence[Suggestion]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-
-    from pyforge.refactor import Suggestion
 
     table = Table(title=f"Refactoring suggestions ({len(found)})", title_justify="left")
     for col in ("Location", "Rule", "Fix", "Message"):
         table.add_column(col, overflow="fold")
     for s in found:
-        assert isinstance(s, Suggestion)
         table.add_row(f"{s.path}:{s.line}:{s.column}", s.rule, "yes" if s.fix else "",
                       escape(s.message))  # fmt: skip
     Console(highlight=False, width=max(120, Console().width)).print(table)
@@ -197,8 +195,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        Path(tmp).chmod(mode & 0o7777)
+        Path(tmp).replace(path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         _fail(f"cannot write {path}: {exc.strerror}")

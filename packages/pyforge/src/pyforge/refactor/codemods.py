@@ -8,6 +8,9 @@ out of the block, so nested blocks are already rewritten and a block's own state
 still lines up with the original's (for positions).
 """
 
+# libcst dispatches on method names such as ``visit_Name``: N802 cannot apply here.
+# ruff: noqa: N802
+
 from __future__ import annotations
 
 import ast
@@ -476,7 +479,9 @@ def _empty_list_assign(stmt: cst.BaseStatement) -> str | None:
     return None
 
 
-def _append_call(stmt: cst.BaseStatement | cst.BaseSmallStatement, name: str) -> cst.BaseExpression | None:
+def _append_call(
+    stmt: cst.BaseStatement | cst.BaseSmallStatement, name: str
+) -> cst.BaseExpression | None:
     """``e`` when the statement is exactly ``name.append(e)``."""
     if isinstance(stmt, cst.SimpleStatementLine):
         if len(stmt.body) != 1:
@@ -635,8 +640,10 @@ class _ReplaceIndex(cst.CSTTransformer):
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.BaseExpression:
         value = updated_node.value
-        if isinstance(value, cst.Name) and value.value == self.seq and _index_of(
-            updated_node, self.index
+        if (
+            isinstance(value, cst.Name)
+            and value.value == self.seq
+            and _index_of(updated_node, self.index)
         ):
             return cst.Name(self.item, lpar=updated_node.lpar, rpar=updated_node.rpar)
         return updated_node

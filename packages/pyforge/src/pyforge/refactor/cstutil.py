@@ -1,5 +1,8 @@
 """Small libcst helpers the codemods share: name counts, comments, negation, bool-ness."""
 
+# libcst dispatches on method names such as ``visit_Name``: N802 cannot apply here.
+# ruff: noqa: N802
+
 from __future__ import annotations
 
 import ast
@@ -47,7 +50,7 @@ def has_comment(node: cst.CSTNode) -> bool:
     return finder.found
 
 
-def inner_has_comment(stmt: cst.BaseCompoundStatement | cst.SimpleStatementLine) -> bool:
+def inner_has_comment(stmt: cst.BaseStatement) -> bool:
     """Comments inside a statement, not counting the lines above it (which are kept)."""
     return has_comment(stmt.with_changes(leading_lines=()))
 
