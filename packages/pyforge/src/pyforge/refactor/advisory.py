@@ -57,27 +57,36 @@ class _Block:
 
 
 def _candidates(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[_Block]:
-    body = fn.body
-    uses = [_uses(s) for s in body]
-    params = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
-    params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
-    for a in range(len(body)):
-        before = set(params).union(*(u.writes for u in uses[:a]))
-        reads: set[str] = set()
-        writes: set[str] = set()
-        for b in range(a + 1, len(body) + 1):
-            u = uses[b - 1]
-            if u.exits:
-                break
-            reads |= u.reads
-            writes |= u.writes
-            lines = (body[b - 1].end_lineno or body[b - 1].lineno) - body[a].lineno + 1
-            if b - a < MIN_BLOCK_STATEMENTS or lines < MIN_BLOCK_LINES or b - a >= len(body) - 1:
-                continue
-            after = set().union(*(v.reads for v in uses[b:]))
-            inputs, outputs = reads & before, writes & after
-            if len(inputs) <= MAX_INPUTS and len(outputs) <= MAX_OUTPUTS:
-                yield _Block(a, b, lines, tuple(sorted(inputs)), tuple(sorted(outputs)))
+    uses = [_uses(s) for s in fn.body]
+    args = fn.args
+    defined = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    defined |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    for start, use in enumerate(uses):
+        yield from _blocks_from(fn.body, uses, start, frozenset(defined))
+        defined |= use.writes
+
+
+def _blocks_from(
+    body: Sequence[ast.stmt], uses: Sequence[_Uses], start: int, before: frozenset[str]
+) -> Iterator[_Block]:
+    """The extractable blocks that begin at statement ``start``."""
+    reads: set[str] = set()
+    writes: set[str] = set()
+    for end in range(start + 1, len(body) + 1):
+        use = uses[end - 1]
+        if use.exits:
+            return
+        reads |= use.reads
+        writes |= use.writes
+        lines = (body[end - 1].end_lineno or body[end - 1].lineno) - body[start].lineno + 1
+        if end - start < MIN_BLOCK_STATEMENTS or lines < MIN_BLOCK_LINES:
+            continue
+        if end - start >= len(body) - 1:
+            return  # (nearly) the whole function: nothing to extract from
+        after = frozenset().union(*(u.reads for u in uses[end:]))
+        inputs, outputs = reads & before, writes & after
+        if len(inputs) <= MAX_INPUTS and len(outputs) <= MAX_OUTPUTS:
+            yield _Block(start, end, lines, tuple(sorted(inputs)), tuple(sorted(outputs)))
 
 
 def _best_blocks(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Block]:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import (
     CodeRange,
-    ExpressionContext,
     ExpressionContextProvider,
     MetadataWrapper,
     PositionProvider,
@@ -42,6 +41,19 @@ from pyforge.refactor.cstutil import (
     needs_parens,
     negate,
     parenthesized,
+)
+from pyforge.refactor.patterns import (
+    IndexUses,
+    ReplaceIndex,
+    append_body,
+    bool_return_line,
+    empty_list_assign,
+    fold_or,
+    merge_runs,
+    or_chain,
+    range_len,
+    returned_bool,
+    target_names,
 )
 
 
@@ -215,13 +227,13 @@ class Refactorer(cst.CSTTransformer):
         stmt = updated[k]
         if not isinstance(stmt, cst.If) or not isinstance(original[k], cst.If):
             return None
-        when_true = _returned_bool(stmt.body)
+        when_true = returned_bool(stmt.body)
         if when_true is None:
             return None
         if isinstance(stmt.orelse, cst.Else):
-            otherwise, consumed = _returned_bool(stmt.orelse.body), 1
+            otherwise, consumed = returned_bool(stmt.orelse.body), 1
         elif stmt.orelse is None and k + 1 < len(updated):
-            otherwise, consumed = _bool_return_line(updated[k + 1]), 2
+            otherwise, consumed = bool_return_line(updated[k + 1]), 2
         else:
             return None
         if otherwise is None or otherwise == when_true:
@@ -254,23 +266,15 @@ class Refactorer(cst.CSTTransformer):
     def _append_loop(self, original: Stmts, updated: Stmts, k: int) -> _Rewrite | None:
         if k + 1 >= len(updated):
             return None
-        name = _empty_list_assign(updated[k])
+        name = empty_list_assign(updated[k])
         loop = updated[k + 1]
         if name is None or not isinstance(loop, cst.For):
             return None
-        parts = _append_body(loop, name)
+        parts = append_body(loop, name)
         if parts is None:
             return None
         elt, cond = parts
-        comp = cst.ListComp(
-            elt=elt,
-            for_in=cst.CompFor(
-                target=loop.target,
-                iter=parenthesized(loop.iter) if needs_parens(loop.iter) else loop.iter,
-                ifs=[] if cond is None else [cst.CompIf(
-                    test=parenthesized(cond) if needs_parens(cond) else cond)],
-            ),
-        )  # fmt: skip
+        comp = _comprehension(loop, elt, cond)
         assign = updated[k]
         assert isinstance(assign, cst.SimpleStatementLine)
         first = assign.body[0]
@@ -300,22 +304,25 @@ class Refactorer(cst.CSTTransformer):
             return False  # class bodies hide their names from comprehensions
         if inner_has_comment(loop):
             return False
-        targets = _target_names(loop.target)
+        targets = target_names(loop.target)
         if targets is None or name in targets:
             return False
-        # The loop variable leaks out of a for loop but not out of a comprehension: it must
-        # not be used anywhere else in the scope.
+        risky = (cst.Lambda, cst.Yield, cst.Await, cst.NamedExpr, cst.FunctionDef)
+        parts = [p for p in (elt, cond, loop.iter) if p is not None]
+        if any(contains(p, risky, frozenset({name})) for p in parts):
+            return False
+        return self._loop_names_private(original_loop, targets, scope)
+
+    @staticmethod
+    def _loop_names_private(original_loop: cst.BaseStatement, targets: set[str],
+                            scope: _Scope) -> bool:  # fmt: skip
+        """The loop variable leaks out of a for loop but not out of a comprehension: it must
+        not be used anywhere else in the scope (nor the scope be introspected)."""
         loop_counts = name_counts(original_loop)
         scope_counts = scope.counts()
-        if any(scope_counts[t] != loop_counts[t] for t in targets):
-            return False
         if SCOPE_INTROSPECTION & scope_counts.keys():
             return False
-        risky = (cst.Lambda, cst.Yield, cst.Await, cst.NamedExpr, cst.FunctionDef)
-        for part in (elt, cond, loop.iter):
-            if part is not None and contains(part, risky, frozenset({name})):
-                return False
-        return True
+        return all(scope_counts[t] == loop_counts[t] for t in targets)
 
     # -- REF102: guard clauses ----------------------------------------------------------
 
@@ -323,25 +330,10 @@ class Refactorer(cst.CSTTransformer):
         stmt = updated[k]
         if not isinstance(stmt, cst.If) or not isinstance(stmt.orelse, cst.Else):
             return None
-        orelse = stmt.orelse
-        if exits(stmt.body) and is_nested(orelse.body):
-            new: list[cst.BaseStatement] = [stmt.with_changes(orelse=None), *as_lines(orelse.body)]
-            lost = block_comments(orelse.body) or any(
-                line.comment is not None for line in orelse.leading_lines
-            )
-            message = "The if branch returns: drop the else and dedent its block."
-        elif exits(orelse.body) and is_nested(stmt.body):
-            guard = stmt.with_changes(
-                test=negate(stmt.test), body=orelse.body, orelse=None,
-                whitespace_before_test=cst.SimpleWhitespace(" "),
-            )  # fmt: skip
-            new = [guard, *as_lines(stmt.body)]
-            lost = block_comments(stmt.body) or any(
-                line.comment is not None for line in orelse.leading_lines
-            )
-            message = "The else branch returns: test for it first (a guard clause) and dedent."
-        else:
+        found = _drop_else(stmt, stmt.orelse) or _invert_if(stmt, stmt.orelse)
+        if found is None:
             return None
+        new, lost, message = found
         before, after = self._code([stmt]), self._code(new)
         if self._record("REF102", message, (original[k], original[k]), before, after,
                         safe=not lost):  # fmt: skip
@@ -354,11 +346,11 @@ class Refactorer(cst.CSTTransformer):
         loop, orig = updated[k], original[k]
         if not isinstance(loop, cst.For) or not isinstance(orig, cst.For):
             return None
-        names = _range_len(loop)
+        names = range_len(loop)
         if names is None or {"range", "len", "enumerate"} & self.facts.shadowed:
             return None
         seq, index = names
-        uses = _IndexUses(seq, index, self.metadata[ExpressionContextProvider])
+        uses = IndexUses(seq, index, self.metadata[ExpressionContextProvider])
         orig.body.visit(uses)
         if not uses.reads:
             return None
@@ -370,7 +362,7 @@ class Refactorer(cst.CSTTransformer):
                 lpar=[], rpar=[],
             ),
             iter=cst.Call(func=cst.Name("enumerate"), args=[cst.Arg(cst.Name(seq))]),
-            body=loop.body.visit(_ReplaceIndex(seq, index, item)),
+            body=loop.body.visit(ReplaceIndex(seq, index, item)),
         )  # fmt: skip
         header = self._code([loop.with_changes(body=cst.SimpleStatementSuite([cst.Pass()]))])
         after = self._code([new.with_changes(body=cst.SimpleStatementSuite([cst.Pass()]))])
@@ -382,7 +374,7 @@ class Refactorer(cst.CSTTransformer):
             return 1, [new]
         return None
 
-    def _zip_hint(self, orig: cst.For, uses: _IndexUses, seq: str, header: str) -> None:
+    def _zip_hint(self, orig: cst.For, uses: IndexUses, seq: str, header: str) -> None:
         if not uses.others:
             return
         names = ", ".join([seq, *sorted(uses.others)])
@@ -410,12 +402,12 @@ class Refactorer(cst.CSTTransformer):
     ) -> cst.BaseExpression:
         if not isinstance(updated_node.operator, cst.Or) or "isinstance" in self.facts.shadowed:
             return updated_node
-        operands, operators = _or_chain(updated_node)
-        merged = _merge_runs(operands, operators)
+        operands, operators = or_chain(updated_node)
+        merged = merge_runs(operands, operators)
         if merged is None:
             return updated_node
         new_operands, new_operators, calls = merged
-        new = _fold_or(new_operands, new_operators).with_changes(
+        new = fold_or(new_operands, new_operators).with_changes(
             lpar=updated_node.lpar, rpar=updated_node.rpar
         )
         safe = all(self._types_defined(c) for c in calls) and not has_comment(updated_node)
@@ -440,298 +432,49 @@ class Refactorer(cst.CSTTransformer):
         return True
 
 
-# -- pattern helpers ------------------------------------------------------------------------
+_Guard = tuple[list[cst.BaseStatement], bool, str]
 
 
-def _returned_bool(block: cst.BaseSuite) -> bool | None:
-    """True/False when the block is exactly ``return True``/``return False``."""
-    if isinstance(block, cst.IndentedBlock):
-        if len(block.body) != 1:
-            return None
-        return _bool_return_line(block.body[0])
-    if isinstance(block, cst.SimpleStatementSuite) and len(block.body) == 1:
-        return _bool_return(block.body[0])
-    return None
-
-
-def _bool_return_line(stmt: cst.BaseStatement) -> bool | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        return _bool_return(stmt.body[0])
-    return None
-
-
-def _bool_return(small: cst.BaseSmallStatement) -> bool | None:
-    if isinstance(small, cst.Return) and isinstance(small.value, cst.Name):
-        return {"True": True, "False": False}.get(small.value.value)
-    return None
-
-
-def _empty_list_assign(stmt: cst.BaseStatement) -> str | None:
-    """The name in ``name = []`` (one target, an empty list without comments)."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+def _drop_else(stmt: cst.If, orelse: cst.Else) -> _Guard | None:
+    """``if c: ...return`` + ``else: <nested>``: the else block follows the if instead.
+    Returns the new statements, whether a comment would be lost, the message."""
+    if not (exits(stmt.body) and is_nested(orelse.body)):
         return None
-    assign = stmt.body[0]
-    if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+    new = [stmt.with_changes(orelse=None), *as_lines(orelse.body)]
+    lost = block_comments(orelse.body) or _comment_above(orelse)
+    return new, lost, "The if branch returns: drop the else and dedent its block."
+
+
+def _invert_if(stmt: cst.If, orelse: cst.Else) -> _Guard | None:
+    """``if c: <nested>`` + ``else: ...return``: ``if not c: ...return`` first, then the rest."""
+    if not (exits(orelse.body) and is_nested(stmt.body)):
         return None
-    target, value = assign.targets[0].target, assign.value
-    if isinstance(target, cst.Name) and isinstance(value, cst.List) and not value.elements:
-        return None if has_comment(value) else target.value
-    return None
+    guard = stmt.with_changes(
+        test=negate(stmt.test), body=orelse.body, orelse=None,
+        whitespace_before_test=cst.SimpleWhitespace(" "),
+    )  # fmt: skip
+    lost = block_comments(stmt.body) or _comment_above(orelse)
+    message = "The else branch returns: test for it first (a guard clause) and dedent."
+    return [guard, *as_lines(stmt.body)], lost, message
 
 
-def _append_call(
-    stmt: cst.BaseStatement | cst.BaseSmallStatement, name: str
-) -> cst.BaseExpression | None:
-    """``e`` when the statement is exactly ``name.append(e)``."""
-    if isinstance(stmt, cst.SimpleStatementLine):
-        if len(stmt.body) != 1:
-            return None
-        stmt = stmt.body[0]
-    if not isinstance(stmt, cst.Expr) or not isinstance(stmt.value, cst.Call):
-        return None
-    call = stmt.value
-    func = call.func
-    if not (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.Name)
-        and func.value.value == name
-        and func.attr.value == "append"
-        and len(call.args) == 1
-    ):
-        return None
-    arg = call.args[0]
-    if arg.keyword is not None or arg.star:
-        return None
-    return arg.value
-
-
-def _single(block: cst.BaseSuite) -> cst.BaseStatement | cst.BaseSmallStatement | None:
-    body = block.body
-    return body[0] if len(body) == 1 else None
-
-
-def _append_body(
-    loop: cst.For, name: str
-) -> tuple[cst.BaseExpression, cst.BaseExpression | None] | None:
-    """``(e, cond)`` when the loop's body is ``name.append(e)``, optionally under one
-    ``if cond:`` (no elif/else); no loop ``else``."""
-    if loop.orelse is not None:
-        return None
-    stmt = _single(loop.body)
-    if stmt is None:
-        return None
-    if isinstance(stmt, cst.If):
-        inner = _single(stmt.body)
-        if stmt.orelse is not None or inner is None:
-            return None
-        elt = _append_call(inner, name)
-        return None if elt is None else (elt, stmt.test)
-    elt = _append_call(stmt, name)
-    return None if elt is None else (elt, None)
-
-
-def _target_names(target: cst.BaseExpression) -> set[str] | None:
-    """The names a for-loop target binds, or None when it assigns anything but names."""
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, cst.Tuple | cst.List):
-        names: set[str] = set()
-        for element in target.elements:
-            if isinstance(element, cst.StarredElement):
-                return None
-            inner = _target_names(element.value)
-            if inner is None:
-                return None
-            names |= inner
-        return names
-    return None
-
-
-def _range_len(loop: cst.For) -> tuple[str, str] | None:
-    """``(x, i)`` for ``for i in range(len(x)):`` (x and i plain names)."""
-    it = loop.iter
-    if loop.asynchronous is not None or not isinstance(loop.target, cst.Name):
-        return None
-    if not (_is_call(it, "range") and isinstance(it, cst.Call)):
-        return None
-    inner = it.args[0].value
-    if not (_is_call(inner, "len") and isinstance(inner, cst.Call)):
-        return None
-    seq = inner.args[0].value
-    if not isinstance(seq, cst.Name):
-        return None
-    return seq.value, loop.target.value
-
-
-def _is_call(node: cst.BaseExpression, func: str) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value == func
-        and len(node.args) == 1
-        and node.args[0].keyword is None
-        and not node.args[0].star
+def _comprehension(
+    loop: cst.For, elt: cst.BaseExpression, cond: cst.BaseExpression | None
+) -> cst.ListComp:
+    """``[elt for <target> in <iter> if cond]`` from the loop's parts (parenthesised where a
+    comprehension's grammar needs it: a conditional or tuple iterable, say)."""
+    ifs = [] if cond is None else [cst.CompIf(test=_tight(cond))]
+    return cst.ListComp(
+        elt=elt, for_in=cst.CompFor(target=loop.target, iter=_tight(loop.iter), ifs=ifs)
     )
 
 
-def _index_of(node: cst.Subscript, index: str) -> bool:
-    if len(node.slice) != 1:
-        return False
-    inner = node.slice[0].slice
-    return (
-        isinstance(inner, cst.Index)
-        and isinstance(inner.value, cst.Name)
-        and inner.value.value == index
-        and inner.star is None
-    )
+def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return parenthesized(expr) if needs_parens(expr) else expr
 
 
-class _IndexUses(cst.CSTVisitor):
-    """How an index loop's body uses the sequence and the index."""
-
-    def __init__(self, seq: str, index: str, context: Mapping[cst.CSTNode, object]) -> None:
-        super().__init__()
-        self.seq, self.index, self.context = seq, index, context
-        self.reads = 0
-        self.safe = True
-        self.others: set[str] = set()
-
-    def _ctx(self, node: cst.CSTNode) -> object:
-        return self.context.get(node)
-
-    def visit_Subscript(self, node: cst.Subscript) -> bool:
-        if isinstance(node.value, cst.Name) and _index_of(node, self.index):
-            if node.value.value == self.seq:
-                self.reads += 1
-                if self._ctx(node) is not ExpressionContext.LOAD:
-                    self.safe = False
-                return False  # its names are accounted for
-            self.others.add(node.value.value)
-        return True
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.seq or node.value in SCOPE_INTROSPECTION:
-            self.safe = False  # the sequence is used otherwise (and may change)
-        elif node.value == self.index and self._ctx(node) is not ExpressionContext.LOAD:
-            self.safe = False  # the index is rebound
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.safe = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.safe = False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.safe = False
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.safe = False
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.safe = False
-
-
-class _ReplaceIndex(cst.CSTTransformer):
-    def __init__(self, seq: str, index: str, item: str) -> None:
-        super().__init__()
-        self.seq, self.index, self.item = seq, index, item
-
-    def leave_Subscript(
-        self, original_node: cst.Subscript, updated_node: cst.Subscript
-    ) -> cst.BaseExpression:
-        value = updated_node.value
-        if (
-            isinstance(value, cst.Name)
-            and value.value == self.seq
-            and _index_of(updated_node, self.index)
-        ):
-            return cst.Name(self.item, lpar=updated_node.lpar, rpar=updated_node.rpar)
-        return updated_node
-
-
-def _isinstance_parts(node: cst.BaseExpression) -> tuple[str, list[cst.BaseExpression]] | None:
-    """``(x, [types])`` for ``isinstance(x, T)`` / ``isinstance(x, (A, B))``, x a name."""
-    if not (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value == "isinstance"
-        and len(node.args) == 2
-        and all(a.keyword is None and not a.star for a in node.args)
-        and not node.lpar
-    ):
-        return None
-    subject, types = node.args[0].value, node.args[1].value
-    if not isinstance(subject, cst.Name):
-        return None
-    if isinstance(types, cst.Tuple):
-        if any(isinstance(e, cst.StarredElement) for e in types.elements):
-            return None
-        return subject.value, [e.value for e in types.elements]
-    if isinstance(types, cst.Name | cst.Attribute):
-        return subject.value, [types]
-    return None
-
-
-def _or_chain(
-    node: cst.BaseExpression, *, top: bool = True
-) -> tuple[list[cst.BaseExpression], list[cst.Or]]:
-    """The operands of a chain ``a or b or c`` (left-nested in libcst) and its operators;
-    a parenthesised part inside it is one operand."""
-    if (
-        isinstance(node, cst.BooleanOperation)
-        and isinstance(node.operator, cst.Or)
-        and (top or not node.lpar)
-    ):
-        operands, operators = _or_chain(node.left, top=False)
-        right, right_ops = _or_chain(node.right, top=False)
-        return [*operands, *right], [*operators, node.operator, *right_ops]
-    return [node], []
-
-
-def _merge_runs(
-    operands: list[cst.BaseExpression], operators: list[cst.Or]
-) -> tuple[list[cst.BaseExpression], list[cst.Or], list[cst.Call]] | None:
-    """Merge each run of adjacent ``isinstance`` calls on the same name; None if none."""
-    out, ops, calls = [operands[0]], [], []
-    for op, operand in zip(operators, operands[1:], strict=True):
-        merged = _merge_isinstance(out[-1], operand)
-        if merged is None:
-            out.append(operand)
-            ops.append(op)
-        else:
-            out[-1] = merged
-            calls.append(merged)
-    if not calls:
-        return None
-    return out, ops, [c for c in out if isinstance(c, cst.Call) and c in calls]
-
-
-def _fold_or(operands: list[cst.BaseExpression], operators: list[cst.Or]) -> cst.BaseExpression:
-    node = operands[0]
-    for op, operand in zip(operators, operands[1:], strict=True):
-        node = cst.BooleanOperation(left=node, operator=op, right=operand)
-    return node
-
-
-def _merge_isinstance(left: cst.BaseExpression, right: cst.BaseExpression) -> cst.Call | None:
-    a, b = _isinstance_parts(left), _isinstance_parts(right)
-    if a is None or b is None or a[0] != b[0]:
-        return None
-    types = [*a[1], *b[1]]
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    elements = [
-        cst.Element(t.with_changes(lpar=[], rpar=[]) if isinstance(t, cst.Name) else t,
-                    comma=comma if i < len(types) - 1 else cst.MaybeSentinel.DEFAULT)
-        for i, t in enumerate(types)
-    ]  # fmt: skip
-    assert isinstance(left, cst.Call)
-    return cst.Call(
-        func=cst.Name("isinstance"),
-        args=[
-            cst.Arg(cst.Name(a[0]), comma=comma),
-            cst.Arg(cst.Tuple(elements, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])),
-        ],
-    )
+def _comment_above(node: cst.Else) -> bool:
+    return any(line.comment is not None for line in node.leading_lines)
 
 
 def module_facts(source: str) -> _Facts:
