@@ -55,6 +55,7 @@ from pyforge.refactor.patterns import (
     returned_bool,
     target_names,
 )
+from pyforge.refactor.prefilter import may_match
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,9 +301,9 @@ class Refactorer(cst.CSTTransformer):
         cond: cst.BaseExpression | None,
     ) -> bool:
         scope = self._scopes[-1]
-        if scope.kind == "class" or scope.try_depth or loop.asynchronous is not None:
-            return False  # class bodies hide their names from comprehensions
-        if inner_has_comment(loop):
+        # Class bodies hide their names from comprehensions; in a try (or with) block an
+        # exception would leave the list half-built where the handler can see it.
+        if scope.kind == "class" or scope.try_depth or _async_or_commented(loop):
             return False
         targets = target_names(loop.target)
         if targets is None or name in targets:
@@ -473,16 +474,18 @@ def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
     return parenthesized(expr) if needs_parens(expr) else expr
 
 
+def _async_or_commented(loop: cst.For) -> bool:
+    return loop.asynchronous is not None or inner_has_comment(loop)
+
+
 def _comment_above(node: cst.Else) -> bool:
     return any(line.comment is not None for line in node.leading_lines)
 
 
-def module_facts(source: str) -> _Facts:
-    """Parse ``source`` with ast once for the module-wide facts (SyntaxError if it does not
-    parse)."""
+def module_facts(tree: ast.Module) -> _Facts:
+    """The module-wide facts the codemods need, from the module's ast."""
     from pyforge.refactor.cstutil import all_identifiers, bound_names
 
-    tree = ast.parse(source)
     bound = bound_names(tree)
     return _Facts(shadowed=bound & BUILTIN_NAMES, bound=bound, identifiers=all_identifiers(tree))
 
@@ -491,7 +494,10 @@ def run(
     source: str, rules: frozenset[str], *, apply: bool
 ) -> tuple[str, list[Change], Counter[str]]:
     """Run the codemods once over ``source``: the new code, every match, applied counts."""
-    facts = module_facts(source)
+    tree = ast.parse(source)
+    if not may_match(tree):
+        return source, [], Counter()
+    facts = module_facts(tree)
     wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     refactorer = Refactorer(wrapper.module, facts, rules, apply=apply)
     new = wrapper.visit(refactorer)
