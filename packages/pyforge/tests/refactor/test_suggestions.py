@@ -349,3 +349,18 @@ def test_comments_and_formatting_elsewhere_are_kept() -> None:
 def test_crlf_newlines_survive() -> None:
     code = "def f(x):\r\n    if x:\r\n        return True\r\n    return False\r\n"
     assert fix_source(code).source == "def f(x):\r\n    return bool(x)\r\n"
+
+
+def test_boolean_return_with_comment_between_is_not_fixed() -> None:
+    code = "def f(x):\n    if x:\n        return True\n    # otherwise\n    return False\n"
+    [s] = suggest(code)
+    assert s.rule == "REF106" and not s.safe
+    assert fix_source(code).source == code
+
+
+def test_too_deep_input_is_a_refactor_error_not_a_crash() -> None:
+    deep = "y = " + "-" * 20_000 + "1\n"
+    with pytest.raises(RefactorError, match="m.py"):
+        suggest(deep, "m.py")
+    with pytest.raises(RefactorError, match="m.py"):
+        fix_source(deep, "m.py")

@@ -15,8 +15,8 @@ stack nor the platform kit; libcst is imported on first use.
 
 from __future__ import annotations
 
-from pyforge.refactor.model import FIXABLE_RULES, RULES, RuleInfo, Suggestion
-from pyforge.refactor.service import FixResult, RefactorError, check_rules, fix_source, suggest
+from pyforge.refactor.model import FIXABLE_RULES, RULES, RefactorError, RuleInfo, Suggestion
+from pyforge.refactor.service import FixResult, check_rules, fix_source, suggest
 
 __all__ = [
     "FIXABLE_RULES",

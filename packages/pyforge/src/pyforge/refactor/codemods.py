@@ -14,6 +14,7 @@ still lines up with the original's (for positions).
 from __future__ import annotations
 
 import ast
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from pyforge.refactor.cstutil import (
     negate,
     parenthesized,
 )
+from pyforge.refactor.model import RefactorError
 from pyforge.refactor.patterns import (
     IndexUses,
     ReplaceIndex,
@@ -253,9 +255,10 @@ class Refactorer(cst.CSTTransformer):
             body=[cst.Return(value=value)], leading_lines=stmt.leading_lines
         )
         parts = list(updated[k : k + consumed])
-        safe = not any(inner_has_comment(p) for p in parts) and not (
-            uses_bool and "bool" in shadowed
-        )
+        # The if's own leading comments stay; any other comment (one above the second
+        # ``return`` too) would be lost.
+        commented = inner_has_comment(parts[0]) or any(has_comment(p) for p in parts[1:])
+        safe = not commented and not (uses_bool and "bool" in shadowed)
         message = "This if/else returns the condition's truth value: return it directly."
         span = (original[k], original[k + consumed - 1])
         if self._record("REF106", message, span, self._code(parts), self._code([new]), safe=safe):
@@ -494,11 +497,18 @@ def run(
     source: str, rules: frozenset[str], *, apply: bool
 ) -> tuple[str, list[Change], Counter[str]]:
     """Run the codemods once over ``source``: the new code, every match, applied counts."""
-    tree = ast.parse(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings of the analysed code are not ours
+        tree = ast.parse(source)
     if not may_match(tree):
         return source, [], Counter()
     facts = module_facts(tree)
-    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-    refactorer = Refactorer(wrapper.module, facts, rules, apply=apply)
-    new = wrapper.visit(refactorer)
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+        refactorer = Refactorer(wrapper.module, facts, rules, apply=apply)
+        new = wrapper.visit(refactorer)
+    except cst.ParserSyntaxError as exc:  # syntax ast accepts and libcst does not (yet)
+        raise RefactorError(f"libcst cannot parse this file: {exc.message}") from None
+    except RecursionError:
+        raise RefactorError("nested too deeply to refactor") from None
     return new.code, refactorer.changes, refactorer.applied

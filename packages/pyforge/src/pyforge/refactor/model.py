@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
+class RefactorError(ValueError):
+    """The source cannot be refactored (it does not parse, or a rule id is unknown)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
     """One kind of suggestion: its id, short name, title and whether it can carry a fix."""

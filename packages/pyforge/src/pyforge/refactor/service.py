@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyforge.refactor.model import FIXABLE_RULES, RULE_IDS, Suggestion, rule_info
+from pyforge.refactor.model import (
+    FIXABLE_RULES,
+    RULE_IDS,
+    RefactorError,
+    Suggestion,
+    rule_info,
+)
 
 if TYPE_CHECKING:
     from pyforge.refactor.codemods import Change
@@ -20,10 +26,6 @@ if TYPE_CHECKING:
 #: A fix runs the codemods again on their own output (a guard clause can expose a boolean
 #: return, say) until nothing changes, at most this many times.
 MAX_FIX_ROUNDS = 4
-
-
-class RefactorError(ValueError):
-    """The source cannot be refactored (it does not parse, or a rule id is unknown)."""
 
 
 def _parse(source: str, path: str) -> ast.Module:
@@ -36,6 +38,19 @@ def _parse(source: str, path: str) -> ast.Module:
             line = getattr(exc, "lineno", None)
             where = f"{path}:{line}" if line else path
             raise RefactorError(f"{where}: does not parse: {exc.args[0]}") from None
+        except (RecursionError, MemoryError):
+            raise RefactorError(f"{path}: nested too deeply for the Python parser") from None
+
+
+def _codemods(
+    source: str, path: str, rules: frozenset[str], *, apply: bool
+) -> tuple[str, list[Change], Counter[str]]:
+    from pyforge.refactor import codemods
+
+    try:
+        return codemods.run(source, rules, apply=apply)
+    except RefactorError as exc:
+        raise RefactorError(f"{path}: {exc}") from None
 
 
 def check_rules(rules: Iterable[str] | None) -> frozenset[str]:
@@ -55,12 +70,12 @@ def suggest(
     """Every refactoring suggestion and performance hint for ``source`` (as file ``path``),
     sorted by location. ``rules`` limits them to those ids. RefactorError if it does not parse.
     """
-    from pyforge.refactor import advisory, codemods
+    from pyforge.refactor import advisory
 
     chosen = frozenset(RULE_IDS) if rules is None else check_rules(rules)
     tree = _parse(source, path)
     lines = source.splitlines()
-    _, changes, _ = codemods.run(source, frozenset(), apply=False)
+    _, changes, _ = _codemods(source, path, frozenset(), apply=False)
     out = [_to_suggestion(c, path) for c in _outermost(changes)]
     out += advisory.extract_method(tree, lines, path)
     # The engine's PRF105 (range-len loop) is left out there: REF104 reports it, with a fix.
@@ -109,13 +124,11 @@ def fix_source(
     The result always parses: a round whose output would not is dropped (and counted as
     nothing). RefactorError when ``source`` itself does not parse or a rule is unknown.
     """
-    from pyforge.refactor import codemods
-
     chosen = check_rules(rules)
     _parse(source, path)
     result = FixResult(source)
     for _ in range(MAX_FIX_ROUNDS):
-        new, _, applied = codemods.run(result.source, chosen, apply=True)
+        new, _, applied = _codemods(result.source, path, chosen, apply=True)
         if not applied or new == result.source:
             break
         try:
