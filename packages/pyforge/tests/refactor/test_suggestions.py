@@ -364,3 +364,8 @@ def test_too_deep_input_is_a_refactor_error_not_a_crash() -> None:
         suggest(deep, "m.py")
     with pytest.raises(RefactorError, match="m.py"):
         fix_source(deep, "m.py")
+
+
+def test_append_loop_keeps_boolean_conditions_and_parenthesises_tuples() -> None:
+    code = "def f(a, b):\n    r = []\n    for x in a, b:\n        if x and not x.y:\n            r.append(x)\n    return r\n"
+    assert "    r = [x for x in (a, b) if x and not x.y]\n" in _fixed(code)

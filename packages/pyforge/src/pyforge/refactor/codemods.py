@@ -39,7 +39,6 @@ from pyforge.refactor.cstutil import (
     inner_has_comment,
     is_nested,
     name_counts,
-    needs_parens,
     negate,
     parenthesized,
 )
@@ -473,8 +472,12 @@ def _comprehension(
     )
 
 
+#: What a comprehension's ``in``/``if`` part (a disjunction) cannot hold unparenthesised.
+_COMP_LOOSE = (cst.IfExp, cst.Lambda, cst.NamedExpr, cst.Yield, cst.Tuple)
+
+
 def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
-    return parenthesized(expr) if needs_parens(expr) else expr
+    return parenthesized(expr) if not expr.lpar and isinstance(expr, _COMP_LOOSE) else expr
 
 
 def _async_or_commented(loop: cst.For) -> bool:
