@@ -178,7 +178,7 @@ def _fix_file(path: Path, rules: frozenset[str] | None, *, apply: bool) -> Count
     if apply:
         _write_atomically(path, result.source.encode(source.encoding))
     else:
-        name = path.as_posix()
+        name = path.as_posix().lstrip("/")
         diff = difflib.unified_diff(
             source.text.splitlines(keepends=True), result.source.splitlines(keepends=True),
             f"a/{name}", f"b/{name}",
