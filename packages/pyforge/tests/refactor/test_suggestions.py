@@ -369,3 +369,8 @@ def test_too_deep_input_is_a_refactor_error_not_a_crash() -> None:
 def test_append_loop_keeps_boolean_conditions_and_parenthesises_tuples() -> None:
     code = "def f(a, b):\n    r = []\n    for x in a, b:\n        if x and not x.y:\n            r.append(x)\n    return r\n"
     assert "    r = [x for x in (a, b) if x and not x.y]\n" in _fixed(code)
+
+
+def test_boolean_return_of_a_bool_valued_call_needs_no_bool() -> None:
+    code = "bool = 1\ndef f(x):\n    if isinstance(x, int):\n        return True\n    return False\n"
+    assert "    return isinstance(x, int)\n" in fix_source(code).source

@@ -248,8 +248,9 @@ class Refactorer(cst.CSTTransformer):
         stmt = updated[k]
         assert isinstance(stmt, cst.If)
         shadowed = self.facts.shadowed
-        value = as_bool(stmt.test if when_true else negate(stmt.test), shadowed)
-        uses_bool = isinstance(value, cst.Call) and value.func is not stmt.test
+        condition = stmt.test if when_true else negate(stmt.test)
+        value = as_bool(condition, shadowed)
+        uses_bool = value is not condition  # wrapped in bool()
         new = cst.SimpleStatementLine(
             body=[cst.Return(value=value)], leading_lines=stmt.leading_lines
         )
