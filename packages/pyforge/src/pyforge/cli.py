@@ -37,7 +37,9 @@ def __getattr__(name: str) -> Any:
 
 
 #: Commands of the local analysis CLI: they need neither the kit nor the web stack.
-_LOCAL_COMMANDS = frozenset({"analyze", "rules", "explain", "baseline", "ml", "train", "tui"})
+_LOCAL_COMMANDS = frozenset(
+    {"analyze", "rules", "explain", "baseline", "ml", "train", "tui", "suggest", "fix"}
+)
 
 
 def _register(argv: list[str]) -> None:
@@ -47,6 +49,7 @@ def _register(argv: list[str]) -> None:
     from pyforge.analysis import cli as analysis_cli
     from pyforge.commands import client
     from pyforge.ml import cli as ml_cli
+    from pyforge.refactor import cli as refactor_cli
     from pyforge.tui import cli as tui_cli
 
     app = _app()
@@ -57,6 +60,7 @@ def _register(argv: list[str]) -> None:
     client.register(app)
     analysis_cli.register(app)
     ml_cli.register(app)
+    refactor_cli.register(app)
     tui_cli.register(app)
 
 
