@@ -19,22 +19,27 @@ from forgekit.identity.principal import Principal
 from forgekit.storage import ObjectStorage
 from modelhub.events import (
     ALIAS_MOVED,
+    CONVERSION_REQUESTED,
     VERSION_CREATED,
     VERSION_PUBLISHED,
     AliasMoved,
+    ConversionRequested,
     VersionEvent,
 )
 from modelhub.registry.models import MarketModel
 from modelhub.registry.service import event_fields
+from modelhub.settings import ModelhubSettings
 from modelhub.uploads.models import UploadStatus
 from modelhub.uploads.repository import UploadRepository
-from modelhub.versions import semver
+from modelhub.versions import conversion, semver
+from modelhub.versions.convert import CONVERTIBLE
 from modelhub.versions.formats import Detected, detect
 from modelhub.versions.models import AliasMove, ModelAlias, ModelVersion, VersionStatus
 from modelhub.versions.repository import VersionRepository
 from modelhub.versions.schemas import (
     AliasMoveRead,
     AliasRead,
+    ConversionRead,
     DownloadLink,
     VersionCreate,
     VersionRead,
@@ -47,12 +52,14 @@ LATEST = "latest"
 
 def to_read(v: ModelVersion) -> VersionRead:
     """The API view of a version."""
+    record = conversion.state(v)
     return VersionRead(
         id=v.id, version=v.version, status=v.status, prerelease=v.prerelease is not None,
         sha256=v.sha256, size=v.size, filename=v.filename, format=v.format,
-        servable=v.format == "onnx" and v.format_note is None, format_note=v.format_note,
-        signature=v.signature, changelog=v.changelog, created_at=v.created_at,
-        published_at=v.published_at,
+        servable=conversion.onnx_key(v) is not None, format_note=v.format_note,
+        signature=conversion.public_signature(v), changelog=v.changelog,
+        created_at=v.created_at, published_at=v.published_at,
+        conversion=ConversionRead.model_validate(record) if record is not None else None,
     )  # fmt: skip
 
 
@@ -75,12 +82,14 @@ class VersionService:
         self,
         session: AsyncSession,
         storage: ObjectStorage,
+        settings: ModelhubSettings,
         principal: Principal,
         model: MarketModel,
         data: VersionCreate,
     ) -> VersionRead:
         """A draft version from a completed upload of this model; 409 unless it is greater
-        than every existing version."""
+        than every existing version. TorchScript and scikit-learn files get a conversion job
+        (the worker's ``conversion.runner``); the API process never loads them."""
         number = semver.parse(data.version)
         upload = await UploadRepository(session).get(data.upload_id)
         if upload is None or upload.model_id != model.id:
@@ -108,6 +117,11 @@ class VersionService:
             raise Conflict(f"Version {number} already exists.") from None
         await enqueue(session, VERSION_CREATED, _version_event(model, version),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
+        if found.format in CONVERTIBLE and settings.convert_enabled:
+            conversion.mark_pending(version, found.format)
+            await enqueue(session, CONVERSION_REQUESTED, ConversionRequested(
+                model_id=model.id, version_id=version.id, kind=CONVERTIBLE[found.format],
+                input_shape=data.input_shape))  # fmt: skip
         await session.commit()
         return to_read(version)
 
