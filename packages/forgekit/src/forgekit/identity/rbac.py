@@ -153,10 +153,14 @@ def register_resource_scope(
     Registering the same family again replaces it (products re-import in tests).
     """
     _check_name(family, "scope family")
-    if ":" in family or family in {p.split(":", 1)[0] for p in _permissions}:
-        raise ValueError(f"scope family {family!r} collides with a permission")
+    if ":" in family:
+        raise ValueError(f"invalid scope family {family!r}")
     check_permission(implied_by)
     declared = ResourceScope(family, re.compile(resource_pattern), implied_by, wildcard)
+    # A permission string that also reads as a resource scope would be ambiguous.
+    clashes = sorted(p for p in _permissions if declared.parse(p) is not None)
+    if clashes:
+        raise ValueError(f"scope family {family!r} collides with permissions {clashes}")
     with _lock:
         _resource_scopes[family] = declared
     return declared
