@@ -101,6 +101,8 @@ class VersionService:
         if existing and number <= semver.parse(existing[0].version):
             raise Conflict(f"A new version must be greater than {existing[0].version}.",
                            latest=existing[0].version)  # fmt: skip
+        # Reading the file back may take a while: release the transaction (SQLite's write lock).
+        await session.commit()
         found = await _detect(storage, upload.sha256)
         version = ModelVersion(
             model_id=model.id, version=str(number), major=number.major, minor=number.minor,
