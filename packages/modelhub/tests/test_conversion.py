@@ -256,3 +256,27 @@ async def test_the_sandbox_sees_no_secrets_of_the_api(
     assert status == "failed" and "ValueError" in reason
     assert "FORGE_SECRET_KEY" not in reason and "HTTPS_PROXY" not in reason
     assert "PATH" in reason
+
+
+async def test_a_conversion_left_pending_is_requested_again(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from modelhub.versions.conversion import Converter, mark_pending
+    from modelhub.versions.models import ModelVersion
+    from sqlalchemy import select
+
+    pub, base = await _publisher(client, runtime)
+    await _version(client, pub, base, "1.0.0", sklearn_bytes()[0])
+    first = await _converted(client, pub, base, "1.0.0")
+    assert first["conversion"]["status"] == "succeeded"
+    # As if the process had stopped mid-conversion: the version is pending, no job queued.
+    async with runtime.db.transaction() as session:
+        version = (await session.scalars(select(ModelVersion))).one()
+        mark_pending(version, "pickle", None)
+    assert (await client.get(f"{base}/versions/1.0.0", headers=pub.headers)).json()[
+        "conversion"]["status"] == "pending"  # fmt: skip
+    converter = next(s for s in runtime.services if isinstance(s, Converter))
+    assert await converter.resume() == 1
+    again = await _converted(client, pub, base, "1.0.0")
+    assert again["conversion"]["status"] == "succeeded"
+    assert again["signature"] == first["signature"] and again["servable"] is True

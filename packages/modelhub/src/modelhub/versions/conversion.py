@@ -25,14 +25,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.events.envelope import Event
 from forgekit.events.outbox import enqueue
-from modelhub.events import CONVERSION_FINISHED, CONVERSION_REQUESTED, ConversionFinished
+from modelhub.events import (
+    CONVERSION_FINISHED,
+    CONVERSION_REQUESTED,
+    ConversionFinished,
+    ConversionRequested,
+)
 from modelhub.registry.models import MarketModel
 from modelhub.registry.service import event_fields
-from modelhub.versions.convert import Limits, Outcome, convert
+from modelhub.versions.convert import CONVERTIBLE, Limits, Outcome, convert
 from modelhub.versions.models import ModelVersion
 
 if TYPE_CHECKING:
@@ -76,11 +82,19 @@ def onnx_key(version: ModelVersion) -> str | None:
     return None
 
 
-def mark_pending(version: ModelVersion, source: str) -> None:
+def mark_pending(version: ModelVersion, source: str, input_shape: list[int] | None) -> None:
     """Record that ``version`` waits for its conversion from ``source``."""
     version.format_note = "conversion to ONNX pending"
     version.signature = {KEY: {"status": ConversionStatus.PENDING.value, "source": source,
-                               "reason": None}}  # fmt: skip
+                               "reason": None, "input_shape": input_shape}}  # fmt: skip
+
+
+async def request(session: AsyncSession, model_id: uuid.UUID, version: ModelVersion) -> None:
+    """Enqueue the conversion job of a pending ``version`` (commits with the caller)."""
+    record = state(version) or {}
+    await enqueue(session, CONVERSION_REQUESTED, ConversionRequested(
+        model_id=model_id, version_id=version.id, kind=CONVERTIBLE[record["source"]],
+        input_shape=record.get("input_shape")))  # fmt: skip
 
 
 def limits_of(settings: ModelhubSettings) -> Limits:
@@ -191,7 +205,28 @@ class Converter:
         log.info("version %s conversion %s", version_id, (state(version) or {}).get("status"))
 
     async def start(self) -> None:
-        """Nothing runs until a request arrives."""
+        """On SQLite, request again the conversions a stopped process left pending (their
+        claims committed at once, so no broker redelivers them)."""
+        if self.runtime.db.is_sqlite:
+            try:
+                resumed = await self.resume()
+            except Exception:
+                # Starting must not fail over this; the next start tries again.
+                log.exception("resuming pending conversions failed")
+                return
+            if resumed:
+                log.info("requested %d pending conversions again", resumed)
+
+    async def resume(self) -> int:
+        """Enqueue a new request for every version whose conversion is pending; the count."""
+        async with self.runtime.db.transaction() as session:
+            rows = await session.scalars(
+                select(ModelVersion).where(ModelVersion.format.in_(list(CONVERTIBLE)))
+            )
+            pending = [v for v in rows if (state(v) or {}).get("status") == "pending"]
+            for version in pending:
+                await request(session, version.model_id, version)
+        return len(pending)
 
     async def stop(self) -> None:
         """Cancel background conversions (their sandboxes are killed)."""

@@ -34,6 +34,7 @@ class ConversionRead(BaseModel):
     reason: str | None = None
     onnx_sha256: str | None = None
     onnx_size: int | None = None
+    input_shape: list[int] | None = None
 
 
 class VersionRead(BaseModel):

@@ -19,11 +19,9 @@ from forgekit.identity.principal import Principal
 from forgekit.storage import ObjectStorage
 from modelhub.events import (
     ALIAS_MOVED,
-    CONVERSION_REQUESTED,
     VERSION_CREATED,
     VERSION_PUBLISHED,
     AliasMoved,
-    ConversionRequested,
     VersionEvent,
 )
 from modelhub.registry.models import MarketModel
@@ -120,10 +118,8 @@ class VersionService:
         await enqueue(session, VERSION_CREATED, _version_event(model, version),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
         if found.format in CONVERTIBLE and settings.convert_enabled:
-            conversion.mark_pending(version, found.format)
-            await enqueue(session, CONVERSION_REQUESTED, ConversionRequested(
-                model_id=model.id, version_id=version.id, kind=CONVERTIBLE[found.format],
-                input_shape=data.input_shape))  # fmt: skip
+            conversion.mark_pending(version, found.format, data.input_shape)
+            await conversion.request(session, model.id, version)
         await session.commit()
         return to_read(version)
 
