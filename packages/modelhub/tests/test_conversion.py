@@ -233,6 +233,13 @@ async def test_the_wall_limit_kills_a_pickle_that_sleeps(tmp_path: Path) -> None
     assert took < 30
 
 
+async def test_the_memory_limit_stops_a_pickle_that_allocates_too_much(tmp_path: Path) -> None:
+    status, reason, _ = await _sandbox(
+        tmp_path, _Call(bytearray, 3 * 1024**3), Limits(memory_bytes=1024**3)
+    )
+    assert status == "failed" and "MemoryError" in reason
+
+
 async def test_the_sandbox_has_no_network(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
