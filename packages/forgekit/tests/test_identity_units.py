@@ -14,9 +14,11 @@ from forgekit.identity.rbac import (
     KitPermission,
     Role,
     check_permission,
+    check_scope,
     check_team_role,
     permissions_of,
     register_permissions,
+    register_resource_scope,
     role_has,
     scopes_allow,
     team_roles,
@@ -80,6 +82,29 @@ def test_scopes_allow():
     assert not scopes_allow({"project:read"}, "project:write")
     assert scopes_allow({"admin:*"}, "team:manage_members")
     assert not scopes_allow(set(), "project:read")
+
+
+def test_resource_scopes_name_one_resource_or_a_wildcard():
+    # A product-neutral family: "doc:<space>/<page>", implied by "doc:read".
+    register_permissions(["doc:read"], {Role.OWNER: ["doc:read"]})
+    register_resource_scope("doc", r"[a-z]+/[a-z]+", implied_by="doc:read")
+    assert check_scope("doc:read") == "doc:read"
+    assert check_scope("doc:team/intro") == "doc:team/intro"
+    assert check_scope("doc:team/*") == "doc:team/*"
+    for bad in ("doc:team", "doc:team/Intro", "doc:team/intro/x", "doc:*", "doc:/*", "docs:a/b"):
+        with pytest.raises(ValueError):
+            check_scope(bad)
+    # Holding it: the exact scope, a wildcard over it, the implying permission, or admin:*.
+    assert scopes_allow({"doc:team/intro"}, "doc:team/intro")
+    assert not scopes_allow({"doc:team/intro"}, "doc:team/other")
+    assert scopes_allow({"doc:team/*"}, "doc:team/other")
+    assert not scopes_allow({"doc:team/*"}, "doc:teamx/other")
+    assert scopes_allow({"doc:read"}, "doc:any/page") and scopes_allow({"admin:*"}, "doc:a/b")
+    # Granting it (API keys): a role that holds the implying permission.
+    assert role_has(Role.OWNER, "doc:team/intro") and role_has(Role.OWNER, "doc:team/*")
+    assert not role_has(Role.VIEWER, "doc:team/intro")
+    with pytest.raises(ValueError, match="collides"):
+        register_resource_scope("team", r".+", implied_by="doc:read")
 
 
 def test_jwt_roundtrip_and_type_check():

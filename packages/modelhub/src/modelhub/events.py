@@ -79,3 +79,25 @@ class ReviewModerated(ReviewEvent):
 REVIEW_CREATED: Final = EventType("review.created", ReviewEvent)
 REVIEW_UPDATED: Final = EventType("review.updated", ReviewUpdated)
 REVIEW_MODERATED: Final = EventType("review.moderated", ReviewModerated)
+
+class ConversionRequested(BaseModel):
+    """``model.version.conversion_requested``: convert a version's file to ONNX (worker job)."""
+
+    model_id: uuid.UUID
+    version_id: uuid.UUID
+    #: ``torchscript`` or ``sklearn``: which converter the sandbox runs.
+    kind: str
+    #: TorchScript: the example input's shape (None: guessed from the first linear layer).
+    input_shape: list[int] | None = None
+
+
+class ConversionFinished(ModelEvent):
+    """``model.version.converted``: the conversion ended (``conversion`` says how)."""
+
+    version: str
+    conversion: str
+    reason: str | None
+
+
+CONVERSION_REQUESTED: Final = EventType("model.version.conversion_requested", ConversionRequested)
+CONVERSION_FINISHED: Final = EventType("model.version.converted", ConversionFinished)

@@ -41,8 +41,9 @@ def _runtime() -> type[ModelhubRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from modelhub.uploads import tasks as upload_tasks
+    from modelhub.versions import conversion
 
-    return [upload_tasks.register]
+    return [upload_tasks.register, conversion.register]
 
 
 PRODUCT: Product[ModelhubSettings, ModelhubRuntime] = Product(

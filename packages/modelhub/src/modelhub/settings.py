@@ -40,6 +40,16 @@ class ModelhubSettings(ProductSettings):
     #: Bytes of completed uploads one publisher may hold.
     publisher_quota_bytes: int = 20 * 1024**3
 
+    # Conversion of TorchScript and scikit-learn files to ONNX (modelhub.versions.convert).
+    #: Convert at all (off: such files are stored as unsupported for hosted inference).
+    convert_enabled: bool = True
+    #: CPU seconds, wall seconds and address space one conversion may use.
+    convert_cpu_s: int = 60
+    convert_wall_s: float = 120.0
+    convert_memory_bytes: int = 4 * 1024**3
+    #: Modules the sandbox treats as not installed (switches a converter off; tests).
+    convert_unavailable: list[str] = []
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ModelhubSettings:

@@ -16,8 +16,10 @@ the principal's scopes and the caller's team role (see :func:`role_has`).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -104,6 +106,83 @@ def register_permissions(
             _team_roles.add(str(role))
 
 
+@dataclass(frozen=True)
+class ResourceScope:
+    """A family of scopes naming one resource each: ``<family>:<resource>``.
+
+    An API key may carry ``inference:alice/sentiment`` (one model) or, when ``wildcard`` is
+    set, ``inference:alice/*`` (every resource under ``alice/``). Holding ``implied_by`` (a
+    declared permission) holds every scope of the family: a login session of a role granting
+    ``implied_by``, or a key scoped with it, is not limited to named resources.
+    """
+
+    family: str
+    #: The resource part, matched in full (``^…$`` implied).
+    resource: re.Pattern[str]
+    implied_by: str
+    wildcard: bool = True
+
+    def parse(self, scope: str) -> str | None:
+        """The resource part of ``scope`` when it belongs to this family and is well formed."""
+        family, sep, resource = scope.partition(":")
+        if family != self.family or not sep:
+            return None
+        if self.wildcard and resource.endswith("/*") and len(resource) > 2:
+            # A wildcard names a prefix of resources; the prefix must itself be well formed.
+            head = resource[:-2]
+            return resource if self.resource.fullmatch(f"{head}/x") else None
+        return resource if self.resource.fullmatch(resource) else None
+
+    def covers(self, held: str, wanted: str) -> bool:
+        """True when the held scope (exact or wildcard) grants the wanted one."""
+        if held == wanted:
+            return True
+        return self.wildcard and held.endswith("/*") and wanted.startswith(held[:-1])
+
+
+_resource_scopes: dict[str, ResourceScope] = {}
+
+
+def register_resource_scope(
+    family: str, resource_pattern: str, *, implied_by: str, wildcard: bool = True
+) -> ResourceScope:
+    """Declare a family of per-resource scopes (``<family>:<resource>``) for API keys.
+
+    ``implied_by`` must be declared already (:func:`register_permissions`); granting a role
+    that permission lets its users create keys limited to single resources of the family.
+    Registering the same family again replaces it (products re-import in tests).
+    """
+    _check_name(family, "scope family")
+    if ":" in family:
+        raise ValueError(f"invalid scope family {family!r}")
+    check_permission(implied_by)
+    declared = ResourceScope(family, re.compile(resource_pattern), implied_by, wildcard)
+    # A permission string that also reads as a resource scope would be ambiguous.
+    clashes = sorted(p for p in _permissions if declared.parse(p) is not None)
+    if clashes:
+        raise ValueError(f"scope family {family!r} collides with permissions {clashes}")
+    with _lock:
+        _resource_scopes[family] = declared
+    return declared
+
+
+def resource_scope(scope: str) -> ResourceScope | None:
+    """The registered family ``scope`` is a well-formed member of, else None."""
+    family = _resource_scopes.get(scope.partition(":")[0])
+    return family if family is not None and family.parse(scope) is not None else None
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` if an API key may carry it (a declared permission or a well-formed resource
+    scope of a registered family), else ``ValueError``."""
+    if str(scope) in _permissions or resource_scope(str(scope)) is not None:
+        return str(scope)
+    family = scope.partition(":")[0]
+    if family in _resource_scopes:
+        raise ValueError(f"malformed {family} scope {scope!r}")
+    raise ValueError(f"unknown permission {scope!r}")
+
+
 def _check_name(name: str, what: str) -> None:
     if not name or len(name) > 64 or any(c.isspace() for c in name):
         raise ValueError(f"invalid {what} name {name!r}")
@@ -138,16 +217,25 @@ def team_roles() -> frozenset[str]:
 def role_has(role: str, permission: str) -> bool:
     """True when ``role`` grants ``permission`` (``admin:*`` grants everything).
 
+    A resource scope (``inference:alice/m``) is granted with its family's ``implied_by``.
     Raises ``ValueError`` for an unknown role or permission.
     """
     granted = _grants[check_role(role)]
-    return KitPermission.ADMIN_ALL in granted or check_permission(permission) in granted
+    family = resource_scope(str(permission))
+    wanted = family.implied_by if family is not None else check_permission(permission)
+    return KitPermission.ADMIN_ALL in granted or wanted in granted
 
 
 def scopes_allow(scopes: Iterable[str], permission: str) -> bool:
-    """True when a scope set contains ``permission`` or ``admin:*``."""
+    """True when a scope set contains ``permission`` or ``admin:*``; for a resource scope, also
+    when it holds a wildcard covering it or the family's ``implied_by`` permission."""
     present = set(scopes)
-    return KitPermission.ADMIN_ALL.value in present or str(permission) in present
+    if KitPermission.ADMIN_ALL.value in present or str(permission) in present:
+        return True
+    family = resource_scope(str(permission))
+    if family is None:
+        return False
+    return family.implied_by in present or any(family.covers(s, str(permission)) for s in present)
 
 
 def permissions_of(role: str) -> frozenset[str]:
@@ -157,5 +245,7 @@ def permissions_of(role: str) -> frozenset[str]:
 
 #: A permission string that must be declared (pydantic field type for API-key scopes).
 DeclaredPermission = Annotated[str, AfterValidator(check_permission)]
+#: What an API key may carry: a declared permission or a registered resource scope.
+GrantableScope = Annotated[str, AfterValidator(check_scope)]
 #: A role a team member may hold (pydantic field type).
 TeamRole = Annotated[str, AfterValidator(check_team_role)]

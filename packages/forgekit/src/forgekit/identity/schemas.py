@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from forgekit.identity.rbac import DeclaredPermission, Role, TeamRole
+from forgekit.identity.rbac import GrantableScope, Role, TeamRole
 
 #: Upper bound on passwords: argon2 accepts any length, but hashing megabytes per request
 #: would be a cheap denial of service.
@@ -124,7 +124,7 @@ class ApiKeyCreate(_Strict):
     """``POST /auth/api-keys``."""
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[DeclaredPermission] = Field(default_factory=list, max_length=32)
+    scopes: list[GrantableScope] = Field(default_factory=list, max_length=32)
     expires_at: AwareDatetime | None = None
 
     @field_validator("scopes")

@@ -142,6 +142,9 @@ class UploadService:
         if not 0 <= index < upload.chunk_count:
             raise NotFound(f"This upload has chunks 0 to {upload.chunk_count - 1}.")
         expected = expected_chunk_size(upload, index)
+        # End the read transaction before streaming: on SQLite every transaction holds the
+        # write lock, and a slow client must not stall every other writer for its chunk.
+        await session.commit()
         stored = await storage.put_stream(body, max_size=expected)
         if stored.size != expected or stored.key != declared_sha256:
             if stored.created:
@@ -180,6 +183,9 @@ class UploadService:
         if missing:
             raise Conflict(f"{len(missing)} chunk(s) missing.", missing=missing[:100])
         keys = [c.sha256 for c in chunks]
+        # Joining streams the whole file through storage (seconds to minutes): not inside a
+        # transaction, which on SQLite would hold the write lock for all of it.
+        await session.commit()
         duplicate = await storage.exists(upload.sha256) and (
             await _digest(storage, keys) == upload.sha256
         )
@@ -192,6 +198,11 @@ class UploadService:
                     f"The joined file has sha256 {stored.key}, not the declared "
                     f"{upload.sha256}; resend the chunks that differ."
                 )
+        await session.refresh(upload)
+        if upload.status != UploadStatus.OPEN.value:
+            # Aborted or expired while the chunks were joined: the joined object stays,
+            # content-addressed and unreferenced (duplicate detection reuses it).
+            raise Conflict(f"The upload is {upload.status}.")
         upload.status = UploadStatus.COMPLETED.value
         upload.completed_at = utcnow()
         dropped = await repo.drop_chunks(upload.id)

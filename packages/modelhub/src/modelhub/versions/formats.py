@@ -2,8 +2,9 @@
 
 ONNX files are parsed (protobuf, no code runs) and checked with ``onnx.checker``; their input
 and output signature is read from the graph. A pickle (scikit-learn, joblib) or a TorchScript
-archive can run arbitrary code when loaded, so it is recognised by its bytes and never loaded:
-it is stored, marked unsupported for hosted inference, and the reason is shown.
+archive can run arbitrary code when loaded, so it is recognised by its bytes and never loaded
+here: it is stored and handed to the conversion sandbox (:mod:`modelhub.versions.convert`),
+which alone loads it, in a separate, limited process without network.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _tensors(values: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _onnx(path: Path) -> Detected | None:
+def check_onnx(path: Path) -> Detected | None:
+    """The ONNX model at ``path`` checked, with its signature; None when it is no ONNX."""
     import onnx
     from google.protobuf.message import DecodeError
 
@@ -72,8 +74,8 @@ def detect(path: Path) -> Detected:
     if _is_pickle(head):
         return Detected(
             "pickle",
-            "a pickle can run arbitrary code when loaded: it is stored but never loaded or "
-            "served; export the model to ONNX",
+            "a pickle can run arbitrary code when loaded: it is never loaded by the API, only "
+            "converted to ONNX in an isolated sandbox",
         )
     if head.startswith(b"PK") and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -81,9 +83,9 @@ def detect(path: Path) -> Detected:
         if any(n.endswith(("constants.pkl", "data.pkl")) for n in names):
             return Detected(
                 "torchscript",
-                "TorchScript archives hold pickles and are not loaded here; export the model "
-                "to ONNX (torch.onnx.export)",
+                "TorchScript archives hold pickles: never loaded by the API, only converted "
+                "to ONNX in an isolated sandbox",
             )
         return Detected("zip", "unsupported for hosted inference")
-    found = _onnx(path)
+    found = check_onnx(path)
     return found or Detected("unknown", "unsupported for hosted inference")

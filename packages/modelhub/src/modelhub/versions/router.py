@@ -11,6 +11,7 @@ from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from modelhub.permissions import Permission
 from modelhub.registry.service import models
+from modelhub.runtime import ModelhubRuntimeDep
 from modelhub.versions.schemas import (
     AliasMoveIn,
     AliasMoveRead,
@@ -36,11 +37,17 @@ async def create_version(
     data: VersionCreate,
     principal: Writer,
     session: SessionDep,
-    runtime: RuntimeDep,
+    runtime: ModelhubRuntimeDep,
 ) -> VersionRead:
-    """Make a completed upload a draft version (semantic, greater than every other)."""
+    """Make a completed upload a draft version (semantic, greater than every other).
+
+    TorchScript and scikit-learn files are converted to ONNX by a worker job:
+    ``conversion.status`` is ``pending`` until it ``succeeded`` or ``failed`` (with the reason).
+    """
     model = await models.owned(session, principal, owner, name)
-    return await versions.create(session, runtime.storage, principal, model, data)
+    return await versions.create(
+        session, runtime.storage, runtime.app_settings, principal, model, data
+    )
 
 
 @router.get("/versions")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 AliasName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 
@@ -19,6 +19,22 @@ class VersionCreate(BaseModel):
     version: Annotated[str, StringConstraints(min_length=5, max_length=64)]
     upload_id: uuid.UUID
     changelog: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    #: TorchScript only: the shape of one example input (float32) for the ONNX export; by
+    #: default ``[1, n]`` with ``n`` the input width of the first linear layer.
+    input_shape: list[Annotated[int, Field(ge=1, le=65_536)]] | None = Field(
+        default=None, min_length=1, max_length=8
+    )
+
+
+class ConversionRead(BaseModel):
+    """How the conversion of a TorchScript or scikit-learn file to ONNX went."""
+
+    status: str = Field(description="pending, succeeded or failed")
+    source: str = Field(description="the converted format: torchscript or pickle")
+    reason: str | None = None
+    onnx_sha256: str | None = None
+    onnx_size: int | None = None
+    input_shape: list[int] | None = None
 
 
 class VersionRead(BaseModel):
@@ -36,6 +52,8 @@ class VersionRead(BaseModel):
     servable: bool
     format_note: str | None
     signature: dict[str, Any]
+    #: Set for files converted to ONNX (TorchScript, scikit-learn); None for the others.
+    conversion: ConversionRead | None = None
     changelog: str
     created_at: datetime
     published_at: datetime | None

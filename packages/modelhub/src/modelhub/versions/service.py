@@ -26,17 +26,20 @@ from modelhub.events import (
 )
 from modelhub.registry.models import MarketModel
 from modelhub.registry.service import event_fields
+from modelhub.settings import ModelhubSettings
 from modelhub.uploads.models import UploadStatus
 from modelhub.uploads.repository import UploadRepository
 from modelhub.usage.models import UsageSource
 from modelhub.usage.service import usage
-from modelhub.versions import semver
+from modelhub.versions import conversion, semver
+from modelhub.versions.convert import CONVERTIBLE
 from modelhub.versions.formats import Detected, detect
 from modelhub.versions.models import AliasMove, ModelAlias, ModelVersion, VersionStatus
 from modelhub.versions.repository import VersionRepository
 from modelhub.versions.schemas import (
     AliasMoveRead,
     AliasRead,
+    ConversionRead,
     DownloadLink,
     VersionCreate,
     VersionRead,
@@ -49,12 +52,14 @@ LATEST = "latest"
 
 def to_read(v: ModelVersion) -> VersionRead:
     """The API view of a version."""
+    record = conversion.state(v)
     return VersionRead(
         id=v.id, version=v.version, status=v.status, prerelease=v.prerelease is not None,
         sha256=v.sha256, size=v.size, filename=v.filename, format=v.format,
-        servable=v.format == "onnx" and v.format_note is None, format_note=v.format_note,
-        signature=v.signature, changelog=v.changelog, created_at=v.created_at,
-        published_at=v.published_at,
+        servable=conversion.onnx_key(v) is not None, format_note=v.format_note,
+        signature=conversion.public_signature(v), changelog=v.changelog,
+        created_at=v.created_at, published_at=v.published_at,
+        conversion=ConversionRead.model_validate(record) if record is not None else None,
     )  # fmt: skip
 
 
@@ -77,12 +82,14 @@ class VersionService:
         self,
         session: AsyncSession,
         storage: ObjectStorage,
+        settings: ModelhubSettings,
         principal: Principal,
         model: MarketModel,
         data: VersionCreate,
     ) -> VersionRead:
         """A draft version from a completed upload of this model; 409 unless it is greater
-        than every existing version."""
+        than every existing version. TorchScript and scikit-learn files get a conversion job
+        (the worker's ``conversion.runner``); the API process never loads them."""
         number = semver.parse(data.version)
         upload = await UploadRepository(session).get(data.upload_id)
         if upload is None or upload.model_id != model.id:
@@ -94,6 +101,8 @@ class VersionService:
         if existing and number <= semver.parse(existing[0].version):
             raise Conflict(f"A new version must be greater than {existing[0].version}.",
                            latest=existing[0].version)  # fmt: skip
+        # Reading the file back may take a while: release the transaction (SQLite's write lock).
+        await session.commit()
         found = await _detect(storage, upload.sha256)
         version = ModelVersion(
             model_id=model.id, version=str(number), major=number.major, minor=number.minor,
@@ -110,6 +119,9 @@ class VersionService:
             raise Conflict(f"Version {number} already exists.") from None
         await enqueue(session, VERSION_CREATED, _version_event(model, version),
                       metadata={"actor_id": str(principal.user_id)})  # fmt: skip
+        if found.format in CONVERTIBLE and settings.convert_enabled:
+            conversion.mark_pending(version, found.format, data.input_shape)
+            await conversion.request(session, model.id, version)
         await session.commit()
         return to_read(version)
 
