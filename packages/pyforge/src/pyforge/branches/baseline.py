@@ -47,8 +47,9 @@ async def default_branch(session: AsyncSession, project_id: uuid.UUID) -> Branch
     repo = BranchRepository(session)
     branch = await repo.default_of(project_id)
     if branch is None:
-        branch = Branch(id=uuid.uuid4(), project_id=project_id, name=DEFAULT_BRANCH,
-                        is_default=True)  # fmt: skip
+        branch = Branch(
+            id=uuid.uuid4(), project_id=project_id, name=DEFAULT_BRANCH, is_default=True
+        )
         session.add(branch)
         await session.flush()
     return branch

@@ -80,8 +80,9 @@ def _rating_conditions(values: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for kind in ("reliability", "security", "maintainability"):
         actual = values[f"{kind}_rating"]
-        out.append(_condition(f"new_{kind}_rating", actual <= MAX_NEW_RATING, actual,
-                              MAX_NEW_RATING))  # fmt: skip
+        out.append(
+            _condition(f"new_{kind}_rating", actual <= MAX_NEW_RATING, actual, MAX_NEW_RATING)
+        )
     return out
 
 
@@ -96,8 +97,14 @@ def evaluate_gate(
         name = "new_" + "_".join(sorted(levels, key=m.SEVERITY_RANK.__getitem__)) + "_findings"
         conditions.append(_condition(name, bad == 0, bad, 0))
     if gate.max_new_findings is not None:
-        conditions.append(_condition("max_new_findings", len(issues) <= gate.max_new_findings,
-                                     len(issues), gate.max_new_findings))  # fmt: skip
+        conditions.append(
+            _condition(
+                "max_new_findings",
+                len(issues) <= gate.max_new_findings,
+                len(issues),
+                gate.max_new_findings,
+            )
+        )
     conditions.extend(_rating_conditions(values))
     dup = int(values["duplications"])
     conditions.append(_condition("new_duplications", dup == 0, dup, 0))

@@ -74,12 +74,14 @@ class BranchAnalysisRepository(Repository[Analysis]):
         return await self.one_or_none(
             select(Analysis)
             .where(
-                Analysis.branch_id == branch_id, Analysis.status == AnalysisStatus.SUCCEEDED,
-                Analysis.version == version, Analysis.id != exclude,
+                Analysis.branch_id == branch_id,
+                Analysis.status == AnalysisStatus.SUCCEEDED,
+                Analysis.version == version,
+                Analysis.id != exclude,
             )
             .order_by(Analysis.finished_at.asc(), Analysis.id.asc())
             .limit(1)
-        )  # fmt: skip
+        )
 
     async def latest_before(
         self, branch_id: uuid.UUID, before: datetime, *, exclude: uuid.UUID
@@ -88,24 +90,39 @@ class BranchAnalysisRepository(Repository[Analysis]):
         return await self.one_or_none(
             select(Analysis)
             .where(
-                Analysis.branch_id == branch_id, Analysis.status == AnalysisStatus.SUCCEEDED,
-                Analysis.finished_at < before, Analysis.id != exclude,
+                Analysis.branch_id == branch_id,
+                Analysis.status == AnalysisStatus.SUCCEEDED,
+                Analysis.finished_at < before,
+                Analysis.id != exclude,
             )
             .order_by(Analysis.finished_at.desc(), Analysis.id.desc())
             .limit(1)
-        )  # fmt: skip
-
-    async def purge_older_than(self, before: datetime) -> int:
-        """Delete ended analyses of non-default branches created before ``before``."""
-        non_default = select(Branch.id).where(Branch.is_default.is_(False))
-        result = await self.session.execute(
-            delete(Analysis).where(
-                Analysis.branch_id.in_(non_default),
-                Analysis.created_at < before,
-                Analysis.status.in_((AnalysisStatus.SUCCEEDED, AnalysisStatus.FAILED)),
-            )
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_older_than(self, before: datetime) -> list[uuid.UUID]:
+        """Delete ended analyses of non-default branches created before ``before``; their ids."""
+        non_default = select(Branch.id).where(Branch.is_default.is_(False))
+        ids = list(
+            (
+                await self.session.execute(
+                    select(Analysis.id).where(
+                        Analysis.branch_id.in_(non_default),
+                        Analysis.created_at < before,
+                        Analysis.status.in_((AnalysisStatus.SUCCEEDED, AnalysisStatus.FAILED)),
+                    )
+                )
+            ).scalars()
+        )
+        if ids:
+            await self.session.execute(delete(Analysis).where(Analysis.id.in_(ids)))
+        return ids
+
+    async def ids_of(self, branch_id: uuid.UUID) -> list[uuid.UUID]:
+        """The ids of the branch's analyses."""
+        rows = await self.session.execute(
+            select(Analysis.id).where(Analysis.branch_id == branch_id)
+        )
+        return list(rows.scalars())
 
     async def count_of(self, branch_id: uuid.UUID) -> int:
         """How many analyses the branch has."""
