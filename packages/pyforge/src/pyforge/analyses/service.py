@@ -534,7 +534,19 @@ def _classify(
         seen.add(f.fingerprint)
         _add_finding(out, analysis, f, status, _code_status(f.fingerprint, base),
                      _is_open(decisions, f.fingerprint))  # fmt: skip
-    base_fixed = {fp: old for fp, old in (base or {}).items() if fp not in seen}
+    _add_fixed(out, analysis, before, base or {}, seen)
+    return out
+
+
+def _add_fixed(
+    out: _Lifecycle,
+    analysis: Analysis,
+    before: Mapping[str, AnalysisFinding],
+    base: Mapping[str, AnalysisFinding],
+    seen: set[str],
+) -> None:
+    """History rows for the findings gone since the previous analysis or the baseline."""
+    base_fixed = {fp: old for fp, old in base.items() if fp not in seen}
     out.code_counts["fixed"] = len(base_fixed)
     out.fixed = [old for fp, old in before.items() if fp not in seen]
     # One history row per fixed fingerprint, whether fixed since the previous analysis, since
@@ -543,7 +555,6 @@ def _classify(
         row = _copy_as_fixed(analysis, old)
         row.new_code_status = NewCodeStatus.FIXED.value if old.fingerprint in base_fixed else None
         out.rows.append(row)
-    return out
 
 
 def _finish(
@@ -670,6 +681,36 @@ def _new_code_results(
     }
 
 
+@dataclass
+class _Comparison:
+    """What one analysis is compared with: the previous analysis and the new-code baseline."""
+
+    previous: Analysis | None
+    baseline: Baseline
+    before: dict[str, AnalysisFinding]
+    base: dict[str, AnalysisFinding] | None
+
+
+async def _comparison(
+    session: AsyncSession, analysis: Analysis, branch: Branch | None
+) -> _Comparison:
+    previous = await previous_analysis(session, analysis, branch)
+    baseline = await resolve_baseline(session, analysis, branch, previous)
+    before = await _fingerprints(session, previous)
+    if baseline.analysis is None:
+        return _Comparison(previous, baseline, before, None)
+    same = baseline.analysis is previous
+    base = before if same else await _fingerprints(session, baseline.analysis)
+    return _Comparison(previous, baseline, before, base)
+
+
+def _previous_gate(analysis: Analysis, previous: Analysis | None) -> str | None:
+    # Gate news compares with the same branch only (a branch's first analysis has none).
+    if previous is None or previous.branch_id != analysis.branch_id:
+        return None
+    return previous.gate_status
+
+
 async def record_success(
     session: AsyncSession,
     analysis: Analysis,
@@ -690,22 +731,17 @@ async def record_success(
     await FindingRepository(session).delete_of(analysis.id)
     await MetricsRepository(session).delete_of(analysis.id)
     branch = await session.get(Branch, analysis.branch_id) if analysis.branch_id else None
-    previous = await previous_analysis(session, analysis, branch)
-    baseline = await resolve_baseline(session, analysis, branch, previous)
-    before = await _fingerprints(session, previous)
-    base = before if baseline.analysis is previous else await _fingerprints(
-        session, baseline.analysis)  # fmt: skip
+    cmp = await _comparison(session, analysis, branch)
     decisions = await FindingRepository(session).decisions(analysis.project_id)
-    lifecycle = _classify(analysis, report, before, decisions,
-                          base if baseline.analysis is not None else None)  # fmt: skip
+    lifecycle = _classify(analysis, report, cmp.before, decisions, cmp.base)
     session.add_all(lifecycle.rows)
 
     summary = report.summary()
     values = m.project_metrics(summary, lifecycle.issues)
     analysis.manifest = dict(manifest) if manifest is not None else analysis.manifest or {}
-    new_code = _new_code_results(report, gate_config, lifecycle, baseline, analysis.manifest)
+    new_code = _new_code_results(report, gate_config, lifecycle, cmp.baseline, analysis.manifest)
     analysis.new_code = new_code
-    analysis.baseline_analysis_id = baseline.analysis.id if baseline.analysis else None
+    analysis.baseline_analysis_id = cmp.baseline.analysis.id if cmp.baseline.analysis else None
     on_branch = branch is not None and not branch.is_default
     gate = new_code["quality_gate"] if on_branch else m.evaluate_gate(
         gate_config, values, lifecycle.issues)  # fmt: skip
@@ -716,9 +752,8 @@ async def record_success(
     duration = _finish(analysis, report, summary, values, gate, lifecycle, digest, now)
     await _emit_outcome(session, analysis, report, summary, gate, lifecycle, decisions, duration,
                         branch)  # fmt: skip
-    same_branch = previous is not None and previous.branch_id == analysis.branch_id
-    previous_gate = previous.gate_status if previous is not None and same_branch else None
-    await _emit_news(session, analysis, previous_gate, gate["status"], lifecycle.new_open)
+    await _emit_news(session, analysis, _previous_gate(analysis, cmp.previous), gate["status"],
+                     lifecycle.new_open)  # fmt: skip
     return Outcome(len(report.findings), lifecycle.new_count, len(lifecycle.fixed), gate["status"])
 
 

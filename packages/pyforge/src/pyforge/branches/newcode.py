@@ -22,6 +22,7 @@ Old findings never fail it: a project with old criticals passes as long as it ad
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -46,28 +47,40 @@ def new_code_sloc(file_sloc: Mapping[str, int], changed: Iterable[str]) -> int:
     return sum(file_sloc.get(path, 0) for path in changed)
 
 
+def _smells(issues: list[m.Issue]) -> list[m.Issue]:
+    return [i for i in issues if i.category not in (m.RELIABILITY_CATEGORY, m.SECURITY_CATEGORY)]
+
+
+def _debt_ratio(debt: int, sloc: int) -> float:
+    return round(100.0 * debt / (sloc * m.MINUTES_PER_LINE), 2) if sloc else 0.0
+
+
+def _maintainability(debt: int, sloc: int) -> str:
+    # Debt on no new lines (only deletions) cannot be rated by ratio: any debt is E.
+    if not sloc:
+        return "E" if debt else "A"
+    return m.debt_rating(_debt_ratio(debt, sloc))
+
+
 def measures(issues: list[m.Issue], sloc: int, duplications: int) -> dict[str, Any]:
     """Counts, debt and A-E ratings of the new open findings over ``sloc`` new lines."""
-    counts = dict.fromkeys(m.SEVERITIES, 0)
-    for issue in issues:
-        counts[issue.severity] += 1
-    smells = [i for i in issues if i.category not in (m.RELIABILITY_CATEGORY, m.SECURITY_CATEGORY)]
+    smells = _smells(issues)
     debt = sum(m.REMEDIATION_MIN[i.severity] for i in smells)
-    ratio = round(100.0 * debt / (sloc * m.MINUTES_PER_LINE), 2) if sloc else 0.0
+    by_severity = Counter(i.severity for i in issues)
+    by_category = Counter(i.category for i in issues)
     return {
         "sloc": sloc,
         "findings_total": len(issues),
-        **{f"findings_{s}": counts[s] for s in m.SEVERITIES},
-        "bugs": sum(1 for i in issues if i.category == m.RELIABILITY_CATEGORY),
-        "vulnerabilities": sum(1 for i in issues if i.category == m.SECURITY_CATEGORY),
+        **{f"findings_{s}": by_severity[s] for s in m.SEVERITIES},
+        "bugs": by_category[m.RELIABILITY_CATEGORY],
+        "vulnerabilities": by_category[m.SECURITY_CATEGORY],
         "code_smells": len(smells),
         "duplications": duplications,
         "technical_debt_min": debt,
-        "debt_ratio": ratio,
+        "debt_ratio": _debt_ratio(debt, sloc),
         "reliability_rating": m.worst_rating(issues, m.RELIABILITY_CATEGORY),
         "security_rating": m.worst_rating(issues, m.SECURITY_CATEGORY),
-        # Debt on no new lines (only deletions) cannot be rated by ratio: any debt is E.
-        "maintainability_rating": m.debt_rating(ratio) if sloc or not debt else "E",
+        "maintainability_rating": _maintainability(debt, sloc),
     }
 
 
