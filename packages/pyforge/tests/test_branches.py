@@ -167,6 +167,11 @@ async def test_pull_request_fixes_one_adds_two_and_gates_on_new_code(
     inherited = await findings(client, h, pr["id"], new_code="inherited")
     assert rules_at(inherited) == main_rules - {("SEC-S307", "pkg/app.py")}
     assert pr["quality_gate"]["status"] == "failed"  # two new major bugs
+    resp = await client.get(f"/api/v1/analyses/{pr['id']}/sarif", params={"new_code": "true"},
+                            headers=h)  # fmt: skip
+    results = resp.json()["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"BUG103", "BUG101"}
+    assert all(r["partialFingerprints"]["pyforgeFingerprint/v1"] for r in results)
     failed = {c["name"] for c in pr["quality_gate"]["conditions"] if c["status"] == "failed"}
     assert failed == {"new_reliability_rating"}
 

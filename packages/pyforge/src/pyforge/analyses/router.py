@@ -125,15 +125,19 @@ async def list_findings(
 
 @router.get("/analyses/{analysis_id}/sarif")
 async def get_sarif(
-    analysis_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    analysis_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    new_code: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The analysis' findings as SARIF 2.1.0 (``application/sarif+json``)."""
+    """The analysis' findings as SARIF 2.1.0 (``application/sarif+json``); ``new_code=true``
+    keeps those new against the baseline (a pull request's own, for code scanning)."""
     analysis, _ = await service.analysis_for(
         session, principal, analysis_id, Permission.PROJECT_READ
     )
     if analysis.status != "succeeded":
         raise NotFound("SARIF exists for succeeded analyses only.")
-    log = await service.sarif(session, analysis)
+    log = await service.sarif(session, analysis, new_code_only=new_code)
     return Response(
         json.dumps(log), media_type="application/sarif+json",
         headers={"Content-Disposition": f'attachment; filename="pyforge-{analysis.id}.sarif"'},

@@ -278,11 +278,16 @@ async def list_findings(
     return FindingPage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def all_findings(session: AsyncSession, analysis: Analysis) -> list[Finding]:
-    """The analysis' present findings as engine findings (for the SARIF reporter)."""
+async def all_findings(
+    session: AsyncSession, analysis: Analysis, *, new_code_only: bool = False
+) -> list[Finding]:
+    """The analysis' present findings as engine findings (for the SARIF reporter); with
+    ``new_code_only``, those new against the baseline (a pull request's own)."""
     from pyforge.analysis.findings import Category, Severity
 
     rows = await FindingRepository(session).current_of(analysis.id)
+    if new_code_only:
+        rows = [f for f in rows if f.new_code_status == NewCodeStatus.NEW]
     return sorted(
         (
             Finding(
@@ -304,11 +309,14 @@ async def all_findings(session: AsyncSession, analysis: Analysis) -> list[Findin
     )
 
 
-async def sarif(session: AsyncSession, analysis: Analysis) -> dict[str, Any]:
+async def sarif(
+    session: AsyncSession, analysis: Analysis, *, new_code_only: bool = False
+) -> dict[str, Any]:
     """The analysis' findings as a SARIF 2.1.0 log (the engine's reporter)."""
     from pyforge.analysis.reporters.sarif import to_sarif
 
-    report = AnalysisReport(root="/", files=[], findings=await all_findings(session, analysis))
+    found = await all_findings(session, analysis, new_code_only=new_code_only)
+    report = AnalysisReport(root="/", files=[], findings=found)
     log = to_sarif(report)
     # The analysed tree lived in a worker's temporary directory: paths are repository-relative.
     for run in log["runs"]:
