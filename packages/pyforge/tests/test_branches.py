@@ -396,3 +396,23 @@ async def test_branch_endpoints_access(client: httpx.AsyncClient) -> None:
         assert resp.status_code == ok, (url, resp.text)
         if ok == 202:
             await wait_done(client, owner.headers, resp.json()["id"])
+
+
+async def test_a_branch_created_twice_concurrently_is_one_branch(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from pyforge.branches.baseline import create_once, default_branch
+
+    owner = await register_and_login(client)
+    pid = uuid.UUID((await new_project(client, owner))["id"])
+    async with runtime.db.transaction() as s:
+        first = await default_branch(s, pid)
+        # The loser of the race to the unique constraint gets None, and its transaction goes on.
+        twin = Branch(id=uuid.uuid4(), project_id=pid, name="main", is_default=True)
+        assert await create_once(s, twin) is None
+        assert (await default_branch(s, pid)).id == first.id
+    async with runtime.db.session() as s:
+        from sqlalchemy import func, select
+
+        count = await s.scalar(select(func.count()).select_from(Branch).where(Branch.project_id == pid))
+        assert count == 1

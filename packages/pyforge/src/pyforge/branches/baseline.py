@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
@@ -46,12 +48,32 @@ async def default_branch(session: AsyncSession, project_id: uuid.UUID) -> Branch
     """The project's default branch, created (``main``) on first use."""
     repo = BranchRepository(session)
     branch = await repo.default_of(project_id)
-    if branch is None:
-        branch = Branch(
-            id=uuid.uuid4(), project_id=project_id, name=DEFAULT_BRANCH, is_default=True
-        )
-        session.add(branch)
-        await session.flush()
+    if branch is not None:
+        return branch
+    new = Branch(id=uuid.uuid4(), project_id=project_id, name=DEFAULT_BRANCH, is_default=True)
+    created = await create_once(session, new)
+    return created or await _must(repo.default_of(project_id))
+
+
+async def create_once(session: AsyncSession, branch: Branch) -> Branch | None:
+    """Insert ``branch``; None when a concurrent request created the same one first.
+
+    The insert runs in a savepoint, so losing the race to the unique constraint leaves the
+    caller's transaction usable for reading the winner's row.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(branch)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return branch
+
+
+async def _must(found: Awaitable[Branch | None]) -> Branch:
+    branch = await found
+    if branch is None:  # pragma: no cover - the row that won the race is gone again
+        raise RuntimeError("a branch created concurrently disappeared")
     return branch
 
 

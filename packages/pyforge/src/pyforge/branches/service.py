@@ -25,7 +25,7 @@ from pyforge.access import project_for
 from pyforge.analyses import service as analyses
 from pyforge.analyses.models import Analysis, ProjectMetrics
 from pyforge.analyses.repository import MetricsRepository
-from pyforge.branches.baseline import default_branch
+from pyforge.branches.baseline import create_once, default_branch
 from pyforge.branches.models import Branch, NewCodePeriod, PeriodKind
 from pyforge.branches.repository import (
     BranchAnalysisRepository,
@@ -173,17 +173,16 @@ async def _branch_for_request(
         )
     branch = await repo.named(project.id, request.branch)
     if branch is None:
-        branch = Branch(
-            id=uuid.uuid4(),
-            project_id=project.id,
-            name=request.branch,
-            is_default=False,
-            target=target_name,
-        )
-        session.add(branch)
-        await session.flush()
-        await enqueue(session, BRANCH_CREATED, _event(branch))
-    elif request.target:
+        new = Branch(id=uuid.uuid4(), project_id=project.id, name=request.branch,
+                     is_default=False, target=target_name)  # fmt: skip
+        if await create_once(session, new) is not None:
+            await enqueue(session, BRANCH_CREATED, _event(new))
+            return new
+        # A concurrent first analysis of the same branch created it: use that one.
+        branch = await repo.named(project.id, request.branch)
+        if branch is None:  # pragma: no cover - deleted again in between
+            raise Conflict("The branch changed concurrently; try again.")
+    if request.target:
         branch.target = target_name
     return branch
 
