@@ -224,6 +224,9 @@ async def test_new_code_period_on_the_default_branch(client: httpx.AsyncClient) 
                                            "baseline_analysis_id": v1["id"]}  # fmt: skip
     overview = (await client.get(f"{PROJECTS}/{pid}/overview", headers=h)).json()
     assert overview["gate_on"] == "overall" and overview["analysis_id"] == third["id"]
+    metrics = (await client.get(f"{PROJECTS}/{pid}/metrics", headers=h)).json()
+    assert metrics["metrics"]["bugs"] == 3 and metrics["new_code"]["metrics"]["bugs"] == 2
+    assert metrics["new_code"]["ratings"]["reliability"] == "C"
     assert (
         overview["new_code"]["metrics"]["bugs"] == 2 and overview["overall"]["metrics"]["bugs"] == 3
     )

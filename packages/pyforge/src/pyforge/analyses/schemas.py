@@ -99,6 +99,9 @@ class ProjectMetricsRead(BaseModel):
     metrics: dict[str, float | int]
     ratings: dict[str, str]
     quality_gate: dict[str, Any] | None = None
+    #: The same analysis on new code, beside the overall figures: ``{period, findings,
+    #: files_changed, metrics, ratings, quality_gate}`` (None for analyses before branches).
+    new_code: dict[str, Any] | None = None
 
 
 class MetricPoint(BaseModel):

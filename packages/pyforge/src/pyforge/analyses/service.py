@@ -366,7 +366,7 @@ async def resolve_finding(
     return _finding_read(finding, decision)
 
 
-def _metrics_read(row: ProjectMetrics, gate: dict[str, Any] | None) -> ProjectMetricsRead:
+def _metrics_read(row: ProjectMetrics, analysis: Analysis | None) -> ProjectMetricsRead:
     values: dict[str, float | int] = {}
     for name in m.HISTORY_METRICS:
         if name not in m.RATING_METRICS:
@@ -381,7 +381,8 @@ def _metrics_read(row: ProjectMetrics, gate: dict[str, Any] | None) -> ProjectMe
             "security": row.security_rating,
             "maintainability": row.maintainability_rating,
         },
-        quality_gate=gate,
+        quality_gate=analysis.gate if analysis else None,
+        new_code=analysis.new_code if analysis else None,
     )
 
 
@@ -397,7 +398,7 @@ async def latest_metrics(
     if row is None:
         raise NotFound("This project has no succeeded analysis yet.")
     analysis = await session.get(Analysis, row.analysis_id)
-    read = _metrics_read(row, analysis.gate if analysis else None)
+    read = _metrics_read(row, analysis)
     await cache.set(key, read.model_dump(mode="json"), METRICS_TTL)
     return read
 
