@@ -441,5 +441,8 @@ def test_push_a_branch_and_a_pull_request_gates_on_new_code(logged_in, tmp_path)
     listed = cli(logged_in, "push", str(tree), "-p", project_id, "-b", "feature/x", "--pr", "7",
                  "--poll-interval", "0.2")
     assert listed.returncode == 1 and "bad.py" in listed.stdout and "old.py" not in listed.stdout
+    inherited = json.loads(cli(logged_in, "findings", analysis["id"], "--new-code", "inherited",
+                               "--json").stdout)  # fmt: skip
+    assert [f["path"] for f in inherited["items"]] == ["pkg/old.py"]
     assert_one_line_error(cli(logged_in, "push", str(tree), "-p", project_id, "--pr", "7"), 2,
                           "--target and --pr need --branch")
