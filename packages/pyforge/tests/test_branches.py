@@ -170,6 +170,9 @@ async def test_pull_request_fixes_one_adds_two_and_gates_on_new_code(
     resp = await client.get(f"/api/v1/analyses/{pr['id']}/sarif", params={"new_code": "true"},
                             headers=h)  # fmt: skip
     results = resp.json()["runs"][0]["results"]
+    from pydantic_sarif.model import StaticAnalysisResultsFormatSarifVersion210JsonSchema as Sarif
+
+    Sarif.model_validate(resp.json())  # models generated from the SARIF 2.1.0 schema
     assert {r["ruleId"] for r in results} == {"BUG103", "BUG101"}
     assert all(r["partialFingerprints"]["pyforgeFingerprint/v1"] for r in results)
     failed = {c["name"] for c in pr["quality_gate"]["conditions"] if c["status"] == "failed"}

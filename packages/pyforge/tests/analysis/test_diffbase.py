@@ -94,6 +94,21 @@ def test_sarif_for_github_code_scanning(repo: Path) -> None:
         assert isinstance(fp, str) and len(fp) >= 16
     for rule in driver["rules"]:
         assert rule["shortDescription"]["text"]
+    assert_valid_sarif(log)
+
+
+def assert_valid_sarif(log: dict[str, object]) -> None:
+    """Validate against pydantic models generated from the official SARIF 2.1.0 JSON schema
+    (offline; unknown properties are refused, as the schema's additionalProperties: false)."""
+    from pydantic import ValidationError
+    from pydantic_sarif.model import StaticAnalysisResultsFormatSarifVersion210JsonSchema as Sarif
+
+    Sarif.model_validate(log)
+    # The check bites: a result without its required message is refused.
+    broken = json.loads(json.dumps(log))
+    broken["runs"][0]["results"][0].pop("message")
+    with pytest.raises(ValidationError):
+        Sarif.model_validate(broken)
 
 
 def test_markdown_summary_for_a_pr_comment(repo: Path, tmp_path: Path) -> None:
