@@ -199,7 +199,9 @@ async def test_pull_request_fixes_one_adds_two_and_gates_on_new_code(
     assert again["new_findings"] == 0 and again["new_code"]["findings"]["new"] == 2
 
 
-async def test_new_code_period_on_the_default_branch(client: httpx.AsyncClient) -> None:
+async def test_new_code_period_on_the_default_branch(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     owner = await register_and_login(client)
     h = owner.headers
     pid = (await new_project(client, owner))["id"]
@@ -249,6 +251,16 @@ async def test_new_code_period_on_the_default_branch(client: httpx.AsyncClient) 
     fifth = await analyse_main(client, h, pid)
     assert fifth["new_code"]["period"]["kind"] == "days"
     assert fifth["baseline_analysis_id"] == fourth["id"]
+    # Once the second analysis is 40 days old, it is the newest one 30 days old: new code is
+    # what was added since (pkg/b.py's finding; pkg/a.py's was there already).
+    async with runtime.db.transaction() as s:
+        row = await s.get(Analysis, uuid.UUID(second["id"]))
+        assert row is not None
+        row.finished_at = utcnow() - timedelta(days=40)
+    days = await analyse_main(client, h, pid)
+    assert days["baseline_analysis_id"] == second["id"]
+    new_since = await findings(client, h, days["id"], new_code="new")
+    assert rules_at(new_since) == {("BUG101", "pkg/b.py")}
     # A reference branch: new code is what differs from that branch's latest analysis.
     ref = await push_branch(client, h, pid, MAIN, branch="release")
     resp = await client.put(url, json={"kind": "reference_branch", "value": "release"}, headers=h)
