@@ -409,3 +409,40 @@ def test_push_input_errors(logged_in, tmp_path):
     unknown = cli(logged_in, "push", str(code), "-p", str(uuid.uuid4()))
     assert_one_line_error(unknown, 2, "[HTTP 404]")
     assert_one_line_error(cli(logged_in, "findings", str(uuid.uuid4())), 2, "[HTTP 404]")
+
+
+def test_push_a_branch_and_a_pull_request_gates_on_new_code(logged_in, tmp_path):
+    tree = tmp_path / "main"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "old.py").write_text("def check(x: str) -> object:\n    return eval(x)\n")
+    project_id = _new_project(logged_in)
+    main = cli(logged_in, "push", str(tree), "-p", project_id, "--version", "1.0",
+               "--poll-interval", "0.2")
+    assert main.returncode == 1, (main.stdout, main.stderr)  # the old critical fails main's gate
+
+    # A branch adding clean code passes: its gate is on new code only.
+    (tree / "pkg" / "clean.py").write_text("def twice(a: int) -> int:\n    return 2 * a\n")
+    clean = cli(logged_in, "push", str(tree), "-p", project_id, "--branch", "feature/clean",
+                "--poll-interval", "0.2")
+    assert clean.returncode == 0, (clean.stdout, clean.stderr)
+    assert "quality gate: PASSED" in clean.stdout
+    assert "new code: 0 new, 0 fixed, 1 inherited finding(s)" in clean.stdout
+
+    # A pull request adding a bug fails, and lists only what it introduces.
+    (tree / "pkg" / "bad.py").write_text(
+        "def parse(x: str) -> int:\n    try:\n        return int(x)\n    except:\n        return 0\n"
+    )
+    pr = cli(logged_in, "push", str(tree), "-p", project_id, "--branch", "feature/x",
+             "--target", "main", "--pr", "7", "--json", "--poll-interval", "0.2")
+    assert pr.returncode == 1, (pr.stdout, pr.stderr)
+    analysis = json.loads(pr.stdout)
+    assert analysis["pull_request"] == "7" and analysis["target_branch"] == "main"
+    assert analysis["new_code"]["findings"] == {"new": 1, "inherited": 1, "fixed": 0}
+    listed = cli(logged_in, "push", str(tree), "-p", project_id, "-b", "feature/x", "--pr", "7",
+                 "--poll-interval", "0.2")
+    assert listed.returncode == 1 and "bad.py" in listed.stdout and "old.py" not in listed.stdout
+    inherited = json.loads(cli(logged_in, "findings", analysis["id"], "--new-code", "inherited",
+                               "--json").stdout)  # fmt: skip
+    assert [f["path"] for f in inherited["items"]] == ["pkg/old.py"]
+    assert_one_line_error(cli(logged_in, "push", str(tree), "-p", project_id, "--pr", "7"), 2,
+                          "--target and --pr need --branch")

@@ -60,9 +60,15 @@ class AnalysisEvent(ProjectScoped):
 
 
 class AnalysisRequested(AnalysisEvent):
-    """``analysis.requested``: queued by a user (``requested_by``) or re-queued by the system."""
+    """``analysis.requested``: queued by a user (``requested_by``) or re-queued by the system.
+
+    ``branch`` and ``pull_request`` name what is analysed (None: the default branch, or an
+    event from before branches).
+    """
 
     requested_by: uuid.UUID | None = None
+    branch: str | None = None
+    pull_request: str | None = None
 
 
 class AnalysisProgress(AnalysisEvent):
@@ -100,6 +106,13 @@ class AnalysisCompleted(AnalysisEvent):
     top_findings: list[FindingBrief]
     new_findings: int
     fixed_findings: int
+    #: The analysed branch, its target and pull request (None on events from before branches).
+    branch: str | None = None
+    target_branch: str | None = None
+    pull_request: str | None = None
+    #: New-code results: ``{baseline_analysis_id, findings: {new, fixed, inherited},
+    #: ratings, quality_gate}`` (see :mod:`pyforge.branches.newcode`).
+    new_code: dict[str, Any] | None = None
 
 
 class AnalysisFailed(AnalysisEvent):
@@ -130,6 +143,18 @@ class MlModelUpdated(BaseModel):
     changed_by: uuid.UUID
 
 
+class BranchEvent(ProjectScoped):
+    """``branch.created`` (by its first analysis) / ``branch.deleted`` (by a user or by
+    retention): the branch as it was."""
+
+    branch_id: uuid.UUID
+    name: str
+    is_default: bool
+    target: str | None = None
+    #: ``user`` or ``retention`` for ``branch.deleted``; None for ``branch.created``.
+    reason: str | None = None
+
+
 PROJECT_CREATED: Final = EventType("project.created", ProjectEvent)
 PROJECT_UPDATED: Final = EventType("project.updated", ProjectUpdated)
 PROJECT_DELETED: Final = EventType("project.deleted", ProjectEvent)
@@ -143,6 +168,8 @@ ANALYSIS_FAILED: Final = EventType("analysis.failed", AnalysisFailed)
 QUALITY_GATE_CHANGED: Final = EventType("quality_gate.changed", QualityGateChanged)
 FINDING_NEW_CRITICAL: Final = EventType("finding.new_critical", NewCriticalFindings)
 ML_MODEL_UPDATED: Final = EventType("ml.model.updated", MlModelUpdated)
+BRANCH_CREATED: Final = EventType("branch.created", BranchEvent)
+BRANCH_DELETED: Final = EventType("branch.deleted", BranchEvent)
 
 #: Every event type PyForge emits.
 PYFORGE_EVENT_TYPES: Final = (
@@ -159,4 +186,6 @@ PYFORGE_EVENT_TYPES: Final = (
     QUALITY_GATE_CHANGED,
     FINDING_NEW_CRITICAL,
     ML_MODEL_UPDATED,
+    BRANCH_CREATED,
+    BRANCH_DELETED,
 )

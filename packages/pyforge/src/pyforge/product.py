@@ -29,6 +29,7 @@ def _routers() -> Sequence[APIRouter]:
     # Imported when an app is built, so the CLI's analysis commands never load the web stack.
     from pyforge.analyses.router import analyze_router
     from pyforge.analyses.router import router as analyses_router
+    from pyforge.branches.router import router as branches_router
     from pyforge.files.router import router as files_router
     from pyforge.files.router import source_router
     from pyforge.notify.router import router as notify_router
@@ -48,6 +49,7 @@ def _routers() -> Sequence[APIRouter]:
         predictions_router,
         analyses_router,
         analyze_router,
+        branches_router,
         notify_router,
         webhooks_router,
         ws_router,
@@ -63,10 +65,12 @@ def _runtime() -> type[PyForgeRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from pyforge.analyses import tasks as analyses_tasks
+    from pyforge.branches import tasks as branches_tasks
     from pyforge.notify import tasks as notify_tasks
     from pyforge.predictions import tasks as predictions_tasks
 
-    return [analyses_tasks.register, notify_tasks.register, predictions_tasks.register]
+    return [analyses_tasks.register, notify_tasks.register, predictions_tasks.register,
+            branches_tasks.register]
 
 
 PRODUCT: Product[PyForgeSettings, PyForgeRuntime] = Product(

@@ -68,6 +68,13 @@ class PyForgeSettings(ProductSettings):
     #: Rate limit of ``POST /api/v1/analyze/code`` per caller.
     analyze_code_rate: str = "60/minute"
 
+    # Branches and pull requests (pyforge.branches).
+    #: Analyses of branches other than the default one older than this are purged, with the
+    #: branches not analysed since; 0 keeps them forever.
+    branch_retention_days: float = 30.0
+    #: How often each process runs the retention purge.
+    branch_retention_interval_s: float = 3600.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> PyForgeSettings:

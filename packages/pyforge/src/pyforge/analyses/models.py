@@ -37,6 +37,17 @@ class FindingStatus(StrEnum):
     FIXED = "fixed"
 
 
+class NewCodeStatus(StrEnum):
+    """A finding relative to the new-code baseline (for a branch: its target branch)."""
+
+    #: Not in the baseline: introduced by the new code (on a branch: new on this branch).
+    NEW = "new"
+    #: Already in the baseline (on a branch: inherited from the target).
+    INHERITED = "inherited"
+    #: In the baseline, gone here (on a branch: fixed on this branch).
+    FIXED = "fixed"
+
+
 class Resolution(StrEnum):
     """A person's decision on a finding, kept per (project, fingerprint)."""
 
@@ -72,11 +83,32 @@ class Analysis(UUIDPrimaryKey, TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Nullable only for rows older than branches: the migration gives every one its project's
+    # default branch, and the service always sets it.
+    branch_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("branches.id", ondelete="CASCADE"), nullable=True
+    )
+    #: The pull request this analysis decorates (its number or id, as the caller names it).
+    pull_request: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The branch the analysed branch merges into, as requested.
+    target_branch: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: A version label (e.g. "1.4.0"), the anchor of a "since version" new-code period.
+    version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: The analysis new code was measured against (SET NULL: retention may purge it).
+    baseline_analysis_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("analyses.id", ondelete="SET NULL"), nullable=True
+    )
+    #: New-code results: the period, counts, metrics, ratings and the new-code gate.
+    new_code: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    #: The analysed tree (path -> sha256): set at request time for an uploaded branch tree,
+    #: and at the end for every analysis (new code compares trees file by file).
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (
         # Listing a project's analyses newest first, and finding the previous succeeded one.
         Index("ix_analyses_project_id_created_at", "project_id", "created_at"),
         Index("ix_analyses_status", "status"),
+        Index("ix_analyses_branch_id_created_at", "branch_id", "created_at"),
     )
 
 
@@ -105,6 +137,9 @@ class AnalysisFinding(UUIDPrimaryKey, Base):
     scope: Mapped[str] = mapped_column(String(512), nullable=False, default="")
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: Relative to the new-code baseline (for a branch: its target): ``new``, ``inherited``
+    #: or ``fixed``; null when there was no baseline to compare with.
+    new_code_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
         Index("ix_analysis_findings_analysis_id_severity", "analysis_id", "severity_rank"),

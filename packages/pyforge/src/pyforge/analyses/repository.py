@@ -17,6 +17,20 @@ from pyforge.analyses.models import (
     FindingStatus,
     ProjectMetrics,
 )
+from pyforge.branches.models import Branch
+
+
+def _on_default_branch(branch_id: Any) -> Any:
+    # Project-level figures (metrics, badge, history) are the default branch's: branch and
+    # pull-request analyses must not move them. A null branch is a row from before branches.
+    default = select(Branch.id).where(Branch.is_default.is_(True))
+    return or_(branch_id.is_(None), branch_id.in_(default))
+
+
+def _default_branch_metrics() -> Any:
+    return ProjectMetrics.analysis_id.in_(
+        select(Analysis.id).where(_on_default_branch(Analysis.branch_id))
+    )
 
 
 class AnalysisRepository(Repository[Analysis]):
@@ -25,12 +39,24 @@ class AnalysisRepository(Repository[Analysis]):
     model = Analysis
 
     async def page(
-        self, project_id: uuid.UUID, *, limit: int, offset: int, status: str | None = None
+        self,
+        project_id: uuid.UUID,
+        *,
+        limit: int,
+        offset: int,
+        status: str | None = None,
+        branch: str | None = None,
+        pull_request: str | None = None,
     ) -> tuple[Sequence[Analysis], int]:
         """A page of the project's analyses, newest first, and the total count."""
         stmt = select(Analysis).where(Analysis.project_id == project_id)
         if status is not None:
             stmt = stmt.where(Analysis.status == status)
+        if branch is not None:
+            named = select(Branch.id).where(Branch.project_id == project_id, Branch.name == branch)
+            stmt = stmt.where(Analysis.branch_id.in_(named))
+        if pull_request is not None:
+            stmt = stmt.where(Analysis.pull_request == pull_request)
         total = await self.count(stmt)
         rows = await self.all(
             stmt.order_by(Analysis.created_at.desc(), Analysis.id.desc())
@@ -42,10 +68,11 @@ class AnalysisRepository(Repository[Analysis]):
     async def latest_succeeded(
         self, project_id: uuid.UUID, *, exclude: uuid.UUID | None = None
     ) -> Analysis | None:
-        """The project's most recently finished succeeded analysis."""
+        """The project's most recently finished succeeded analysis of its default branch."""
         stmt = select(Analysis).where(
-            Analysis.project_id == project_id, Analysis.status == AnalysisStatus.SUCCEEDED
-        )
+            Analysis.project_id == project_id, Analysis.status == AnalysisStatus.SUCCEEDED,
+            _on_default_branch(Analysis.branch_id),
+        )  # fmt: skip
         if exclude is not None:
             stmt = stmt.where(Analysis.id != exclude)
         return await self.one_or_none(
@@ -90,6 +117,7 @@ class FindingRepository(Repository[AnalysisFinding]):
         rule: Sequence[str] = (),
         path: str | None = None,
         status: Sequence[str] = (),
+        new_code: Sequence[str] = (),
     ) -> Select[AnalysisFinding, FindingDecision]:
         """Findings of ``analysis`` joined with their decision, filtered.
 
@@ -119,6 +147,8 @@ class FindingRepository(Repository[AnalysisFinding]):
                 stmt = stmt.where(func.substr(AnalysisFinding.path, 1, len(path)) == path)
             else:
                 stmt = stmt.where(AnalysisFinding.path == path)
+        if new_code:
+            stmt = stmt.where(AnalysisFinding.new_code_status.in_(new_code))
         lifecycle = [s for s in status if s in {x.value for x in FindingStatus}]
         resolutions = [s for s in status if s not in lifecycle]
         if lifecycle:
@@ -160,7 +190,7 @@ class MetricsRepository(Repository[ProjectMetrics]):
         """The newest metrics row of a project."""
         return await self.one_or_none(
             select(ProjectMetrics)
-            .where(ProjectMetrics.project_id == project_id)
+            .where(ProjectMetrics.project_id == project_id, _default_branch_metrics())
             .order_by(ProjectMetrics.measured_at.desc(), ProjectMetrics.id.desc())
             .limit(1)
         )
@@ -172,7 +202,7 @@ class MetricsRepository(Repository[ProjectMetrics]):
         column = getattr(ProjectMetrics, metric)
         rows = await self.session.execute(
             select(ProjectMetrics.analysis_id, ProjectMetrics.measured_at, column)
-            .where(ProjectMetrics.project_id == project_id)
+            .where(ProjectMetrics.project_id == project_id, _default_branch_metrics())
             .order_by(ProjectMetrics.measured_at.desc(), ProjectMetrics.id.desc())
             .limit(limit)
         )

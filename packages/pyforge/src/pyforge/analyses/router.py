@@ -24,6 +24,7 @@ from pyforge.analyses import service
 from pyforge.analyses.schemas import (
     AnalysisPage,
     AnalysisRead,
+    AnalysisRequestIn,
     AnalyzeCodeIn,
     AnalyzeCodeOut,
     AnalyzeProjectIn,
@@ -50,10 +51,15 @@ _FILENAME = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 
 @router.post("/projects/{project_id}/analyses", status_code=status.HTTP_202_ACCEPTED)
 async def queue_analysis(
-    project: AnalyzableProject, principal: CurrentPrincipal, session: SessionDep
+    project: AnalyzableProject,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    body: AnalysisRequestIn | None = None,
 ) -> AnalysisRead:
-    """Queue an analysis of the project's current files (202; poll the analysis)."""
-    analysis = await service.request_analysis(session, principal, project)
+    """Queue an analysis of the project's current files on its default branch (202; poll
+    the analysis). An optional ``version`` labels it (a "since version" new-code period)."""
+    target = service.Target(version=body.version if body else None)
+    analysis = await service.request_analysis(session, principal, project, target)
     return service.analysis_read(analysis)
 
 
@@ -66,10 +72,13 @@ async def list_analyses(
     status_: Annotated[
         str | None, Query(alias="status", pattern="^(queued|running|succeeded|failed)$")
     ] = None,
+    branch: Annotated[str | None, Query(max_length=255)] = None,
+    pull_request: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AnalysisPage:
-    """The project's analyses, newest first."""
+    """The project's analyses, newest first; ``branch`` / ``pull_request`` narrow them."""
     return await service.list_analyses(session, project, limit=limit, offset=offset,
-                                       status=status_)  # fmt: skip
+                                       status=status_, branch=branch,
+                                       pull_request=pull_request)  # fmt: skip
 
 
 @router.get("/analyses/{analysis_id}")
@@ -82,6 +91,7 @@ async def get_analysis(
 
 SeverityName = Literal["blocker", "critical", "major", "minor", "info"]
 StatusName = Literal["new", "unchanged", "fixed", "open", "accepted", "false_positive"]
+NewCodeName = Literal["new", "inherited", "fixed"]
 
 
 @router.get("/analyses/{analysis_id}/findings")
@@ -94,34 +104,40 @@ async def list_findings(
     rule: Annotated[list[str], Query()] = [],  # noqa: B006
     path: Annotated[str | None, Query(max_length=1024)] = None,
     status_: Annotated[list[StatusName], Query(alias="status")] = [],  # noqa: B006
+    new_code: Annotated[list[NewCodeName], Query()] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> FindingPage:
     """Findings filtered by severity, category, rule, path (``dir/`` for a prefix) and status.
 
     ``status`` is a lifecycle state (new, unchanged, fixed) or a resolution (open, accepted,
-    false_positive); every filter may repeat.
+    false_positive); ``new_code`` compares with the new-code baseline, for a branch its target
+    (new on the branch, inherited, fixed on the branch); every filter may repeat.
     """
     analysis, _ = await service.analysis_for(
         session, principal, analysis_id, Permission.PROJECT_READ
     )
     return await service.list_findings(
         session, analysis, limit=limit, offset=offset, severity=severity, category=category,
-        rule=rule, path=path, status=status_,
+        rule=rule, path=path, status=status_, new_code=new_code,
     )  # fmt: skip
 
 
 @router.get("/analyses/{analysis_id}/sarif")
 async def get_sarif(
-    analysis_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    analysis_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    new_code: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The analysis' findings as SARIF 2.1.0 (``application/sarif+json``)."""
+    """The analysis' findings as SARIF 2.1.0 (``application/sarif+json``); ``new_code=true``
+    keeps those new against the baseline (a pull request's own, for code scanning)."""
     analysis, _ = await service.analysis_for(
         session, principal, analysis_id, Permission.PROJECT_READ
     )
     if analysis.status != "succeeded":
         raise NotFound("SARIF exists for succeeded analyses only.")
-    log = await service.sarif(session, analysis)
+    log = await service.sarif(session, analysis, new_code_only=new_code)
     return Response(
         json.dumps(log), media_type="application/sarif+json",
         headers={"Content-Disposition": f'attachment; filename="pyforge-{analysis.id}.sarif"'},

@@ -39,6 +39,15 @@ class AnalysisRead(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_s: float | None = None
+    branch_id: uuid.UUID | None = None
+    pull_request: str | None = None
+    target_branch: str | None = None
+    version: str | None = None
+    #: The analysis new code was measured against (for a branch: its target's latest).
+    baseline_analysis_id: uuid.UUID | None = None
+    #: ``{period, findings: {new, fixed, inherited}, files_changed, metrics, ratings,
+    #: quality_gate}``; on a branch other than the default, ``quality_gate`` is this one.
+    new_code: dict[str, Any] | None = None
 
 
 AnalysisPage = Page[AnalysisRead]
@@ -62,6 +71,8 @@ class FindingRead(BaseModel):
     scope: str
     fingerprint: str
     status: str
+    #: Against the new-code baseline (a branch: its target): new, inherited or fixed.
+    new_code_status: str | None = None
     resolution: str = "open"
     resolution_reason: str | None = None
 
@@ -91,6 +102,9 @@ class ProjectMetricsRead(BaseModel):
     #: The ML worker's quality prediction for this analysis (score, level, confidence), once
     #: attached; see ``GET /api/v1/analyses/{id}/predictions`` for files and detections.
     predicted_quality: dict[str, Any] | None = None
+    #: The same analysis on new code, beside the overall figures: ``{period, findings,
+    #: files_changed, metrics, ratings, quality_gate}`` (None for analyses before branches).
+    new_code: dict[str, Any] | None = None
 
 
 class MetricPoint(BaseModel):
@@ -107,6 +121,14 @@ class MetricHistory(BaseModel):
     project_id: uuid.UUID
     metric: str
     points: list[MetricPoint]
+
+
+class AnalysisRequestIn(BaseModel):
+    """Optional body of ``POST .../analyses``: a version label for the analysis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class AnalyzeCodeIn(BaseModel):

@@ -41,6 +41,7 @@ from pyforge.analyses.models import (
     AnalysisStatus,
     FindingDecision,
     FindingStatus,
+    NewCodeStatus,
     ProjectMetrics,
     Resolution,
 )
@@ -57,6 +58,11 @@ from pyforge.analyses.schemas import (
 )
 from pyforge.analysis import AnalysisReport, Finding
 from pyforge.analysis.config import GateConfig
+from pyforge.branches import newcode as nc
+from pyforge.branches.baseline import Baseline, default_branch, previous_analysis
+from pyforge.branches.baseline import resolve as resolve_baseline
+from pyforge.branches.models import Branch
+from pyforge.branches.newcode import DUPLICATION_RULE
 from pyforge.cache_keys import ANALYSIS_TTL, METRICS_TTL, analysis_key, metrics_key
 from pyforge.events import (
     ANALYSIS_COMPLETED,
@@ -87,6 +93,7 @@ TOP_FINDINGS: Final = 5
 #: Longest error text kept on a failed analysis.
 ERROR_MAX: Final = 2000
 HISTORY_MAX: Final = 1000
+RATING_KINDS: Final = ("reliability", "security", "maintainability")
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -111,6 +118,12 @@ def analysis_read(a: Analysis) -> AnalysisRead:
         started_at=a.started_at,
         finished_at=a.finished_at,
         duration_s=a.duration_s,
+        branch_id=a.branch_id,
+        pull_request=a.pull_request,
+        target_branch=a.target_branch,
+        version=a.version,
+        baseline_analysis_id=a.baseline_analysis_id,
+        new_code=a.new_code,
     )
 
 
@@ -119,7 +132,8 @@ def _finding_read(f: AnalysisFinding, d: FindingDecision | None) -> FindingRead:
         id=f.id, analysis_id=f.analysis_id, rule=f.rule, category=f.category,
         severity=f.severity, message=f.message, path=f.path, line=f.line, column=f.column,
         end_line=f.end_line, end_column=f.end_column, scope=f.scope, fingerprint=f.fingerprint,
-        status=f.status, resolution=d.resolution if d else Resolution.OPEN.value,
+        status=f.status, new_code_status=f.new_code_status,
+        resolution=d.resolution if d else Resolution.OPEN.value,
         resolution_reason=d.reason if d else None,
     )  # fmt: skip
 
@@ -141,21 +155,46 @@ async def analysis_for(
     return analysis, project
 
 
+@dataclass(frozen=True)
+class Target:
+    """What an analysis request analyses: a branch, maybe a pull request, maybe a version.
+
+    ``manifest`` (path -> sha256) is an uploaded tree; None analyses the project's files.
+    """
+
+    branch: Branch | None = None
+    pull_request: str | None = None
+    version: str | None = None
+    manifest: dict[str, str] | None = None
+
+
 async def request_analysis(
-    session: AsyncSession, principal: Principal, project: Project
+    session: AsyncSession, principal: Principal, project: Project, target: Target | None = None
 ) -> Analysis:
-    """Queue an analysis of ``project``'s current tree; the event commits with the row."""
+    """Queue an analysis of ``project``'s current tree (or ``target``); commits with the event.
+
+    Without a branch the analysis is of the default branch (created on first use).
+    """
+    target = target or Target()
+    branch = target.branch or await default_branch(session, project.id)
+    branch.last_analysis_at = utcnow()
     analysis = Analysis(
         id=uuid.uuid4(), project_id=project.id, requested_by=principal.user_id,
         status=AnalysisStatus.QUEUED.value, attempts=0, files_total=0, files_done=0,
-        new_findings=0, fixed_findings=0,
+        new_findings=0, fixed_findings=0, branch_id=branch.id,
+        pull_request=target.pull_request, target_branch=branch.target,
+        version=target.version, manifest=target.manifest,
     )  # fmt: skip
     session.add(analysis)
     await enqueue(
         session,
         ANALYSIS_REQUESTED,
         AnalysisRequested(
-            project_id=project.id, analysis_id=analysis.id, requested_by=principal.user_id
+            project_id=project.id,
+            analysis_id=analysis.id,
+            requested_by=principal.user_id,
+            branch=branch.name,
+            pull_request=target.pull_request,
         ),
         metadata={"actor_id": str(principal.user_id)},
     )
@@ -186,12 +225,20 @@ async def get_analysis(
 
 
 async def list_analyses(
-    session: AsyncSession, project: Project, *, limit: int, offset: int, status: str | None
+    session: AsyncSession,
+    project: Project,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None,
+    branch: str | None = None,
+    pull_request: str | None = None,
 ) -> AnalysisPage:
-    """A page of the project's analyses, newest first."""
+    """A page of the project's analyses, newest first (of one branch or pull request)."""
     rows, total = await AnalysisRepository(session).page(
-        project.id, limit=limit, offset=offset, status=status
-    )
+        project.id, limit=limit, offset=offset, status=status, branch=branch,
+        pull_request=pull_request,
+    )  # fmt: skip
     return AnalysisPage(
         items=[analysis_read(a) for a in rows], total=total, limit=limit, offset=offset
     )
@@ -208,11 +255,18 @@ async def list_findings(
     rule: Sequence[str] = (),
     path: str | None = None,
     status: Sequence[str] = (),
+    new_code: Sequence[str] = (),
 ) -> FindingPage:
     """A filtered page of an analysis' findings, most severe first, then by location."""
     repo = FindingRepository(session)
     stmt = repo.filtered(
-        analysis, severity=severity, category=category, rule=rule, path=path, status=status
+        analysis,
+        severity=severity,
+        category=category,
+        rule=rule,
+        path=path,
+        status=status,
+        new_code=new_code,
     )
     total = await repo.count(cast("Select[Any]", stmt))
     rows = await session.execute(
@@ -225,11 +279,16 @@ async def list_findings(
     return FindingPage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def all_findings(session: AsyncSession, analysis: Analysis) -> list[Finding]:
-    """The analysis' present findings as engine findings (for the SARIF reporter)."""
+async def all_findings(
+    session: AsyncSession, analysis: Analysis, *, new_code_only: bool = False
+) -> list[Finding]:
+    """The analysis' present findings as engine findings (for the SARIF reporter); with
+    ``new_code_only``, those new against the baseline (a pull request's own)."""
     from pyforge.analysis.findings import Category, Severity
 
     rows = await FindingRepository(session).current_of(analysis.id)
+    if new_code_only:
+        rows = [f for f in rows if f.new_code_status == NewCodeStatus.NEW]
     return sorted(
         (
             Finding(
@@ -251,11 +310,14 @@ async def all_findings(session: AsyncSession, analysis: Analysis) -> list[Findin
     )
 
 
-async def sarif(session: AsyncSession, analysis: Analysis) -> dict[str, Any]:
+async def sarif(
+    session: AsyncSession, analysis: Analysis, *, new_code_only: bool = False
+) -> dict[str, Any]:
     """The analysis' findings as a SARIF 2.1.0 log (the engine's reporter)."""
     from pyforge.analysis.reporters.sarif import to_sarif
 
-    report = AnalysisReport(root="/", files=[], findings=await all_findings(session, analysis))
+    found = await all_findings(session, analysis, new_code_only=new_code_only)
+    report = AnalysisReport(root="/", files=[], findings=found)
     log = to_sarif(report)
     # The analysed tree lived in a worker's temporary directory: paths are repository-relative.
     for run in log["runs"]:
@@ -305,7 +367,7 @@ async def resolve_finding(
     return _finding_read(finding, decision)
 
 
-def _metrics_read(row: ProjectMetrics, gate: dict[str, Any] | None) -> ProjectMetricsRead:
+def _metrics_read(row: ProjectMetrics, analysis: Analysis | None) -> ProjectMetricsRead:
     values: dict[str, float | int] = {}
     for name in m.HISTORY_METRICS:
         if name not in m.RATING_METRICS:
@@ -320,7 +382,8 @@ def _metrics_read(row: ProjectMetrics, gate: dict[str, Any] | None) -> ProjectMe
             "security": row.security_rating,
             "maintainability": row.maintainability_rating,
         },
-        quality_gate=gate,
+        quality_gate=analysis.gate if analysis else None,
+        new_code=analysis.new_code if analysis else None,
     )
 
 
@@ -337,7 +400,7 @@ async def latest_metrics(
         if row is None:
             raise NotFound("This project has no succeeded analysis yet.")
         analysis = await session.get(Analysis, row.analysis_id)
-        read = _metrics_read(row, analysis.gate if analysis else None)
+        read = _metrics_read(row, analysis)
         await cache.set(key, read.model_dump(mode="json"), METRICS_TTL)
     # Read fresh, not cached: the ML worker attaches it after the analysis has ended.
     prediction = await PredictionRepository(session).for_analysis(read.analysis_id)
@@ -420,13 +483,21 @@ def _brief(f: Finding) -> FindingBrief:
 
 @dataclass
 class _Lifecycle:
-    """The findings of one analysis sorted against the previous one and the decisions."""
+    """The findings of one analysis sorted against the previous one, the new-code baseline
+    and the decisions."""
 
     rows: list[AnalysisFinding] = field(default_factory=list)
     issues: list[m.Issue] = field(default_factory=list)
     new_open: list[Finding] = field(default_factory=list)
     new_count: int = 0
     fixed: list[AnalysisFinding] = field(default_factory=list)
+    #: Open findings not in the new-code baseline, and how many of those are duplications.
+    new_code_issues: list[m.Issue] = field(default_factory=list)
+    new_code_duplications: int = 0
+    #: Counts against the baseline: ``new``, ``inherited``, ``fixed``.
+    code_counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("new", "inherited", "fixed"), 0)
+    )
 
 
 def _is_open(decisions: Mapping[str, Any], fingerprint: str) -> bool:
@@ -434,28 +505,71 @@ def _is_open(decisions: Mapping[str, Any], fingerprint: str) -> bool:
     return decision is None or decision.resolution == Resolution.OPEN
 
 
+def _code_status(fingerprint: str, base: Mapping[str, AnalysisFinding] | None) -> NewCodeStatus:
+    # Without a baseline (nothing to compare with yet) everything counts as new code.
+    if base is not None and fingerprint in base:
+        return NewCodeStatus.INHERITED
+    return NewCodeStatus.NEW
+
+
+def _add_finding(
+    out: _Lifecycle, analysis: Analysis, f: Finding, status: FindingStatus,
+    code: NewCodeStatus, is_open: bool,
+) -> None:  # fmt: skip
+    row = _finding_row(analysis, f, status)
+    row.new_code_status = code.value
+    out.rows.append(row)
+    out.new_count += status is FindingStatus.NEW
+    out.code_counts[code.value] += 1
+    if not is_open:
+        return
+    issue = m.Issue(f.category.value, f.severity.value, status is FindingStatus.NEW)
+    out.issues.append(issue)
+    if code is NewCodeStatus.NEW:
+        out.new_code_issues.append(issue)
+        out.new_code_duplications += f.rule == DUPLICATION_RULE
+    if status is FindingStatus.NEW:
+        out.new_open.append(f)
+
+
 def _classify(
     analysis: Analysis,
     report: AnalysisReport,
     before: Mapping[str, AnalysisFinding],
     decisions: Mapping[str, Any],
+    base: Mapping[str, AnalysisFinding] | None = None,
 ) -> _Lifecycle:
-    """New / unchanged / fixed by fingerprint; accepted and false positives leave the issues."""
+    """New / unchanged / fixed by fingerprint against ``before`` (the previous analysis) and
+    new / inherited / fixed against ``base`` (the new-code baseline); accepted findings and
+    false positives leave the issues."""
     out = _Lifecycle()
     seen: set[str] = set()
     for f in report.findings:
         status = FindingStatus.UNCHANGED if f.fingerprint in before else FindingStatus.NEW
         seen.add(f.fingerprint)
-        out.rows.append(_finding_row(analysis, f, status))
-        out.new_count += status is FindingStatus.NEW
-        if not _is_open(decisions, f.fingerprint):
-            continue
-        out.issues.append(m.Issue(f.category.value, f.severity.value, status is FindingStatus.NEW))
-        if status is FindingStatus.NEW:
-            out.new_open.append(f)
-    out.fixed = [old for fp, old in before.items() if fp not in seen]
-    out.rows.extend(_copy_as_fixed(analysis, old) for old in out.fixed)
+        _add_finding(out, analysis, f, status, _code_status(f.fingerprint, base),
+                     _is_open(decisions, f.fingerprint))  # fmt: skip
+    _add_fixed(out, analysis, before, base or {}, seen)
     return out
+
+
+def _add_fixed(
+    out: _Lifecycle,
+    analysis: Analysis,
+    before: Mapping[str, AnalysisFinding],
+    base: Mapping[str, AnalysisFinding],
+    seen: set[str],
+) -> None:
+    """History rows for the findings gone since the previous analysis or the baseline."""
+    base_fixed = {fp: old for fp, old in base.items() if fp not in seen}
+    out.code_counts["fixed"] = len(base_fixed)
+    out.fixed = [old for fp, old in before.items() if fp not in seen]
+    # One history row per fixed fingerprint, whether fixed since the previous analysis, since
+    # the baseline, or both; ``new_code_status`` says whether the baseline had it.
+    for old in [*out.fixed, *(o for fp, o in base_fixed.items() if fp not in before)]:
+        row = _copy_as_fixed(analysis, old)
+        row.new_code_status = NewCodeStatus.FIXED.value if old.fingerprint in base_fixed else None
+        out.rows.append(row)
 
 
 def _finish(
@@ -495,6 +609,7 @@ async def _emit_outcome(
     lifecycle: _Lifecycle,
     decisions: Mapping[str, Any],
     duration: float,
+    branch: Branch | None = None,
 ) -> None:
     open_findings = [f for f in report.findings if _is_open(decisions, f.fingerprint)]
     top = sorted(open_findings, key=lambda f: (-f.severity.rank, f.sort_key()))[:TOP_FINDINGS]
@@ -512,7 +627,23 @@ async def _emit_outcome(
         top_findings=[_brief(f) for f in top],
         new_findings=lifecycle.new_count,
         fixed_findings=len(lifecycle.fixed),
+        branch=branch.name if branch is not None else None,
+        target_branch=analysis.target_branch,
+        pull_request=analysis.pull_request,
+        new_code=_new_code_brief(analysis.new_code),
     ))  # fmt: skip
+
+
+def _new_code_brief(new_code: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The part of the new-code results that events carry."""
+    if new_code is None:
+        return None
+    return {
+        "baseline_analysis_id": new_code["period"]["baseline_analysis_id"],
+        "findings": new_code["findings"],
+        "ratings": new_code["ratings"],
+        "quality_gate": new_code["quality_gate"],
+    }
 
 
 async def _emit_news(
@@ -534,6 +665,67 @@ async def _emit_news(
             **_event_base(analysis), findings=[_brief(f) for f in critical]))  # fmt: skip
 
 
+async def _fingerprints(
+    session: AsyncSession, analysis: Analysis | None
+) -> dict[str, AnalysisFinding]:
+    if analysis is None:
+        return {}
+    return {f.fingerprint: f for f in await FindingRepository(session).current_of(analysis.id)}
+
+
+def _new_code_results(
+    report: AnalysisReport,
+    gate_config: GateConfig,
+    lifecycle: _Lifecycle,
+    baseline: Baseline,
+    manifest: Mapping[str, str],
+) -> dict[str, Any]:
+    """The ``new_code`` object of an analysis: period, counts, measures, ratings, gate."""
+    base_manifest = baseline.analysis.manifest if baseline.analysis is not None else None
+    changed = nc.changed_paths(manifest, base_manifest)
+    file_sloc = {f.path: f.metrics.raw.sloc for f in report.files if f.metrics is not None}
+    values = nc.measures(lifecycle.new_code_issues, nc.new_code_sloc(file_sloc, changed),
+                         lifecycle.new_code_duplications)  # fmt: skip
+    return {
+        "period": baseline.describe(),
+        "findings": dict(lifecycle.code_counts),
+        "files_changed": len(changed),
+        "metrics": values,
+        "ratings": {k: values[f"{k}_rating"] for k in RATING_KINDS},
+        "quality_gate": nc.evaluate_gate(gate_config, values, lifecycle.new_code_issues),
+    }
+
+
+@dataclass
+class _Comparison:
+    """What one analysis is compared with: the previous analysis and the new-code baseline."""
+
+    previous: Analysis | None
+    baseline: Baseline
+    before: dict[str, AnalysisFinding]
+    base: dict[str, AnalysisFinding] | None
+
+
+async def _comparison(
+    session: AsyncSession, analysis: Analysis, branch: Branch | None
+) -> _Comparison:
+    previous = await previous_analysis(session, analysis, branch)
+    baseline = await resolve_baseline(session, analysis, branch, previous)
+    before = await _fingerprints(session, previous)
+    if baseline.analysis is None:
+        return _Comparison(previous, baseline, before, None)
+    same = baseline.analysis is previous
+    base = before if same else await _fingerprints(session, baseline.analysis)
+    return _Comparison(previous, baseline, before, base)
+
+
+def _previous_gate(analysis: Analysis, previous: Analysis | None) -> str | None:
+    # Gate news compares with the same branch only (a branch's first analysis has none).
+    if previous is None or previous.branch_id != analysis.branch_id:
+        return None
+    return previous.gate_status
+
+
 async def record_success(
     session: AsyncSession,
     analysis: Analysis,
@@ -541,36 +733,42 @@ async def record_success(
     gate_config: GateConfig,
     *,
     digest: str,
+    manifest: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Store findings (new/unchanged/fixed), metrics and the gate; enqueue the events.
+    """Store findings (new/unchanged/fixed, and against the new-code baseline), metrics and
+    the gate; enqueue the events.
 
+    A branch other than the default one is gated on new code only ("Clean as You Code");
+    the default branch keeps the overall gate and stores the new-code gate beside it.
     Runs in the runner's delivery transaction, so findings, status and events commit together
     (or not at all). Any findings of an earlier, interrupted attempt are deleted first.
     """
-    findings_repo = FindingRepository(session)
-    await findings_repo.delete_of(analysis.id)
+    await FindingRepository(session).delete_of(analysis.id)
     await MetricsRepository(session).delete_of(analysis.id)
-    previous = await AnalysisRepository(session).latest_succeeded(
-        analysis.project_id, exclude=analysis.id
-    )
-    before: dict[str, AnalysisFinding] = {}
-    if previous is not None:
-        before = {f.fingerprint: f for f in await findings_repo.current_of(previous.id)}
-    decisions = await findings_repo.decisions(analysis.project_id)
-    lifecycle = _classify(analysis, report, before, decisions)
+    branch = await session.get(Branch, analysis.branch_id) if analysis.branch_id else None
+    cmp = await _comparison(session, analysis, branch)
+    decisions = await FindingRepository(session).decisions(analysis.project_id)
+    lifecycle = _classify(analysis, report, cmp.before, decisions, cmp.base)
     session.add_all(lifecycle.rows)
 
     summary = report.summary()
     values = m.project_metrics(summary, lifecycle.issues)
-    gate = m.evaluate_gate(gate_config, values, lifecycle.issues)
+    analysis.manifest = dict(manifest) if manifest is not None else analysis.manifest or {}
+    new_code = _new_code_results(report, gate_config, lifecycle, cmp.baseline, analysis.manifest)
+    analysis.new_code = new_code
+    analysis.baseline_analysis_id = cmp.baseline.analysis.id if cmp.baseline.analysis else None
+    on_branch = branch is not None and not branch.is_default
+    gate = new_code["quality_gate"] if on_branch else m.evaluate_gate(
+        gate_config, values, lifecycle.issues)  # fmt: skip
     now = utcnow()
     session.add(ProjectMetrics(id=uuid.uuid4(), analysis_id=analysis.id,
                                project_id=analysis.project_id, measured_at=now,
                                **values))  # fmt: skip
     duration = _finish(analysis, report, summary, values, gate, lifecycle, digest, now)
-    await _emit_outcome(session, analysis, report, summary, gate, lifecycle, decisions, duration)
-    previous_gate = previous.gate_status if previous is not None else None
-    await _emit_news(session, analysis, previous_gate, gate["status"], lifecycle.new_open)
+    await _emit_outcome(session, analysis, report, summary, gate, lifecycle, decisions, duration,
+                        branch)  # fmt: skip
+    await _emit_news(session, analysis, _previous_gate(analysis, cmp.previous), gate["status"],
+                     lifecycle.new_open)  # fmt: skip
     return Outcome(len(report.findings), lifecycle.new_count, len(lifecycle.fixed), gate["status"])
 
 

@@ -130,6 +130,14 @@ def run_engine(
     return report, config  # fmt: skip
 
 
+async def _tree_of(session: AsyncSession, analysis: Analysis) -> list[ProjectFile]:
+    """The tree to analyse: the uploaded branch tree of ``analysis``, else the project's files."""
+    if analysis.manifest:
+        return [ProjectFile(path=p, sha256=h) for p, h in sorted(analysis.manifest.items())]
+    return [ProjectFile(path=f.path, sha256=f.sha256) for f in
+            await snapshot(session, analysis.project_id)]  # fmt: skip
+
+
 class AnalysisRunner:
     """The runner's handler and, in embedded mode, the sweep of abandoned runs."""
 
@@ -163,8 +171,7 @@ class AnalysisRunner:
         if project is None or project.deleted_at is not None:
             await service.record_failure(session, current, "the project was deleted")
             return
-        files = [ProjectFile(path=f.path, sha256=f.sha256) for f in
-                 await snapshot(session, project.id)]  # fmt: skip
+        files = await _tree_of(session, current)
         table = dict(ProjectSettings.model_validate(project.settings or {}).analysis)
         if self.embedded:
             # One writer: running commits with the claim, the run goes on in the background.
@@ -209,8 +216,9 @@ class AnalysisRunner:
         if row is None:
             return
         outcome = await service.record_success(
-            session, row, report, config.gate, digest=snapshot_digest(files)
-        )
+            session, row, report, config.gate, digest=snapshot_digest(files),
+            manifest={f.path: f.sha256 for f in files},
+        )  # fmt: skip
         # Readers may refill the cache before this commits; analysis.cache deletes it again.
         await service.invalidate(self.runtime.cache, row.project_id)
         log.info(

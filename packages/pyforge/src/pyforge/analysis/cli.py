@@ -60,6 +60,10 @@ def analyze(
         Path | None, typer.Option("--baseline", help="Report only findings not in this file.")
     ] = None,
     config: ConfigOpt = None,
+    diff_base: Annotated[
+        str | None,
+        typer.Option("--diff-base", help="Only findings on lines changed since this git ref."),
+    ] = None,
 ) -> None:
     """Analyse Python files: metrics, complexity, bugs, security, style, types."""
     started = time.perf_counter()
@@ -67,7 +71,7 @@ def analyze(
         code = analyze_command(
             paths or [], fmt=fmt, output=output, changed_since=changed_since, jobs=jobs,
             no_cache=no_cache, cache_dir=cache_dir, baseline=baseline, config=config,
-            started=started,
+            started=started, diff_base=diff_base,
         )  # fmt: skip
     except UsageError as exc:
         _fail(str(exc))

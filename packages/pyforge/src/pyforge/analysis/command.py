@@ -24,6 +24,7 @@ _VALUE_OPTIONS = {
     "--format": "fmt", "-f": "fmt", "--output": "output", "-o": "output",
     "--cache-dir": "cache_dir", "--config": "config", "--baseline": "baseline",
     "--jobs": "jobs", "-j": "jobs", "--changed-since": "changed_since",
+    "--diff-base": "diff_base",
 }  # fmt: skip
 _PATH_OPTIONS = frozenset({"output", "cache_dir", "config", "baseline"})
 
@@ -104,11 +105,20 @@ def analyze_command(
     baseline: Path | None = None,
     config: Path | None = None,
     started: float | None = None,
+    diff_base: str | None = None,
 ) -> int:
     """Run ``pyforge analyze``: write the report, return the exit code (0 gate passed, 1 not).
 
-    Raises :class:`UsageError` for bad input.
+    Raises :class:`UsageError` for bad input. ``diff_base`` reports only the findings on
+    lines changed since that git ref (:mod:`pyforge.analysis.diffbase`).
     """
+    if diff_base is not None:
+        from pyforge.analysis.diffbase import analyze_diff_base
+
+        return analyze_diff_base(
+            paths, diff_base, fmt=fmt, output=output, jobs=jobs, no_cache=no_cache,
+            cache_dir=cache_dir, baseline=baseline, config=config,
+        )  # fmt: skip
     started = time.perf_counter() if started is None else started
     started_ns = time.time_ns()
     use_run_cache = not no_cache and changed_since is None and (jobs is None or jobs >= 1)

@@ -219,6 +219,31 @@ class FileService:
             )
             return await self._store(session, runtime, principal, project_id, staged, replace)
 
+    async def store_tree(
+        self,
+        session: AsyncSession,
+        runtime: Runtime,
+        fh: BinaryIO,
+        *,
+        size: int,
+        filename: str | None,
+    ) -> dict[str, str]:
+        """Store an uploaded tree's contents without touching the project's files.
+
+        For trees that are not the project's current one (a branch, a pull request): the
+        contents go to storage (content-addressed, shared with every other tree) and the
+        tree comes back as ``{path: sha256}``, which the caller keeps. Commits ``session``
+        first, as :meth:`upload` does, so that unpacking holds no database lock.
+        """
+        await session.commit()
+        with tempfile.TemporaryDirectory(prefix="pyforge-upload-") as tmp:
+            staged = await asyncio.to_thread(
+                _stage_in, Path(tmp), fh, size=size, filename=filename, path=None,
+                limits=self.limits,
+            )  # fmt: skip
+            await _put_objects(runtime, staged)
+        return {s.path: s.sha256 for s in staged}
+
     async def _store(
         self,
         session: AsyncSession,

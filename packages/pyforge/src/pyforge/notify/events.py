@@ -10,6 +10,8 @@ from pyforge.events import (
     ANALYSIS_PROGRESS,
     ANALYSIS_REQUESTED,
     ANALYSIS_STARTED,
+    BRANCH_CREATED,
+    BRANCH_DELETED,
     FINDING_NEW_CRITICAL,
     PROJECT_CREATED,
     PROJECT_DELETED,
@@ -22,6 +24,8 @@ __all__ = [
     "ANALYSIS_PROGRESS",
     "ANALYSIS_REQUESTED",
     "ANALYSIS_STARTED",
+    "BRANCH_CREATED",
+    "BRANCH_DELETED",
     "FINDING_NEW_CRITICAL",
     "NOTIFIABLE_EVENT_TYPES",
     "PROJECT_CREATED",
@@ -40,6 +44,8 @@ PROJECT_EVENT_TYPES: Final[tuple[str, ...]] = (
     ANALYSIS_FAILED,
     QUALITY_GATE_CHANGED,
     FINDING_NEW_CRITICAL,
+    BRANCH_CREATED,
+    BRANCH_DELETED,
 )
 
 #: Events a person can be notified of by email or Slack (progress would only be noise).

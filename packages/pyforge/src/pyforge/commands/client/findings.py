@@ -80,6 +80,9 @@ def findings(
     analysis_id: str = typer.Argument(..., metavar="ANALYSIS_ID"),
     severity: str | None = typer.Option(None, "--severity", "-s", help="e.g. critical"),
     status: str | None = typer.Option(None, "--status", help="e.g. open"),
+    new_code: str | None = typer.Option(
+        None, "--new-code", help="new, inherited or fixed (a branch: against its target)."
+    ),
     limit: int = typer.Option(50, min=1, max=500, help="Findings per page."),
     offset: int = typer.Option(0, min=0, help="Findings to skip."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -91,6 +94,8 @@ def findings(
         params["severity"] = severity
     if status:
         params["status"] = status
+    if new_code:
+        params["new_code"] = new_code
     with _client() as api:
         page = api.json("GET", f"/api/v1/analyses/{aid}/findings", params=params)
     if as_json:

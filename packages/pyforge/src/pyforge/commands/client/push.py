@@ -150,21 +150,103 @@ def _poll(
             time.sleep(interval)
 
 
+def _queue(
+    api: ApiClient, pid: str, archive: IO[bytes], on: _BranchOptions
+) -> dict[str, Any]:
+    """Upload the packed tree and queue its analysis: as the project's files (no branch), or
+    as a branch / pull request compared with its target."""
+    err = _stderr()
+    if on.branch is None:
+        upload = api.json(
+            "POST",
+            f"/api/v1/projects/{pid}/files",
+            files={"file": ("tree.tar.gz", archive, "application/gzip")},
+            data={"replace": "true"},
+            rewind=archive,
+        )
+        err.print(
+            f"uploaded: {upload.get('added', 0)} added, {upload.get('updated', 0)} updated, "
+            f"{upload.get('unchanged', 0)} unchanged, {upload.get('deleted', 0)} deleted"
+        )
+        body = {"version": on.version} if on.version else None
+        queued: dict[str, Any] = api.json("POST", f"/api/v1/projects/{pid}/analyses", json=body)
+        return queued
+    form = {"branch": on.branch, "target": on.target, "pull_request": on.pull_request,
+            "version": on.version}  # fmt: skip
+    queued = api.json(
+        "POST",
+        f"/api/v1/projects/{pid}/branch-analyses",
+        files={"file": ("tree.tar.gz", archive, "application/gzip")},
+        data={k: v for k, v in form.items() if v},
+        rewind=archive,
+    )
+    what = f"pull request {on.pull_request} of " if on.pull_request else ""
+    err.print(f"uploaded {what}branch {on.branch}")
+    return queued
+
+
+class _BranchOptions:
+    """What ``--branch``, ``--target``, ``--pr`` and ``--version`` ask for."""
+
+    def __init__(
+        self, branch: str | None, target: str | None, pull_request: str | None,
+        version: str | None,
+    ) -> None:  # fmt: skip
+        if (target or pull_request) and not branch:
+            _fail("--target and --pr need --branch")
+        self.branch, self.target = branch, target
+        self.pull_request, self.version = pull_request, version
+
+
+def _top_findings(api: ApiClient, analysis: dict[str, Any], top: int, on_branch: bool) -> list[Any]:
+    """The most severe findings (on a branch: those its change introduces)."""
+    if analysis.get("status") != "succeeded" or not top:
+        return []
+    params: dict[str, Any] = {"limit": 100}
+    if on_branch:
+        params["new_code"] = "new"
+    # The server pages findings in its own order; ask for a generous page and rank here so
+    # "top" means the most severe.
+    page = api.json("GET", f"/api/v1/analyses/{analysis['id']}/findings", params=params)
+    return sorted(page.get("items", []), key=_severity_rank)[:top]
+
+
+def _print_new_code(analysis: dict[str, Any]) -> None:
+    new_code = analysis.get("new_code") or {}
+    counts = new_code.get("findings") or {}
+    if counts:
+        typer.echo(
+            f"new code: {counts.get('new', 0)} new, {counts.get('fixed', 0)} fixed, "
+            f"{counts.get('inherited', 0)} inherited finding(s)"
+        )
+
+
 @_handle_errors
 def push(
     path: Path = typer.Argument(Path(), help="The project tree to upload (default: here)."),
     project: str = typer.Option(..., "--project", "-p", help="The project's id."),
+    branch: str | None = typer.Option(
+        None, "--branch", "-b", help="Analyse as this branch (gate on new code)."
+    ),
+    target: str | None = typer.Option(
+        None, "--target", help="The branch it merges into (default: the default branch)."
+    ),
+    pull_request: str | None = typer.Option(None, "--pr", help="The pull request's number."),
+    version: str | None = typer.Option(None, "--version", help="A version label."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the analysis."),
     timeout: float = typer.Option(1800.0, min=1, help="Seconds to wait for the analysis."),
     poll_interval: float = typer.Option(1.0, min=0.05, help="Seconds between status checks."),
     top: int = typer.Option(10, min=0, help="Most severe findings to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
-    """Upload a tree (honouring .gitignore) as the project's files and analyse it.
+    """Upload a tree (honouring .gitignore) and analyse it: as the project's files, or with
+    ``--branch`` as a branch or pull request compared with its target.
 
-    Exits 0 when the quality gate passes, 1 when it fails or the analysis fails.
+    Exits 0 when the quality gate passes (a branch's: on new code), 1 when it fails or the
+    analysis fails.
     """
     pid = _parse_uuid(project, "project id")
+    on = _BranchOptions(branch, target, pull_request, version)
     root = path.expanduser()
     if not root.is_dir():
         _fail(f"{path} is not a directory")
@@ -179,18 +261,7 @@ def push(
         size = archive.tell()
         archive.seek(0)
         err.print(f"uploading {count} file(s) ({size / 1024:.1f} KiB)")
-        upload = api.json(
-            "POST",
-            f"/api/v1/projects/{pid}/files",
-            files={"file": ("tree.tar.gz", archive, "application/gzip")},
-            data={"replace": "true"},
-            rewind=archive,
-        )
-        err.print(
-            f"uploaded: {upload.get('added', 0)} added, {upload.get('updated', 0)} updated, "
-            f"{upload.get('unchanged', 0)} unchanged, {upload.get('deleted', 0)} deleted"
-        )
-        queued = api.json("POST", f"/api/v1/projects/{pid}/analyses")
+        queued = _queue(api, str(pid), archive, on)
         analysis_id = str(queued["id"])
         if not wait:
             if as_json:
@@ -208,18 +279,17 @@ def push(
                 f"interrupted; the analysis goes on: pyforge findings {analysis_id}", err=True
             )
             raise typer.Exit(130) from None
-        findings: list[dict[str, Any]] = []
-        if analysis.get("status") == "succeeded" and top:
-            # The server pages findings in its own order; ask for a generous page and rank
-            # here so "top" means the most severe.
-            page = api.json(
-                "GET", f"/api/v1/analyses/{analysis_id}/findings", params={"limit": 100}
-            )
-            findings = sorted(page.get("items", []), key=_severity_rank)[:top]
+        findings = _top_findings(api, analysis, top, on.branch is not None)
+    _report(analysis, findings, as_json)
+
+
+def _report(analysis: dict[str, Any], findings: list[Any], as_json: bool) -> None:
+    """Print the outcome and exit by the gate (0 passed, 1 failed)."""
     if as_json:
         _print_json(analysis)
     else:
         _render_summary(analysis, findings)
+        _print_new_code(analysis)
     if analysis.get("status") == "failed":
         _fail(f"analysis failed: {analysis.get('error') or 'no reason given'}", EXIT_FAILED)
     gate = analysis.get("quality_gate") or {}

@@ -1,0 +1,1 @@
+"""Branches and pull requests of a project, and the project's new-code period."""
