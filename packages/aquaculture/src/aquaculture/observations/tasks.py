@@ -1,14 +1,21 @@
 """The batch consumer (group ``batches``: ``aquaculture worker --queues batches``).
 
 A batch of more than ``batch_inline_max`` images was checked image by image at upload and
-stored as one .zip; this consumer classifies it in chunks, each committed on its own, so
-``GET .../jobs/{id}`` shows progress. A redelivered event resumes after the chunks already
-counted instead of classifying them twice.
+stored as one .zip. The handler claims the job (``queued`` -> ``running``) in the kit's
+delivery transaction, with its idempotency record, and classifies the images in a task of the
+worker process, chunk by chunk, each chunk committed on its own so ``GET .../jobs/{id}`` shows
+progress. Why not inside the delivery transaction: on the embedded SQLite database a
+transaction holds the only write lock, and a job of 500 images would stall the whole API.
+The last transaction marks the job ``done`` (or ``failed`` with the reason) and emits
+``aquaculture.batch.finished``. A process that dies mid-job leaves it ``running`` (not yet
+re-queued automatically; see the package README).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,72 +41,89 @@ CHUNK = 32
 
 
 class BatchRunner:
-    """Runs one job per event."""
+    """Claims one job per event and runs it in the background, one job at a time."""
+
+    consumer_group: str | None = "batches"
 
     def __init__(self, runtime: AquacultureRuntime) -> None:
         self.runtime = runtime
+        self._gate = asyncio.Semaphore(1)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, event: Event, session: AsyncSession) -> None:
-        """Classify the job's images chunk by chunk, then mark it done and say so."""
+        """Claim the job (idempotent: a finished or running job is left alone)."""
         payload = events.BATCH_SUBMITTED.parse(event)
         job = await session.get(BatchJob, payload.job_id)
-        if job is None or job.status in ("done", "failed"):
-            return  # deleted with its farm, or already finished (a redelivery)
-        await self._set(job.id, status="running")
+        if job is None or job.status != "queued":
+            return  # deleted with its farm, or already claimed (a redelivery)
+        job.status = "running"
         observed_at = parse_when(event.metadata.get("observed_at"), "observed_at")
-        try:
-            await self._run(job, observed_at)
-        except Exception as exc:
-            # The job records the failure for its reader; the event is not retried forever.
-            log.exception("batch job %s failed", job.id)
-            await self._set(job.id, status="failed", error=str(exc)[:500], finished_at=utcnow())
-        else:
-            await self._set(job.id, status="done", finished_at=utcnow())
-        await session.refresh(job)
-        await enqueue(
-            session,
-            events.BATCH_FINISHED,
-            events.BATCH_FINISHED.payload(
-                job_id=job.id,
-                farm_id=job.farm_id,
-                tank_id=job.tank_id,
-                images=job.total,
-                status=job.status,
-                processed=job.processed,
-                failed=job.failed,
-            ),
-        )
+        task = asyncio.create_task(self._run_detached(job.id, observed_at))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, job: BatchJob, observed_at: datetime | None) -> None:
-        data = await self.runtime.storage.read(job.archive_sha256)
-        images = read_zip(data, self.runtime.app_settings)
-        start = job.processed + job.failed
+    async def _run_detached(self, job_id: uuid.UUID, observed_at: datetime | None) -> None:
+        async with self._gate:
+            # The claim commits with the delivery transaction; wait until it is visible.
+            await self._wait_claimed(job_id)
+            try:
+                await self._run(job_id, observed_at)
+            except Exception as exc:
+                # Recorded on the job for its reader: a broken archive will not heal on retry.
+                log.exception("batch job %s failed", job_id)
+                await self._finish(job_id, "failed", str(exc)[:500])
+            else:
+                await self._finish(job_id, "done", None)
+
+    async def _wait_claimed(self, job_id: uuid.UUID, timeout_s: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            async with self.runtime.db.session() as s:
+                job = await s.get(BatchJob, job_id)
+                if job is not None and job.status == "running":
+                    return
+            await asyncio.sleep(0.05)
+
+    async def _run(self, job_id: uuid.UUID, observed_at: datetime | None) -> None:
+        async with self.runtime.db.session() as s:
+            job = await s.get(BatchJob, job_id)
+            assert job is not None
+            archive, tank_id, user, start = (job.archive_sha256, job.tank_id, job.created_by,
+                                             job.processed + job.failed)  # fmt: skip
+        data = await self.runtime.storage.read(archive)
+        images = await asyncio.to_thread(read_zip, data, self.runtime.app_settings)
         for i in range(start, len(images), CHUNK):
             chunk = images[i : i + CHUNK]
             async with self.runtime.db.transaction() as s:
-                tank = await s.get(Tank, job.tank_id)
+                tank = await s.get(Tank, tank_id)
                 assert tank is not None  # the job's foreign key cascades with its tank
-                await store_and_classify(
-                    self.runtime,
-                    s,
-                    tank,
-                    chunk,
-                    user_id=job.created_by,
-                    observed_at=observed_at,
-                    job_id=job.id,
-                )
-                await JobRepository(s).advance(job.id, len(chunk), 0)
+                await store_and_classify(self.runtime, s, tank, chunk, user_id=user,
+                                         observed_at=observed_at, job_id=job_id)  # fmt: skip
+                await JobRepository(s).advance(job_id, len(chunk), 0)
 
-    async def _set(self, job_id: object, **values: object) -> None:
+    async def _finish(self, job_id: uuid.UUID, status: str, error: str | None) -> None:
         async with self.runtime.db.transaction() as s:
             job = await s.get(BatchJob, job_id)
-            if job is not None:
-                for key, value in values.items():
-                    setattr(job, key, value)
+            if job is None:
+                return
+            job.status, job.error, job.finished_at = status, error, utcnow()
+            await enqueue(s, events.BATCH_FINISHED, events.BATCH_FINISHED.payload(
+                job_id=job.id, farm_id=job.farm_id, tank_id=job.tank_id, images=job.total,
+                status=status, processed=job.processed, failed=job.failed))  # fmt: skip
+
+    async def start(self) -> None:
+        """Nothing to start: jobs begin with their events."""
+
+    async def stop(self) -> None:
+        """Let running jobs end their current chunk, then cancel them."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def register(runtime: AquacultureRuntime) -> BatchRunner:
-    """Subscribe the batch consumer."""
+    """Subscribe the batch consumer (its running jobs stop with the runtime)."""
     runner = BatchRunner(runtime)
     runtime.events.subscribe(CONSUMER, [events.BATCH_SUBMITTED], runner.handle, prefetch=1)
+    runtime.services.append(runner)
     return runner
