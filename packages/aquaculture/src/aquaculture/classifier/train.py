@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,7 +154,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def _train(cfg: TrainConfig, train: ImageSet, val: ImageSet) -> tuple[FishNet, int, float]:
@@ -191,16 +192,13 @@ def export_onnx(net: FishNet, temperature: float, size: int, path: Path) -> None
     """Write the calibrated model as ONNX: input ``image`` (N, 3, S, S) float in [0, 1],
     outputs ``probabilities`` and ``logits``, dynamic batch."""
     model = Exported(net, temperature).eval()
-    torch.onnx.export(
-        model,
-        (torch.zeros(1, 3, size, size),),
-        str(path),
-        input_names=["image"],
-        output_names=["probabilities", "logits"],
-        opset_version=17,
-        dynamo=False,
-        dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}, "logits": {0: "batch"}},
-    )
+    axes = {"image": {0: "batch"}, "probabilities": {0: "batch"}, "logits": {0: "batch"}}
+    with warnings.catch_warnings():
+        # The TorchScript exporter on purpose: the dynamo one needs onnxscript, not installed.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (torch.zeros(1, 3, size, size),), str(path),
+                          input_names=["image"], output_names=["probabilities", "logits"],
+                          opset_version=17, dynamo=False, dynamic_axes=axes)  # fmt: skip
 
 
 def _card(
