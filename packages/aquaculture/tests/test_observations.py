@@ -285,3 +285,18 @@ def test_unsure_flag_follows_the_calibrated_threshold() -> None:
     assert (sure.species, sure.unsure, sure.confidence) == ("a", False, 0.7)
     assert (unsure.species, unsure.unsure) == ("a", True)
     assert [t["species"] for t in unsure.top_k] == ["a", "c"]
+
+
+async def test_predictions_are_counted_on_metrics(client: httpx.AsyncClient) -> None:
+    user = await register_and_login(client)
+    farm, _, tank = await make_farm(client, user.headers)
+    resp = await client.post(
+        f"/api/v1/farms/{farm}/tanks/{tank}/observations",
+        headers=user.headers,
+        files={"file": ("a.png", fish_png(4, seed=9), "image/png")},
+    )
+    species = resp.json()["observations"][0]["species"]
+    text = (await client.get("/metrics")).text
+    assert f'species="{species}"' in text
+    assert "aquaculture_prediction_confidence_count 1.0" in text
+    assert "aquaculture_inference_" in text  # the kit's inference runtime, same registry

@@ -14,4 +14,8 @@ def create_app(
 ) -> FastAPI:
     """Build the Aquaculture API from settings (environment and ``.env`` by default)."""
     PRODUCT.load_models()
-    return PRODUCT.create_app(kit_settings, settings)
+    app = PRODUCT.create_app(kit_settings, settings)
+    # Prediction and inference metrics join the kit's on /metrics (set before the lifespan
+    # starts the classifier).
+    app.state.runtime.metrics_registry = app.state.metrics.registry
+    return app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
+from prometheus_client import CollectorRegistry
 
 from aquaculture.settings import AquacultureSettings
 from forgekit.runtime import ProductRuntime, runtime_dependency
@@ -19,6 +20,8 @@ class AquacultureRuntime(ProductRuntime[AquacultureSettings]):
     """The kit's runtime with Aquaculture's settings and the served classifier."""
 
     classifier: Classifier | None = None
+    #: The API's metrics registry (served on ``/metrics``), set by the app factory.
+    metrics_registry: CollectorRegistry | None = None
 
 
 AquaRuntimeDep = Annotated[AquacultureRuntime, Depends(runtime_dependency(AquacultureRuntime))]

@@ -50,7 +50,8 @@ def unsure_threshold(probs: np.ndarray, labels: np.ndarray, target: float = 0.95
     """The lowest top probability above which predictions were right at least ``target`` of
     the time on validation data: below it a prediction says "unsure: review"."""
     conf, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
-    for percent in range(30, 99):
+    # Never below even odds: a species under 50 % is worth a human look whatever validation says.
+    for percent in range(50, 99):
         t = percent / 100
         kept = conf >= t - 1e-9  # whole percents, without float drift (0.3 + 25 * 0.01 > 0.55)
         if kept.sum() >= max(5, 0.05 * len(conf)) and correct[kept].mean() >= target:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from prometheus_client import CollectorRegistry
 
+from aquaculture.classifier.metrics_prom import PredictionMetrics
 from aquaculture.classifier.preprocess import to_input
 from forgekit.errors import ServiceUnavailable
 from forgekit.inference import InferenceRuntime, ServedModel
@@ -92,8 +94,12 @@ def predictions(probs: np.ndarray, card: ModelCard, top_k: int) -> list[Predicti
 class Classifier:
     """Classifies (N, S, S, 3) uint8 images with the served model."""
 
-    def __init__(self, card: ModelCard, served: ServedModel, top_k: int, chunk: int) -> None:
+    def __init__(
+        self, card: ModelCard, served: ServedModel, top_k: int, chunk: int,
+        metrics: PredictionMetrics,
+    ) -> None:  # fmt: skip
         self.card, self.served, self.top_k, self.chunk = card, served, top_k, chunk
+        self.metrics = metrics
 
     async def classify(self, pixels: np.ndarray) -> list[Prediction]:
         """Predictions for each image, in order. Requests of ``chunk`` rows go to the batcher
@@ -101,7 +107,9 @@ class Classifier:
         parts = [pixels[i : i + self.chunk] for i in range(0, len(pixels), self.chunk)]
         outs = await asyncio.gather(*(self.served.infer({"image": to_input(p)}) for p in parts))
         probs = np.concatenate([o["probabilities"] for o in outs]) if outs else np.zeros((0, 1))
-        return predictions(probs, self.card, self.top_k)
+        out = predictions(probs, self.card, self.top_k)
+        self.metrics.record(out)
+        return out
 
 
 class ClassifierService:
@@ -111,7 +119,7 @@ class ClassifierService:
 
     def __init__(self, runtime: AquacultureRuntime) -> None:
         self.runtime = runtime
-        self.inference = InferenceRuntime(namespace="aquaculture")
+        self.inference: InferenceRuntime | None = None
 
     async def start(self) -> None:
         """Store, verify, load and warm up the model; without one, uploads answer 503."""
@@ -120,6 +128,9 @@ class ClassifierService:
             log.warning("no model in %s: observations cannot be classified", directory)
             return
         card = ModelCard.read(directory)
+        # The app's registry (``/metrics``) when an app set one; a worker keeps its own.
+        registry = self.runtime.metrics_registry or CollectorRegistry()
+        self.inference = InferenceRuntime(registry=registry, namespace="aquaculture")
         stored = await self.runtime.storage.put_bytes((directory / "model.onnx").read_bytes())
         if stored.key != card.sha256:
             raise RuntimeError(f"{directory}/model.onnx is not the file its card describes")
@@ -128,12 +139,14 @@ class ClassifierService:
             MODEL_NAME, card.version, self.runtime.storage, stored.key, warm_up_inputs=warm
         )
         chunk = self.inference.settings.max_batch_size
-        self.runtime.classifier = Classifier(card, served, self.runtime.app_settings.top_k, chunk)
+        self.runtime.classifier = Classifier(card, served, self.runtime.app_settings.top_k, chunk,
+                                             PredictionMetrics(registry))  # fmt: skip
 
     async def stop(self) -> None:
         """Stop the batcher."""
         self.runtime.classifier = None
-        await self.inference.close()
+        if self.inference is not None:
+            await self.inference.close()
 
 
 def classifier_of(runtime: AquacultureRuntime) -> Classifier:
