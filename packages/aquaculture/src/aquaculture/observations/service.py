@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aquaculture import events
-from aquaculture.classifier.serving import Classifier, classifier_of
-from aquaculture.farms.models import Tank
+from aquaculture.classifier.serving import Classifier, Prediction, classifier_of
 from aquaculture.farms.service import authorize, get_tank
 from aquaculture.observations.images import (
     CheckedImage,
@@ -83,51 +83,52 @@ def model_note(classifier: Classifier) -> str | None:
     return SYNTHETIC_NOTE if classifier.card.synthetic else None
 
 
-async def store_and_classify(
-    runtime: AquacultureRuntime,
-    session: AsyncSession,
-    tank: Tank,
-    images: Sequence[CheckedImage],
-    *,
-    user_id: uuid.UUID | None,
-    observed_at: datetime | None,
-    job_id: uuid.UUID | None = None,
-) -> list[Observation]:
-    """Clean, classify and store ``images``, and add their observations to ``session``."""
+@dataclass(frozen=True)
+class Classified:
+    """An image cleaned, classified and stored: everything its observation row needs."""
+
+    image: CleanImage
+    prediction: Prediction
+    original_key: str
+    thumbnail_key: str
+
+
+async def classify_and_store(
+    runtime: AquacultureRuntime, images: Sequence[CheckedImage]
+) -> list[Classified]:
+    """Clean, classify and store ``images`` (no database work: callers run this outside any
+    transaction, so SQLite's single write lock is not held while the CPU works)."""
     classifier = classifier_of(runtime)
-    size = classifier.card.input_size
-    settings = runtime.app_settings
+    size, settings = classifier.card.input_size, runtime.app_settings
     cleaned: list[CleanImage] = await asyncio.to_thread(
         lambda: [clean(i, settings, size) for i in images]
     )
-    import numpy as np
-
     predicted = await classifier.classify(np.stack([c.pixels for c in cleaned]))
-    rows = []
+    out = []
     for image, p in zip(cleaned, predicted, strict=True):
         original = await runtime.storage.put_bytes(image.data, content_type=image.content_type)
         thumb = await runtime.storage.put_bytes(image.thumbnail, content_type="image/jpeg")
+        out.append(Classified(image, p, original.key, thumb.key))
+    return out
+
+
+def add_observations(
+    session: AsyncSession, farm_id: uuid.UUID, tank_id: uuid.UUID, done: Sequence[Classified],
+    *, user_id: uuid.UUID | None, observed_at: datetime | None, job_id: uuid.UUID | None = None,
+) -> list[Observation]:  # fmt: skip
+    """The observation rows of classified images, added to ``session``."""
+    rows = []
+    for c in done:
+        image, p = c.image, c.prediction
         row = Observation(
-            farm_id=tank.farm_id,
-            tank_id=tank.id,
-            job_id=job_id,
-            created_by=user_id,
-            filename=image.filename,
-            sha256=original.key,
-            thumbnail_sha256=thumb.key,
-            content_type=image.content_type,
-            width=image.width,
-            height=image.height,
-            observed_at=observed_at or utcnow(),
-            species=p.species,
-            confidence=p.confidence,
-            unsure=p.unsure,
-            top_k=p.top_k,
-            model_version=p.model_version,
-        )
+            id=uuid.uuid4(), farm_id=farm_id, tank_id=tank_id, job_id=job_id, created_by=user_id,
+            filename=image.filename, sha256=c.original_key, thumbnail_sha256=c.thumbnail_key,
+            content_type=image.content_type, width=image.width, height=image.height,
+            observed_at=observed_at or utcnow(), created_at=utcnow(), species=p.species,
+            confidence=p.confidence, unsure=p.unsure, top_k=p.top_k, model_version=p.model_version,
+        )  # fmt: skip
         session.add(row)
         rows.append(row)
-    await session.flush()
     return rows
 
 
@@ -152,26 +153,27 @@ class ObservationService:
     ) -> UploadResult:
         """Check everything first (a refusal stores nothing), then classify now or queue a job."""
         await authorize(session, principal, farm_id, Permission.OBSERVATION_WRITE)
-        tank = await get_tank(session, farm_id, tank_id)
+        await get_tank(session, farm_id, tank_id)
         classifier = classifier_of(runtime)
+        user_id = principal.user_id  # read now: the rollback expires the session's objects
+        # End the read transaction before the CPU work: on SQLite it holds the one write lock,
+        # and every other request would queue behind this image's decoding.
+        await session.rollback()
         settings = runtime.app_settings
         if is_zip(upload.data):
             images = await asyncio.to_thread(read_zip, upload.data, settings)
         else:
             images = [await asyncio.to_thread(check_image, upload.data, settings, upload.filename)]
         if len(images) > settings.batch_inline_max:
-            job = await self._queue(session, runtime, principal, tank, upload, len(images))
+            job = await self._queue(
+                session, runtime, user_id, (farm_id, tank_id), upload, len(images)
+            )
             return UploadResult(
                 observations=[], job=job_read(job), model_note=model_note(classifier)
             )
-        rows = await store_and_classify(
-            runtime,
-            session,
-            tank,
-            images,
-            user_id=principal.user_id,
-            observed_at=upload.observed_at,
-        )
+        done = await classify_and_store(runtime, images)
+        rows = add_observations(session, farm_id, tank_id, done, user_id=user_id,
+                                observed_at=upload.observed_at)  # fmt: skip
         await session.commit()
         reads = [await self.read(runtime, r) for r in rows]
         return UploadResult(observations=reads, job=None, model_note=model_note(classifier))
@@ -180,16 +182,17 @@ class ObservationService:
         self,
         session: AsyncSession,
         runtime: AquacultureRuntime,
-        principal: Principal,
-        tank: Tank,
+        user_id: uuid.UUID,
+        where: tuple[uuid.UUID, uuid.UUID],
         upload: Upload,
         count: int,
     ) -> BatchJob:
+        farm_id, tank_id = where
         stored = await runtime.storage.put_bytes(upload.data, content_type="application/zip")
         job = BatchJob(
-            farm_id=tank.farm_id,
-            tank_id=tank.id,
-            created_by=principal.user_id,
+            farm_id=farm_id,
+            tank_id=tank_id,
+            created_by=user_id,
             archive_sha256=stored.key,
             total=count,
             processed=0,
@@ -203,7 +206,7 @@ class ObservationService:
             session,
             events.BATCH_SUBMITTED,
             events.BATCH_SUBMITTED.payload(
-                job_id=job.id, farm_id=tank.farm_id, tank_id=tank.id, images=count
+                job_id=job.id, farm_id=farm_id, tank_id=tank_id, images=count
             ),
             metadata={"observed_at": observed},
         )

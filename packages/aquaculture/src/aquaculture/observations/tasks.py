@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aquaculture import events
-from aquaculture.farms.models import Tank
 from aquaculture.observations.images import read_zip
 from aquaculture.observations.models import BatchJob
 from aquaculture.observations.repository import JobRepository
-from aquaculture.observations.service import parse_when, store_and_classify
+from aquaculture.observations.service import add_observations, classify_and_store, parse_when
 from forgekit.db.base import utcnow
 from forgekit.events import Event
 from forgekit.events.outbox import enqueue
@@ -88,17 +87,16 @@ class BatchRunner:
         async with self.runtime.db.session() as s:
             job = await s.get(BatchJob, job_id)
             assert job is not None
-            archive, tank_id, user, start = (job.archive_sha256, job.tank_id, job.created_by,
-                                             job.processed + job.failed)  # fmt: skip
+            archive, farm_id, tank_id = job.archive_sha256, job.farm_id, job.tank_id
+            user, start = job.created_by, job.processed + job.failed
         data = await self.runtime.storage.read(archive)
         images = await asyncio.to_thread(read_zip, data, self.runtime.app_settings)
         for i in range(start, len(images), CHUNK):
             chunk = images[i : i + CHUNK]
+            done = await classify_and_store(self.runtime, chunk)
             async with self.runtime.db.transaction() as s:
-                tank = await s.get(Tank, tank_id)
-                assert tank is not None  # the job's foreign key cascades with its tank
-                await store_and_classify(self.runtime, s, tank, chunk, user_id=user,
-                                         observed_at=observed_at, job_id=job_id)  # fmt: skip
+                add_observations(s, farm_id, tank_id, done, user_id=user, observed_at=observed_at,
+                                 job_id=job_id)  # fmt: skip
                 await JobRepository(s).advance(job_id, len(chunk), 0)
 
     async def _finish(self, job_id: uuid.UUID, status: str, error: str | None) -> None:
