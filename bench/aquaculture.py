@@ -34,7 +34,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from aquaculture.classifier.preprocess import to_input, to_rgb_square  # noqa: E402
-from aquaculture.classifier.serving import DEFAULT_MODEL_DIR  # noqa: E402
+from aquaculture.classifier.registry import DEFAULT_MODEL_DIR  # noqa: E402
 from aquaculture.testing import fish_png  # noqa: E402
 
 from forgekit.testing.servers import free_port  # noqa: E402

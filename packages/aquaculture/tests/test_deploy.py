@@ -30,8 +30,15 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
     listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
     assert listed == on_disk
-    assert {d["kind"] for d in _docs()} >= {"Namespace", "ConfigMap", "Secret", "Deployment", "Service",
-                                           "HorizontalPodAutoscaler", "NetworkPolicy"}
+    assert {d["kind"] for d in _docs()} >= {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+    }
 
 
 def test_deployments_run_the_roles_with_probes_and_no_privileges() -> None:
@@ -49,13 +56,19 @@ def test_deployments_run_the_roles_with_probes_and_no_privileges() -> None:
     for d in deployments.values():
         spec = d["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True
-        assert d["spec"]["selector"]["matchLabels"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        assert (
+            d["spec"]["selector"]["matchLabels"].items()
+            <= d["spec"]["template"]["metadata"]["labels"].items()
+        )
         for c in spec["containers"]:
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
             assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
             assert "memory" in c["resources"]["limits"]
     hpa = _kind("HorizontalPodAutoscaler")["aquaculture-api"]
-    assert hpa["spec"]["scaleTargetRef"]["name"] == "aquaculture-api" and hpa["spec"]["minReplicas"] >= 2
+    assert (
+        hpa["spec"]["scaleTargetRef"]["name"] == "aquaculture-api"
+        and hpa["spec"]["minReplicas"] >= 2
+    )
     deny = _kind("NetworkPolicy")["aquaculture-default-deny"]
     assert deny["spec"]["podSelector"] == {} and "ingress" not in deny["spec"]
 
@@ -72,15 +85,23 @@ def test_configured_variables_are_real_settings() -> None:
 
 
 async def test_alert_rules_use_metrics_the_app_exposes(client: httpx.AsyncClient) -> None:
-    rules = [r for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
-             for r in g["rules"]]
+    rules = [
+        r
+        for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
     assert {r["alert"] for r in rules} >= {"AquacultureUnsureShareHigh"}
     tests = yaml.safe_load((DEPLOY / "prometheus" / "alerts.test.yml").read_text())
-    assert {t["alertname"] for t in tests["tests"][0]["alert_rule_test"]} == {"AquacultureUnsureShareHigh"}
+    assert {t["alertname"] for t in tests["tests"][0]["alert_rule_test"]} == {
+        "AquacultureUnsureShareHigh"
+    }
     user = await register_and_login(client)
     farm, _, tank = await make_farm(client, user.headers)
-    await client.post(f"/api/v1/farms/{farm}/tanks/{tank}/observations", headers=user.headers,
-                      files={"file": ("a.png", fish_png(), "image/png")})
+    await client.post(
+        f"/api/v1/farms/{farm}/tanks/{tank}/observations",
+        headers=user.headers,
+        files={"file": ("a.png", fish_png(), "image/png")},
+    )
     exposed = (await client.get("/metrics")).text
     for rule in rules:
         for name in set(re.findall(r"aquaculture_[a-z_]+", rule["expr"])):

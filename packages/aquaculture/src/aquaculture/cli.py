@@ -80,6 +80,35 @@ def train(
     )
 
 
+@app.command()
+def promote(
+    model: Annotated[Path, typer.Argument(help="A `train` output directory.")],
+    force: Annotated[
+        bool, typer.Option(help="Promote even if validation accuracy is lower.")
+    ] = False,
+) -> None:
+    """Make a trained model live (only if its validation accuracy is not worse)."""
+    from aquaculture.classifier.registry import PromotionRefused
+    from aquaculture.classifier.registry import promote as promote_model
+    from aquaculture.settings import get_settings
+
+    try:
+        version = promote_model(get_settings(), model, force=force)
+    except PromotionRefused as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{version} is live; restart the API and workers to serve it")
+
+
+@app.command()
+def rollback() -> None:
+    """Retire the live model; the previous one (or the shipped default) serves again."""
+    from aquaculture.classifier.registry import rollback as rollback_model
+    from aquaculture.settings import get_settings
+
+    typer.echo(f"{rollback_model(get_settings())} is live; restart the API and workers")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from aquaculture.classifier.metrics_prom import PredictionMetrics
 from aquaculture.classifier.preprocess import to_input
+from aquaculture.classifier.registry import active_dir
 from forgekit.errors import ServiceUnavailable
 from forgekit.inference import InferenceRuntime, ServedModel
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("aquaculture.classifier")
 
 MODEL_NAME = "fish-classifier"
-#: The shipped default: trained on synthetic species only (see its card).
-DEFAULT_MODEL_DIR = Path(str(resources.files("aquaculture") / "model"))
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ class ClassifierService:
 
     async def start(self) -> None:
         """Store, verify, load and warm up the model; without one, uploads answer 503."""
-        directory = self.runtime.app_settings.model_path or DEFAULT_MODEL_DIR
+        directory = active_dir(self.runtime.app_settings)
         if not (directory / "model.onnx").is_file():
             log.warning("no model in %s: observations cannot be classified", directory)
             return
