@@ -15,7 +15,7 @@ from aquaculture.testing import fish_png, make_farm
 from PIL import Image
 from sqlalchemy import func, select
 
-from forgekit.identity.testing import register_and_login
+from forgekit.identity.testing import message_text, register_and_login, sink_messages
 from forgekit.runtime import Runtime
 
 
@@ -247,6 +247,15 @@ async def test_a_large_batch_runs_as_a_job_with_progress(
     ).json()
     assert listed["total"] == 40 and {o["job_id"] for o in listed["items"]} == {job["id"]}
     assert sorted(o["filename"] for o in listed["items"]) == [f"img{i:02d}.png" for i in range(40)]
+    # The creator hears that it is done.
+    await runtime.events.drain(30)
+    mails = [
+        m
+        for m in sink_messages(runtime.settings.mail_sink_dir)
+        if m["To"] == user.email and m["Subject"].startswith("Aquaculture")
+    ]
+    assert [m["Subject"] for m in mails] == ["Aquaculture: batch done"]
+    assert "40 classified, 0 failed" in message_text(mails[0])
 
 
 async def test_small_batches_classify_inline(client: httpx.AsyncClient) -> None:

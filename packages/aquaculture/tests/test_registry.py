@@ -64,7 +64,9 @@ def test_cli_promote_and_rollback(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         get_settings.cache_clear()
 
 
-async def test_the_app_serves_the_live_version(tmp_path: Path, forge_settings: ForgeSettings) -> None:
+async def test_the_app_serves_the_live_version(
+    tmp_path: Path, forge_settings: ForgeSettings
+) -> None:
     settings = AquacultureSettings(_env_file=None, data_dir=tmp_path / "aqua")
     promote(settings, _candidate(tmp_path, "v-next", 1.0))
     app = create_app(forge_settings, settings)
@@ -73,6 +75,12 @@ async def test_the_app_serves_the_live_version(tmp_path: Path, forge_settings: F
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             creds = {"email": "m@example.com", "username": "mia", "password": "correct horse"}
             assert (await client.post("/auth/register", json=creds)).status_code == 201
-            token = (await client.post("/auth/login", data={"username": "mia", "password": creds["password"]})).json()
-            model = await client.get("/api/v1/model", headers={"Authorization": f"Bearer {token['access_token']}"})
+            token = (
+                await client.post(
+                    "/auth/login", data={"username": "mia", "password": creds["password"]}
+                )
+            ).json()
+            model = await client.get(
+                "/api/v1/model", headers={"Authorization": f"Bearer {token['access_token']}"}
+            )
             assert model.json()["version"] == "v-next"

@@ -29,6 +29,7 @@ from aquaculture.observations.service import add_observations, classify_and_stor
 from forgekit.db.base import utcnow
 from forgekit.events import Event
 from forgekit.events.outbox import enqueue
+from forgekit.identity.models import User
 
 if TYPE_CHECKING:
     from aquaculture.runtime import AquacultureRuntime
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("aquaculture.batches")
 
 CONSUMER = "batches.classify"
+NOTIFY_CONSUMER = "batches.notify"
 CHUNK = 32
 
 
@@ -119,9 +121,30 @@ class BatchRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+async def notify_finished(runtime: AquacultureRuntime, event: Event, session: AsyncSession) -> None:
+    """E-mail the job's creator that the batch is done (or failed), with its counts."""
+    done = events.BATCH_FINISHED.parse(event)
+    job = await session.get(BatchJob, done.job_id)
+    user = await session.get(User, job.created_by) if job and job.created_by else None
+    if user is None or not user.is_active:
+        return
+    link = (f"{runtime.settings.public_url}/api/v1/farms/{done.farm_id}/observations"
+            f"?tank_id={done.tank_id}")  # fmt: skip
+    text = (
+        f"Hello {user.username},\n\nyour batch of {done.images} images is {done.status}: "
+        f"{done.processed} classified, {done.failed} failed.\n\nObservations: {link}\n"
+    )
+    await runtime.mailer.send(user.email, f"Aquaculture: batch {done.status}", text)
+
+
 def register(runtime: AquacultureRuntime) -> BatchRunner:
-    """Subscribe the batch consumer (its running jobs stop with the runtime)."""
+    """Subscribe the batch consumers (running jobs stop with the runtime)."""
     runner = BatchRunner(runtime)
     runtime.events.subscribe(CONSUMER, [events.BATCH_SUBMITTED], runner.handle, prefetch=1)
+
+    async def on_finished(event: Event, session: AsyncSession) -> None:
+        await notify_finished(runtime, event, session)
+
+    runtime.events.subscribe(NOTIFY_CONSUMER, [events.BATCH_FINISHED], on_finished)
     runtime.services.append(runner)
     return runner
