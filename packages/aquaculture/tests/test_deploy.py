@@ -106,3 +106,20 @@ async def test_alert_rules_use_metrics_the_app_exposes(client: httpx.AsyncClient
     for rule in rules:
         for name in set(re.findall(r"aquaculture_[a-z_]+", rule["expr"])):
             assert f"# TYPE {name.removesuffix('_total')}" in exposed, name
+
+
+async def test_grafana_dashboard_queries_exposed_metrics(client: httpx.AsyncClient) -> None:
+    import json
+
+    dashboard = json.loads((DEPLOY / "grafana" / "aquaculture.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 6 and len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    user = await register_and_login(client)
+    farm, _, tank = await make_farm(client, user.headers)
+    await client.post(f"/api/v1/farms/{farm}/tanks/{tank}/observations", headers=user.headers,
+                      files={"file": ("a.png", fish_png(), "image/png")})
+    exposed = (await client.get("/metrics")).text
+    for expr in exprs:
+        for name in set(re.findall(r"aquaculture_[a-z_]+", expr)):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert re.search(rf"^# TYPE {base}(_total)? ", exposed, re.M), name
