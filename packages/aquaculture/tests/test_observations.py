@@ -309,3 +309,24 @@ async def test_predictions_are_counted_on_metrics(client: httpx.AsyncClient) -> 
     assert f'species="{species}"' in text
     assert "aquaculture_prediction_confidence_count 1.0" in text
     assert "aquaculture_inference_" in text  # the kit's inference runtime, same registry
+
+
+def test_out_of_distribution_logits_are_unsure_however_peaked() -> None:
+    card = ModelCard(version="v1", sha256="0" * 64, classes=["a", "b"], input_size=8,
+                     unsure_threshold=0.6, synthetic=True, raw={}, min_max_logit=2.0)
+    probs = np.array([[0.99, 0.01], [0.99, 0.01]])
+    known, strange = predictions(probs, card, top_k=2, logits=np.array([[5.0, 0.0], [1.5, -3.0]]))
+    assert not known.unsure and strange.unsure
+
+
+async def test_a_real_photo_of_a_cat_is_flagged_unsure(client: httpx.AsyncClient) -> None:
+    """The default model knows synthetic fish only; a real photograph is out of distribution."""
+    import skimage.data
+
+    cat = (Path(skimage.data.__file__).parent / "chelsea.png").read_bytes()
+    user = await register_and_login(client)
+    farm, _, tank = await make_farm(client, user.headers)
+    resp = await client.post(f"/api/v1/farms/{farm}/tanks/{tank}/observations", headers=user.headers,
+                             files={"file": ("cat.png", cat, "image/png")})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["observations"][0]["unsure"] is True

@@ -74,7 +74,9 @@ def test_one_epoch_on_real_photos_trains_calibrates_exports_and_writes_the_card(
     assert 0.0 <= card["metrics"]["ece"] <= 1.0 and card["calibration"]["temperature"] > 0
     assert 0.5 <= card["calibration"]["unsure_threshold"] <= 0.99
     assert json.loads((out / "card.json").read_text())["sha256"] == card["sha256"]
-    assert "ImageFolder" in (out / "card.md").read_text()
+    markdown = (out / "card.md").read_text()
+    assert "ImageFolder" in markdown and "| cat | " in markdown and "{rows}" not in markdown
+    assert isinstance(card["calibration"]["min_max_logit"], float)
     assert Image.open(out / "confusion.png").format == "PNG"
     # The exported model runs in ONNX Runtime on any batch size and gives probabilities.
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])

@@ -54,6 +54,9 @@ class ModelCard:
     unsure_threshold: float
     synthetic: bool
     raw: dict[str, Any]
+    #: Out-of-distribution floor: a largest logit under it (rarer than 1 in 20 on validation)
+    #: means the image looks like nothing the model learnt, however peaked the softmax is.
+    min_max_logit: float | None = None
 
     @classmethod
     def read(cls, directory: Path) -> ModelCard:
@@ -67,13 +70,20 @@ class ModelCard:
             unsure_threshold=float(card["calibration"]["unsure_threshold"]),
             synthetic=bool(card["data"]["synthetic"]),
             raw=card,
+            min_max_logit=card["calibration"].get("min_max_logit"),
         )
 
 
-def predictions(probs: np.ndarray, card: ModelCard, top_k: int) -> list[Prediction]:
-    """Top-k species of each row of calibrated probabilities, flagged under the threshold."""
+def predictions(
+    probs: np.ndarray, card: ModelCard, top_k: int, logits: np.ndarray | None = None
+) -> list[Prediction]:
+    """Top-k species of each row of calibrated probabilities; ``unsure`` under the calibrated
+    threshold, or when the largest logit is under the card's out-of-distribution floor."""
     out = []
-    for row in probs:
+    floor = card.min_max_logit
+    strange = (logits.max(axis=1) < floor if logits is not None and floor is not None
+               else np.zeros(len(probs), dtype=bool))  # fmt: skip
+    for row, odd in zip(probs, strange, strict=True):
         order = np.argsort(-row)[: max(1, min(top_k, len(card.classes)))]
         top = [{"species": card.classes[i], "probability": round(float(row[i]), 4)} for i in order]
         confidence = float(row[order[0]])
@@ -81,7 +91,7 @@ def predictions(probs: np.ndarray, card: ModelCard, top_k: int) -> list[Predicti
             Prediction(
                 species=top[0]["species"],
                 confidence=round(confidence, 4),
-                unsure=confidence < card.unsure_threshold,
+                unsure=bool(confidence < card.unsure_threshold or odd),
                 top_k=top,
                 model_version=card.version,
             )
@@ -104,8 +114,9 @@ class Classifier:
         together, so other requests' images share their batches."""
         parts = [pixels[i : i + self.chunk] for i in range(0, len(pixels), self.chunk)]
         outs = await asyncio.gather(*(self.served.infer({"image": to_input(p)}) for p in parts))
-        probs = np.concatenate([o["probabilities"] for o in outs]) if outs else np.zeros((0, 1))
-        out = predictions(probs, self.card, self.top_k)
+        probs = np.concatenate([o["probabilities"] for o in outs])
+        logits = np.concatenate([o["logits"] for o in outs])
+        out = predictions(probs, self.card, self.top_k, logits)
         self.metrics.record(out)
         return out
 

@@ -262,8 +262,10 @@ def _markdown(card: dict[str, Any]) -> str:
         f"{m['ece']:.3f} (uncalibrated {m['ece_uncalibrated']:.3f}); validation accuracy "
         f"{m['val_accuracy']:.3f}. Temperature {card['calibration']['temperature']:.3f}; "
         f"predictions under {card['calibration']['unsure_threshold']:.2f} are flagged "
-        f"unsure.\n\n| class | precision | recall | support |\n|---|---|---|---|\n{rows}\n\n"
-        "![confusion matrix](confusion.png)\n"
+        f"unsure, and so are images whose largest logit is under "
+        f"{card['calibration'].get('min_max_logit') or 0:.2f} (rarer than 1 in 20 on validation: "
+        "out of distribution).\n\n| class | precision | recall | support |\n|---|---|---|---|\n"
+        f"{rows}\n\n![confusion matrix](confusion.png)\n"
     )
 
 
@@ -283,6 +285,8 @@ def train_and_export(cfg: TrainConfig) -> dict[str, Any]:
     temperature = fit_temperature(val_logits, vy)
     val_probs = torch.softmax(val_logits / temperature, 1).numpy()
     threshold = unsure_threshold(val_probs, vy.numpy())
+    # 1 in 20 validation images has a smaller largest logit: below it, "looks like nothing known".
+    floor = float(np.percentile(val_logits.max(1).values.numpy(), 5)) if len(vy) else None
     test_logits = _logits(net, tx) if len(tx) else val_logits
     test_labels = ty.numpy() if len(tx) else vy.numpy()
     test_eval = evaluate(
@@ -296,6 +300,7 @@ def train_and_export(cfg: TrainConfig) -> dict[str, Any]:
     facts = {
         "temperature": temperature,
         "unsure_threshold": threshold,
+        "min_max_logit": floor,
         "val_accuracy": val_acc,
         "ece_uncalibrated": raw_ece,
         "epochs": epochs,
