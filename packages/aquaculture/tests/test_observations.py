@@ -5,6 +5,7 @@ import asyncio
 import csv
 import io
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -330,3 +331,41 @@ async def test_a_real_photo_of_a_cat_is_flagged_unsure(client: httpx.AsyncClient
                              files={"file": ("cat.png", cat, "image/png")})
     assert resp.status_code == 201, resp.text
     assert resp.json()["observations"][0]["unsure"] is True
+
+
+async def test_a_stalled_job_is_requeued_and_resumes_where_it_stopped(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A worker died after the first chunk: the sweep re-queues the job, the next claim
+    classifies only the images not yet counted."""
+    from datetime import timedelta
+
+    from aquaculture.observations.models import BatchJob
+    from aquaculture.observations.tasks import CHUNK, BatchRunner
+
+    from forgekit.db.base import utcnow
+
+    user = await register_and_login(client)
+    farm, _, tank = await make_farm(client, user.headers)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(CHUNK + 5):
+            z.writestr(f"i{i:02d}.png", fish_png(i % 6, seed=i, size=48))
+    stored = await runtime.storage.put_bytes(archive.getvalue())
+    async with runtime.db.transaction() as s:
+        job = BatchJob(farm_id=uuid.UUID(farm), tank_id=uuid.UUID(tank), created_by=user.id, archive_sha256=stored.key,
+                       total=CHUNK + 5, processed=CHUNK, failed=0, status="running")
+        s.add(job)
+    async with runtime.db.transaction() as s:
+        (await s.get(BatchJob, job.id)).updated_at = utcnow() - timedelta(hours=1)
+    (runner,) = [svc for svc in runtime.services if isinstance(svc, BatchRunner)]
+    assert await runner.sweep() == 1
+    assert await runner.sweep() == 0  # queued now, not running
+    deadline = time.monotonic() + 60
+    while (body := (await client.get(f"/api/v1/farms/{farm}/jobs/{job.id}", headers=user.headers)).json())["status"] != "done":
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.05)
+    assert body["processed"] == CHUNK + 5
+    listed = (await client.get(f"/api/v1/farms/{farm}/observations", params={"limit": 200}, headers=user.headers)).json()
+    # Only the 5 images after the counted chunk were classified again.
+    assert sorted(o["filename"] for o in listed["items"]) == [f"i{i:02d}.png" for i in range(CHUNK, CHUNK + 5)]

@@ -35,6 +35,10 @@ class AquacultureSettings(ProductSettings):
     batch_max_images: int = 500
     #: Batches with more images than this run as a job on the worker role.
     batch_inline_max: int = 20
+    #: A running job whose progress has not moved for this long is re-queued (its worker
+    #: died); the sweep looks every ``job_sweep_interval_s``.
+    job_stale_s: float = 600.0
+    job_sweep_interval_s: float = 60.0
     thumbnail_px: int = 256
     #: How many species each prediction lists.
     top_k: int = 3

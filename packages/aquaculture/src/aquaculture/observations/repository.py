@@ -91,6 +91,11 @@ class JobRepository(Repository[BatchJob]):
 
     model = BatchJob
 
+    async def stalled(self, before: datetime) -> Sequence[BatchJob]:
+        """Running jobs whose progress last moved before ``before``, locked for the caller."""
+        stmt = select(BatchJob).where(BatchJob.status == "running", BatchJob.updated_at < before)
+        return await self.all(stmt.with_for_update(skip_locked=True))
+
     async def advance(self, job_id: uuid.UUID, processed: int, failed: int) -> None:
         """Add to a job's counters (one statement: progress readers never see a torn update)."""
         await self.session.execute(

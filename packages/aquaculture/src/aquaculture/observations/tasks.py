@@ -7,8 +7,9 @@ worker process, chunk by chunk, each chunk committed on its own so ``GET .../job
 progress. Why not inside the delivery transaction: on the embedded SQLite database a
 transaction holds the only write lock, and a job of 500 images would stall the whole API.
 The last transaction marks the job ``done`` (or ``failed`` with the reason) and emits
-``aquaculture.batch.finished``. A process that dies mid-job leaves it ``running`` (not yet
-re-queued automatically; see the package README).
+``aquaculture.batch.finished``. A process that dies mid-job leaves it ``running`` with a stale
+``updated_at`` (each chunk moves it): the sweep re-queues such jobs, and the next claim resumes
+after the chunks already counted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +51,7 @@ class BatchRunner:
         self.runtime = runtime
         self._gate = asyncio.Semaphore(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def handle(self, event: Event, session: AsyncSession) -> None:
         """Claim the job (idempotent: a finished or running job is left alone)."""
@@ -111,14 +113,39 @@ class BatchRunner:
                 job_id=job.id, farm_id=job.farm_id, tank_id=job.tank_id, images=job.total,
                 status=status, processed=job.processed, failed=job.failed))  # fmt: skip
 
+    async def sweep(self) -> int:
+        """Re-queue running jobs whose progress stalled (their worker died); returns how many."""
+        stale_before = utcnow() - timedelta(seconds=self.runtime.app_settings.job_stale_s)
+        async with self.runtime.db.transaction() as s:
+            stale = await JobRepository(s).stalled(stale_before)
+            for job in stale:
+                job.status = "queued"
+                payload = events.BATCH_SUBMITTED.payload(
+                    job_id=job.id, farm_id=job.farm_id, tank_id=job.tank_id, images=job.total
+                )
+                await enqueue(s, events.BATCH_SUBMITTED, payload)
+            return len(stale)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.app_settings.job_sweep_interval_s)
+            try:
+                if requeued := await self.sweep():
+                    log.warning("re-queued %d stalled batch jobs", requeued)
+            except Exception:
+                # A failed sweep is retried at the next interval; the loop must survive it.
+                log.exception("batch job sweep failed")
+
     async def start(self) -> None:
-        """Nothing to start: jobs begin with their events."""
+        """Start the sweep of stalled jobs (jobs themselves begin with their events)."""
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="aquaculture-job-sweep")
 
     async def stop(self) -> None:
-        """Let running jobs end their current chunk, then cancel them."""
-        for task in list(self._tasks):
+        """Stop the sweep and cancel running jobs (the sweep elsewhere resumes them)."""
+        tasks = [*self._tasks, *([self._sweeper] if self._sweeper else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def notify_finished(runtime: AquacultureRuntime, event: Event, session: AsyncSession) -> None:
