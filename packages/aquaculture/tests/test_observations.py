@@ -35,6 +35,11 @@ def _gps_jpeg() -> bytes:
     return out.getvalue()
 
 
+def _half_jpeg() -> bytes:
+    data = fish_png(1, seed=3, fmt="JPEG")
+    return data[: len(data) // 2]
+
+
 async def _obs_count(runtime: Runtime) -> int:
     from aquaculture.observations.models import Observation
 
@@ -369,3 +374,23 @@ async def test_a_stalled_job_is_requeued_and_resumes_where_it_stopped(
     listed = (await client.get(f"/api/v1/farms/{farm}/observations", params={"limit": 200}, headers=user.headers)).json()
     # Only the 5 images after the counted chunk were classified again.
     assert sorted(o["filename"] for o in listed["items"]) == [f"i{i:02d}.png" for i in range(CHUNK, CHUNK + 5)]
+
+
+async def test_a_damaged_image_in_a_job_is_counted_failed_not_fatal(client: httpx.AsyncClient) -> None:
+    user = await register_and_login(client)
+    farm, _, tank = await make_farm(client, user.headers)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(21):
+            z.writestr(f"ok{i:02d}.png", fish_png(i % 6, seed=i, size=48))
+        z.writestr("half.jpg", _half_jpeg())
+    resp = await client.post(f"/api/v1/farms/{farm}/tanks/{tank}/observations", headers=user.headers,
+                             files={"file": ("b.zip", archive.getvalue(), "application/zip")})
+    assert resp.status_code == 202, resp.text
+    job = resp.json()["job"]
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.05)
+        job = (await client.get(f"/api/v1/farms/{farm}/jobs/{job['id']}", headers=user.headers)).json()
+    assert (job["status"], job["processed"], job["failed"], job["progress"]) == ("done", 21, 1, 1.0)

@@ -40,6 +40,8 @@ class AquacultureSettings(ProductSettings):
     job_stale_s: float = 600.0
     job_sweep_interval_s: float = 60.0
     thumbnail_px: int = 256
+    #: Largest labelled-data .zip (built in memory).
+    export_max_bytes: int = 256 * 1024**2
     #: How many species each prediction lists.
     top_k: int = 3
 

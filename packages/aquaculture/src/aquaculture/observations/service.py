@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -43,11 +44,14 @@ from aquaculture.observations.schemas import (
 )
 from aquaculture.permissions import Permission
 from aquaculture.runtime import AquacultureRuntime
+from aquaculture.settings import AquacultureSettings
 from forgekit.db.base import utcnow
-from forgekit.errors import NotFound, Unprocessable
+from forgekit.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from forgekit.events.outbox import enqueue
 from forgekit.identity.principal import Principal
 from forgekit.pagination import Page
+
+log = logging.getLogger("aquaculture.observations")
 
 SYNTHETIC_NOTE = (
     "The default model knows SYNTHETIC species only (generated images, not real "
@@ -93,16 +97,34 @@ class Classified:
     thumbnail_key: str
 
 
+def _clean_all(
+    images: Sequence[CheckedImage], settings: AquacultureSettings, size: int, skip_bad: bool
+) -> list[CleanImage]:
+    out = []
+    for image in images:
+        try:
+            out.append(clean(image, settings, size))
+        except UnsupportedMediaType:
+            if not skip_bad:
+                raise
+            log.warning("skipped a damaged image in a batch: %s", image.filename)
+    return out
+
+
 async def classify_and_store(
-    runtime: AquacultureRuntime, images: Sequence[CheckedImage]
+    runtime: AquacultureRuntime, images: Sequence[CheckedImage], *, skip_bad: bool = False
 ) -> list[Classified]:
     """Clean, classify and store ``images`` (no database work: callers run this outside any
-    transaction, so SQLite's single write lock is not held while the CPU works)."""
+    transaction, so SQLite's single write lock is not held while the CPU works).
+
+    An image that passed the header checks but fails to decode raises 415, or with
+    ``skip_bad`` (a batch job, whose upload was already accepted) is left out.
+    """
     classifier = classifier_of(runtime)
     size, settings = classifier.card.input_size, runtime.app_settings
-    cleaned: list[CleanImage] = await asyncio.to_thread(
-        lambda: [clean(i, settings, size) for i in images]
-    )
+    cleaned = await asyncio.to_thread(_clean_all, images, settings, size, skip_bad)
+    if not cleaned:
+        return []
     predicted = await classifier.classify(np.stack([c.pixels for c in cleaned]))
     out = []
     for image, p in zip(cleaned, predicted, strict=True):
@@ -357,9 +379,16 @@ class ObservationService:
         await authorize(session, principal, farm_id, Permission.FARM_READ)
         repo = ObservationRepository(session)
         rows = await repo.all(repo.history(farm_id, HistoryFilter(labelled=True)).limit(limit))
+        cap, total = runtime.app_settings.export_max_bytes, 0
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-            for r in rows:
+            for n, r in enumerate(rows):
+                total += await runtime.storage.size(r.sha256)
+                if total > cap:
+                    # The archive is built in memory: bound it, and say how to get the rest.
+                    raise PayloadTooLarge(
+                        f"The labelled data exceeds {cap} bytes; ask for limit={n}."
+                    )
                 ext = r.content_type.split("/")[1].replace("jpeg", "jpg")
                 archive.writestr(
                     f"{r.label}/src-{r.tank_id.hex[:12]}__{r.id.hex}.{ext}",

@@ -97,11 +97,11 @@ class BatchRunner:
         images = await asyncio.to_thread(read_zip, data, self.runtime.app_settings)
         for i in range(start, len(images), CHUNK):
             chunk = images[i : i + CHUNK]
-            done = await classify_and_store(self.runtime, chunk)
+            done = await classify_and_store(self.runtime, chunk, skip_bad=True)
             async with self.runtime.db.transaction() as s:
                 add_observations(s, farm_id, tank_id, done, user_id=user, observed_at=observed_at,
                                  job_id=job_id)  # fmt: skip
-                await JobRepository(s).advance(job_id, len(chunk), 0)
+                await JobRepository(s).advance(job_id, len(done), len(chunk) - len(done))
 
     async def _finish(self, job_id: uuid.UUID, status: str, error: str | None) -> None:
         async with self.runtime.db.transaction() as s:
