@@ -1,4 +1,4 @@
-# The two commands: `make run [APP=pyforge|modelhub]` (embedded defaults, no server needed)
+# The two commands: `make run [APP=pyforge|modelhub|aquaculture]` (embedded defaults, no server needed)
 # and `make test` (every package's suite).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APP ?= pyforge
-PACKAGES := forgekit pyforge modelhub
+PACKAGES := forgekit pyforge modelhub aquaculture
 PYFORGE_HOST ?= 127.0.0.1
 PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
@@ -18,6 +18,8 @@ $(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(foreach p,$(PACKAGES),-e packages/$(p)) -r requirements-dev.txt
+	# Aquaculture's training test needs its `train` extra (torch==2.13.0: the CPU wheel on disk).
+	$(BIN)/python -m pip install -q -e 'packages/aquaculture[train]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -39,6 +41,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
 	$(BIN)/python -m pytest packages/modelhub/tests
+	$(BIN)/python -m pytest packages/aquaculture/tests
 
 # We use what we sell: PyForge analyses every package's source and must pass its own gate.
 lint: $(STAMP)
@@ -57,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/dashboard.py
 
 clean:
-	rm -rf $(VENV) .pyforge-data .modelhub-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pyforge-data .modelhub-data .aquaculture-data .pytest_cache .mypy_cache .ruff_cache

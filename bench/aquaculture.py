@@ -1,0 +1,242 @@
+"""Fish classification throughput: 256 images at batch sizes 1, 8 and 32, through the API and
+directly through ONNX Runtime in the same run, with p95 latency per image; plus the model
+card's held-out accuracy on the generated species and, trained here, on the real-photo
+stand-in set (scikit-image's sample photographs as classes; needs the `train` extra).
+
+The API is `aquaculture serve` on the embedded defaults (SQLite, local storage) in a scratch
+directory, one process; a batch of b images is one upload (a .zip for b > 1), sent by 4
+concurrent clients. `AQUA_BATCH_INLINE_MAX=32` keeps 32-image batches inline (the default
+sends batches over 20 to the worker as jobs). The direct peer is the shipped ONNX model in
+ONNX Runtime with one intra-op thread, as the server runs it. Nothing here is asserted.
+
+    .venv/bin/python bench/aquaculture.py [--images 256] [--no-stand-in]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+# This file is named like the package it measures: drop its directory from the import path
+# first, so `import aquaculture` finds the package, not this script.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from aquaculture.classifier.preprocess import to_input, to_rgb_square  # noqa: E402
+from aquaculture.classifier.registry import DEFAULT_MODEL_DIR  # noqa: E402
+from aquaculture.testing import fish_png  # noqa: E402
+
+from forgekit.testing.servers import free_port  # noqa: E402
+
+BATCHES = (1, 8, 32)
+CLIENTS = 4
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile."""
+    return float(np.percentile(values, 95)) if values else 0.0
+
+
+def onnx_direct(images: list[bytes], size: int) -> dict[int, tuple[float, float]]:
+    """``{batch: (images/s, p95 ms per image)}`` of the model in ONNX Runtime (decode included)."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        str(DEFAULT_MODEL_DIR / "model.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
+    )
+    from PIL import Image
+
+    session.run(["probabilities"], {"image": np.zeros((1, 3, size, size), np.float32)})
+    out = {}
+    for b in BATCHES:
+        per_image: list[float] = []
+        start = time.perf_counter()
+        for i in range(0, len(images), b):
+            t0 = time.perf_counter()
+            pixels = np.stack(
+                [to_rgb_square(Image.open(io.BytesIO(d)), size) for d in images[i : i + b]]
+            )
+            session.run(["probabilities"], {"image": to_input(pixels)})
+            per_image.append((time.perf_counter() - t0) * 1000 / len(pixels))
+        out[b] = (len(images) / (time.perf_counter() - start), p95(per_image))
+    return out
+
+
+def _upload(images: list[bytes]) -> tuple[str, bytes, str]:
+    if len(images) == 1:
+        return ("fish.png", images[0], "image/png")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i, data in enumerate(images):
+            z.writestr(f"{i}.png", data)
+    return ("batch.zip", buf.getvalue(), "application/zip")
+
+
+async def api_run(
+    base: str, url: str, headers: dict[str, str], images: list[bytes], b: int
+) -> tuple[float, float]:
+    """``(images/s, p95 ms per image)`` of uploads of ``b`` images by concurrent clients."""
+    chunks = [images[i : i + b] for i in range(0, len(images), b)]
+    queue: asyncio.Queue[list[bytes]] = asyncio.Queue()
+    for c in chunks:
+        queue.put_nowait(c)
+    per_image: list[float] = []
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=120, headers=headers) as c:
+            while not queue.empty():
+                chunk = queue.get_nowait()
+                t0 = time.perf_counter()
+                r = await c.post(url, files={"file": _upload(chunk)})
+                r.raise_for_status()
+                per_image.append((time.perf_counter() - t0) * 1000 / len(chunk))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return len(images) / (time.perf_counter() - start), p95(per_image)
+
+
+async def _setup(base: str) -> tuple[str, dict[str, str]]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        creds = {"email": "b@bench.example", "username": "bench", "password": "bench-password-1"}
+        (await c.post("/auth/register", json=creds)).raise_for_status()
+        tok = await c.post("/auth/login", data={"username": "bench", "password": creds["password"]})
+        h = {"Authorization": f"Bearer {tok.json()['access_token']}"}
+        farm = (await c.post("/api/v1/farms", json={"name": "Bench"}, headers=h)).json()["id"]
+        site = (await c.post(f"/api/v1/farms/{farm}/sites", json={"name": "S"}, headers=h)).json()[
+            "id"
+        ]
+        tank = (
+            await c.post(f"/api/v1/farms/{farm}/sites/{site}/tanks", json={"name": "T"}, headers=h)
+        ).json()["id"]
+        return f"/api/v1/farms/{farm}/tanks/{tank}/observations", h
+
+
+def through_api(images: list[bytes]) -> dict[int, tuple[float, float]]:
+    """Start the server, run every batch size, stop it."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "AQUA_"))}
+        env.update(
+            AQUA_PORT=str(port),
+            AQUA_DATA_DIR=f"{tmp}/data",
+            AQUA_BATCH_INLINE_MAX="32",
+            FORGE_RATE_LIMIT_ENABLED="false",
+            FORGE_LOG_LEVEL="WARNING",
+        )
+        cmd = [sys.executable, "-m", "aquaculture.cli"]
+        subprocess.run([*cmd, "migrate"], env=env, cwd=tmp, check=True, capture_output=True)
+        proc = subprocess.Popen(
+            [*cmd, "serve"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("aquaculture did not start")
+                time.sleep(0.2)
+            url, headers = asyncio.run(_setup(base))
+            asyncio.run(api_run(base, url, headers, images[:8], 1))  # warm-up
+            return {b: asyncio.run(api_run(base, url, headers, images, b)) for b in BATCHES}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def stand_in_tree(root: Path, per_region: int = 4) -> Path:
+    """Real photographs as classes, split by source honestly: each photo's four quadrants are
+    four sources (crops never straddle two), so held-out crops show a part of the photo that
+    training never saw. Formats kept (rocket.jpg stays JPEG)."""
+    import skimage.data
+    from PIL import Image
+
+    photos = Path(skimage.data.__file__).parent
+    stand_ins = {"cat": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg",
+                 "astronaut": "astronaut.png", "motorcycle": "motorcycle_left.png"}  # fmt: skip
+    rng = np.random.default_rng(0)
+    for label, name in stand_ins.items():
+        (root / label).mkdir(parents=True)
+        with Image.open(photos / name) as img:
+            w, h = img.width // 2, img.height // 2
+            for q, (qx, qy) in enumerate([(0, 0), (w, 0), (0, h), (w, h)]):
+                for k in range(per_region):
+                    side = int(min(w, h) * rng.uniform(0.5, 0.9))
+                    x, y = (
+                        qx + int(rng.integers(0, w - side + 1)),
+                        qy + int(rng.integers(0, h - side + 1)),
+                    )
+                    crop = img.crop((x, y, x + side, y + side)).convert("RGB")
+                    crop.save(root / label / f"src-{label}-q{q}__{k}{Path(name).suffix}")
+    return root
+
+
+def stand_in_accuracy() -> dict[str, float] | None:
+    """Train on the real-photo stand-in set; its card's held-out (by source) figures."""
+    try:
+        from aquaculture.classifier.train import TrainConfig, train_and_export
+    except ImportError as exc:
+        print(f"stand-in set skipped: {exc} (install packages/aquaculture[train])")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = stand_in_tree(Path(tmp) / "photos")
+        card = train_and_export(TrainConfig(data=tree, out=Path(tmp) / "m", epochs=20, size=64,
+                                            batch_size=16, patience=6, progress=False))  # fmt: skip
+    m = card["metrics"]
+    return {"test_accuracy": m["test_accuracy"], "val_accuracy": m["val_accuracy"],
+            "ece": m["ece"], "test_images": card["data"]["test"],
+            "test_sources": card["data"]["test_sources"]}  # fmt: skip
+
+
+def main() -> None:
+    """Run and print."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--no-stand-in", action="store_true")
+    args = parser.parse_args()
+    card = json.loads((DEFAULT_MODEL_DIR / "card.json").read_text())
+    images = [fish_png(i % 6, seed=1000 + i, size=96) for i in range(args.images)]
+    direct = onnx_direct(images, card["input_size"])
+    api = through_api(images)
+    print(
+        f"{args.images} synthetic 96px PNGs; model {card['version']} ({card['input_size']}px), "
+        f"{os.cpu_count()} CPUs"
+    )
+    head = ("batch", "API img/s", "API p95 ms/img", "ORT img/s", "ORT p95 ms/img")
+    print(" | ".join(f"{h:>14}" for h in head))
+    for b in BATCHES:
+        row = (b, *api[b], *direct[b])
+        print(" | ".join(f"{v:>14.2f}" if isinstance(v, float) else f"{v:>14}" for v in row))
+    m = card["metrics"]
+    print(
+        "model card (generated species, held-out sources): test accuracy "
+        f"{m['test_accuracy']:.3f}, ECE {m['ece']:.3f}"
+    )
+    if not args.no_stand_in and (real := stand_in_accuracy()) is not None:
+        print(
+            f"real-photo stand-in set (5 photos as classes, quadrants as sources; held out "
+            f"{real['test_images']} crops of {', '.join(real['test_sources'])}): test accuracy "
+            f"{real['test_accuracy']:.3f}, validation {real['val_accuracy']:.3f}, "
+            f"ECE {real['ece']:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
