@@ -206,3 +206,18 @@ async def test_ml_consumer_attaches_predictions(
     async with runtime.db.session() as session:
         rows = await session.scalar(select(func.count()).select_from(AnalysisPrediction))
     assert rows == 1
+
+
+async def test_suggest_refactor(client: httpx.AsyncClient) -> None:
+    headers = await _auth(client)
+    code = "def even(n):\n    if n % 2 == 0:\n        return True\n    else:\n        return False\n"
+    resp = await client.post(f"{ML}/suggest/refactor", headers=headers, json={"code": code})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert "rules" in body["model_version"]
+    assert any(s["rule"] == "REF106" and s["safe"] for s in body["suggestions"])
+    assert body["fixes"] == {"REF106": 1}
+    assert "n % 2 == 0" in body["fixed"] and "if " not in body["fixed"]
+    bad = await client.post(f"{ML}/suggest/refactor", headers=headers, json={"code": "def f(:\n"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+    assert (await client.post(f"{ML}/suggest/refactor", json={"code": code})).status_code == 401

@@ -25,6 +25,8 @@ from pyforge.predictions.schemas import (
     PredictionRead,
     QualityIn,
     QualityOut,
+    RefactorIn,
+    RefactorOut,
 )
 from pyforge.runtime import PyForgeRuntimeDep
 
@@ -60,6 +62,31 @@ async def predict_quality(body: QualityIn, _p: Predictor, session: SessionDep,
     files = body.files if body.files is not None else {body.filename: body.code or ""}
     models, scores, skipped = await service.score_files(session, runtime, files)
     return service.quality_out(models, scores, skipped)
+
+
+@router.post("/suggest/refactor")
+async def suggest_refactor(body: RefactorIn, _p: Predictor) -> RefactorOut:
+    """Refactoring suggestions and performance hints, with the safe fixes applied.
+
+    Rule-based (libcst codemods and the engine's hints), not learned: ``model_version`` names
+    the rule set. Code is parsed, never executed; code that does not parse is a 422.
+    """
+    import asyncio
+
+    from pyforge import __version__
+    from pyforge.refactor import RefactorError, fix_source, suggest
+
+    def run() -> RefactorOut:
+        found = suggest(body.code, body.filename, body.rules)
+        fixed = fix_source(body.code, body.filename, body.rules)
+        return RefactorOut(model_version=f"pyforge-refactor {__version__} (rules)",
+                           suggestions=[s.to_dict() for s in found], fixed=fixed.source,
+                           fixes=dict(fixed.counts))  # fmt: skip
+
+    try:
+        return await asyncio.to_thread(run)
+    except RefactorError as exc:
+        raise Unprocessable(str(exc)) from None
 
 
 @router.get("/models", response_model=list[MlModelRead])

@@ -147,3 +147,21 @@ class PredictionRead(BaseModel):
     files_analysed: int
     note: str | None
     created_at: datetime
+
+
+class RefactorIn(CodeIn):
+    """``POST /api/v1/ml/suggest/refactor``."""
+
+    rules: list[str] | None = Field(default=None, max_length=32)
+
+
+class RefactorOut(BaseModel):
+    """Located suggestions with before/after previews; ``fixed`` is the code with every safe
+    fix applied (``pyforge fix --apply`` does the same to files)."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_version: str
+    suggestions: list[dict[str, Any]]
+    fixed: str
+    fixes: dict[str, int]
