@@ -235,6 +235,20 @@ async def test_auth_matrix(
         assert f"{world.owner.username}/secret" in valid.text
 
 
+#: Routes whose four cases live in their domain's own suite (they need a world of their own:
+#: usage, reviews, an admin): test_reviews.py::test_four_auth_cases…, test_discovery.py and
+#: test_cards.py. Listed by name, so a new route still needs a row here or there.
+_M = "/api/v1/models/{owner}/{name}"
+COVERED_ELSEWHERE = {
+    f"GET {_M}/reviews", f"POST {_M}/reviews", f"GET {_M}/rating",
+    f"GET {_M}/reviews/{{review_id}}", f"PATCH {_M}/reviews/{{review_id}}",
+    f"POST {_M}/reviews/{{review_id}}/reply", f"PATCH {_M}/reviews/{{review_id}}/reply",
+    f"POST {_M}/reviews/{{review_id}}/hide", f"POST {_M}/reviews/{{review_id}}/restore",
+    "GET /api/v1/models/popular", "GET /api/v1/models/recent", f"GET {_M}/also-used",
+    f"GET {_M}/card",
+}  # fmt: skip
+
+
 async def test_the_table_covers_every_modelhub_route(
     app: FastAPI, forge_settings: ForgeSettings
 ) -> None:
@@ -242,6 +256,7 @@ async def test_the_table_covers_every_modelhub_route(
 
     kit = {f"{m} {t}" for m, t, _ in http_operations(create_kit_app(forge_settings, title="k"))}
     product = {f"{m} {t}" for m, t, _ in http_operations(app)} - kit
-    missing, stale = sorted(product - set(TABLE)), sorted(set(TABLE) - product)
+    covered = set(TABLE) | COVERED_ELSEWHERE
+    missing, stale = sorted(product - covered), sorted(covered - product)
     assert not missing, f"routes without an auth-matrix row: {missing}"
     assert not stale, f"rows for routes that no longer exist: {stale}"
