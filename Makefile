@@ -12,7 +12,7 @@ PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
 export PYFORGE_HOST PYFORGE_PORT PYFORGE_DATA_DIR
 
-.PHONY: run test lint bench venv migrate clean browser
+.PHONY: run test lint bench venv migrate clean browser tools
 
 $(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,18 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# Aquaculture's deploy tests run promtool (Debian's `prometheus` package; its service is not
+# wanted here, so it is stopped and disabled if the install started it). Manifests are checked
+# by kubernetes-validate (requirements-dev.txt), whose schemas ship in the wheel: no network.
+tools:
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+		prometheus >/dev/null; \
+		{ $(SUDO) systemctl disable --now prometheus || $(SUDO) service prometheus stop; } \
+		>/dev/null 2>&1 || true; }
+
 # One pytest process per product: a process imports one product's tables, as in production.
-test: $(STAMP) browser
+test: $(STAMP) browser tools
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
 	$(BIN)/python -m pytest packages/modelhub/tests
 	$(BIN)/python -m pytest packages/aquaculture/tests

@@ -1,12 +1,17 @@
 """deploy/aquaculture holds what it promises: probes, roles matching the consumers, HPA,
 network policy, settings that exist, and alert rules on metrics the app really exposes.
-(No cluster or promtool here: checked structurally; `promtool test rules alerts.test.yml`
-and `kubernetes-validate --strict` are the schema checks where those tools exist.)"""
+The real tools run too (installed by `make tools`, offline at test time): promtool checks the
+rules and unit-tests the alerts, kubernetes-validate checks every manifest against the
+Kubernetes schemas it ships."""
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from aquaculture.settings import AquacultureSettings
 from aquaculture.testing import fish_png, make_farm
@@ -16,6 +21,55 @@ from forgekit.settings import ForgeSettings
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "aquaculture"
 K8S = DEPLOY / "k8s"
+PROMETHEUS = DEPLOY / "prometheus"
+#: The Kubernetes version the manifests target (kubernetes-validate ships its schemas).
+K8S_VERSION = "1.30.0"
+
+
+def _tool(name: str) -> str:
+    # A console script of the venv's packages sits beside its interpreter, maybe off PATH.
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        pytest.fail(f"{name} is not installed: run `make tools` (or `make venv`)")
+    return path
+
+
+def _run(*cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_promtool_checks_the_rules_and_unit_tests_the_alerts() -> None:
+    promtool = _tool("promtool")
+    checked = _run(promtool, "check", "rules", "alerts.yml", cwd=PROMETHEUS)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 2 rules found" in checked.stdout
+    tested = _run(promtool, "test", "rules", "alerts.test.yml", cwd=PROMETHEUS)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "SUCCESS" in tested.stdout + tested.stderr
+
+
+def test_promtool_catches_a_wrong_alert_expectation(tmp_path: Path) -> None:
+    """The unit test is not vacuous: expecting no alert where 30 % are unsure fails."""
+    shutil.copy(PROMETHEUS / "alerts.yml", tmp_path / "alerts.yml")
+    tests = yaml.safe_load((PROMETHEUS / "alerts.test.yml").read_text())
+    tests["tests"] = tests["tests"][:1]
+    tests["tests"][0]["alert_rule_test"][0]["exp_alerts"] = []
+    (tmp_path / "wrong.test.yml").write_text(yaml.safe_dump(tests))
+    failed = _run(_tool("promtool"), "test", "rules", "wrong.test.yml", cwd=tmp_path)
+    assert failed.returncode != 0 and "AquacultureUnsureShareHigh" in failed.stdout + failed.stderr
+
+
+def test_manifests_validate_against_the_kubernetes_schemas(tmp_path: Path) -> None:
+    validate = _tool("kubernetes-validate")
+    files = sorted(str(p) for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    ok = _run(validate, "--strict", "-k", K8S_VERSION, *files)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # And the validator does refuse a broken deployment (a field no schema knows).
+    api = (K8S / "api.yaml").read_text()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(api.replace("readinessProbe:", "readinessProbe:\n          bogusField: 1", 1))
+    bad = _run(validate, "--strict", "-k", K8S_VERSION, str(broken))
+    assert bad.returncode != 0, bad.stdout + bad.stderr
 
 
 def _docs() -> list[dict]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +13,9 @@ import typer
 from forgekit.cli import add_role_commands
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from aquaculture.runtime import AquacultureRuntime
     from forgekit.product import Product
 
 app = typer.Typer(
@@ -80,6 +85,20 @@ def train(
     )
 
 
+async def _in_registry(change: Callable[[AsyncSession, AquacultureRuntime], Awaitable[str]]) -> str:
+    """Run ``change`` in one transaction on the configured database and storage."""
+    from aquaculture.product import PRODUCT
+    from aquaculture.settings import get_settings
+
+    settings = get_settings()
+    runtime = PRODUCT.build_runtime(settings.kit(), settings)
+    try:
+        async with runtime.db.transaction() as session:
+            return await change(session, runtime)
+    finally:
+        await runtime.close()
+
+
 @app.command()
 def promote(
     model: Annotated[Path, typer.Argument(help="A `train` output directory.")],
@@ -90,23 +109,27 @@ def promote(
     """Make a trained model live (only if its validation accuracy is not worse)."""
     from aquaculture.classifier.registry import PromotionRefused
     from aquaculture.classifier.registry import promote as promote_model
-    from aquaculture.settings import get_settings
 
+    if not (model / "card.json").is_file() or not (model / "model.onnx").is_file():
+        typer.echo(f"error: {model} holds no model.onnx and card.json", err=True)
+        raise typer.Exit(2)
     try:
-        version = promote_model(get_settings(), model, force=force)
+        version = asyncio.run(_in_registry(
+            lambda s, rt: promote_model(s, rt.storage, rt.app_settings, model, force=force)
+        ))
     except PromotionRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{version} is live; restart the API and workers to serve it")
+    typer.echo(f"{version} is live; the API and workers switch to it without a restart")
 
 
 @app.command()
 def rollback() -> None:
     """Retire the live model; the previous one (or the shipped default) serves again."""
     from aquaculture.classifier.registry import rollback as rollback_model
-    from aquaculture.settings import get_settings
 
-    typer.echo(f"{rollback_model(get_settings())} is live; restart the API and workers")
+    version = asyncio.run(_in_registry(lambda s, rt: rollback_model(s)))
+    typer.echo(f"{version} is live; the API and workers switch to it without a restart")
 
 
 def main() -> None:

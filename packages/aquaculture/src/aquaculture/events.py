@@ -37,6 +37,14 @@ class ObservationCorrected(BaseModel):
     by: uuid.UUID
 
 
+class ModelChanged(BaseModel):
+    """``aquaculture.model.changed``: a promotion or rollback made ``version`` live."""
+
+    version: str
+    previous: str
+
+
 BATCH_SUBMITTED: Final = EventType("aquaculture.batch.submitted", BatchSubmitted)
 BATCH_FINISHED: Final = EventType("aquaculture.batch.finished", BatchFinished)
 OBSERVATION_LABELLED: Final = EventType("aquaculture.observation.labelled", ObservationCorrected)
+MODEL_CHANGED: Final = EventType("aquaculture.model.changed", ModelChanged)

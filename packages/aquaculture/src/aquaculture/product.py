@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 def _routers() -> Sequence[APIRouter]:
     from aquaculture.farms.router import router as farms_router
     from aquaculture.observations.router import router as observations_router
+    from aquaculture.webhooks.router import router as webhooks_router
 
-    return [farms_router, observations_router]
+    return [farms_router, observations_router, webhooks_router]
 
 
 def _runtime() -> type[AquacultureRuntime]:
@@ -33,8 +34,9 @@ def _runtime() -> type[AquacultureRuntime]:
 def _consumers() -> Sequence[Registration]:
     from aquaculture.classifier import serving
     from aquaculture.observations import tasks as observation_tasks
+    from aquaculture.webhooks import tasks as webhook_tasks
 
-    return [serving.register, observation_tasks.register]
+    return [serving.register, observation_tasks.register, webhook_tasks.register]
 
 
 PRODUCT: Product[AquacultureSettings, AquacultureRuntime] = Product(

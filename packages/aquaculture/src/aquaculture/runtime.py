@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
@@ -13,6 +14,7 @@ from forgekit.runtime import ProductRuntime, runtime_dependency
 
 if TYPE_CHECKING:
     from aquaculture.classifier.serving import Classifier
+    from aquaculture.webhooks.context import WebhookContext
 
 
 @dataclass(kw_only=True)
@@ -22,6 +24,10 @@ class AquacultureRuntime(ProductRuntime[AquacultureSettings]):
     classifier: Classifier | None = None
     #: The API's metrics registry (served on ``/metrics``), set by the app factory.
     metrics_registry: CollectorRegistry | None = None
+    #: Set once the classifier serves a model (a worker consumes before it has loaded one).
+    model_loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    #: A farm's webhooks: secrets box and delivery loop (``aquaculture.webhooks.tasks``).
+    webhooks: WebhookContext | None = None
 
 
 AquaRuntimeDep = Annotated[AquacultureRuntime, Depends(runtime_dependency(AquacultureRuntime))]

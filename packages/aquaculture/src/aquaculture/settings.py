@@ -45,8 +45,25 @@ class AquacultureSettings(ProductSettings):
     #: How many species each prediction lists.
     top_k: int = 3
 
-    #: The ONNX classifier and its card; empty means the shipped default (synthetic species).
+    # Webhooks of a farm (aquaculture.webhooks): called when a batch job completes or fails.
+    #: Allow webhook URLs on private networks (tests, on-premises receivers); off, the SSRF
+    #: guard refuses loopback, link-local and private addresses.
+    webhooks_allow_private_networks: bool = False
+    webhook_timeout_s: float = 5.0
+    #: First retry delay; it doubles per attempt (with jitter) up to ``webhook_retry_max_s``.
+    webhook_retry_base_s: float = 10.0
+    webhook_retry_max_s: float = 3600.0
+    #: A delivery still failing after this long is given up.
+    webhook_max_age_s: float = 24 * 3600.0
+    #: How often the delivery loop looks for due retries (new deliveries wake it at once).
+    webhook_poll_s: float = 1.0
+
+    #: A model directory (ONNX and card) pinned for this process, ignoring the registry;
+    #: empty: the registry's live version, else the shipped default (synthetic species).
     model_path: Path | None = None
+    #: How often each process compares the registry's live version with the one it serves
+    #: (changes also arrive at once through the live hub; this catches a missed message).
+    model_check_interval_s: float = 30.0
 
 
 @lru_cache(maxsize=1)

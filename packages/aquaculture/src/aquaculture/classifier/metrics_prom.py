@@ -7,10 +7,12 @@ training data, confidence drops and the share rises. PromQL:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.metrics_core import Metric
 
 if TYPE_CHECKING:
     from aquaculture.classifier.serving import Prediction
@@ -36,5 +38,50 @@ class PredictionMetrics:
         for p in predictions:
             self.predictions.labels(p.species, p.model_version).inc()
             self.confidence.observe(p.confidence)
-            if p.unsure:
-                self.unsure.labels(p.model_version).inc()
+            # Touched even when sure, so the series exists (at 0) and the share is defined.
+            self.unsure.labels(p.model_version).inc(1 if p.unsure else 0)
+
+
+class _WorkerRegistries:
+    """A collector in the process's default registry (the one ``aquaculture worker
+    --metrics-port`` serves) that yields the metrics of each running worker runtime's own
+    registry. Own registries, not the default one, because one process may build several
+    runtimes (tests do) and metric names may be registered only once per registry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._registries: list[CollectorRegistry] = []
+
+    def add(self, registry: CollectorRegistry) -> None:
+        with self._lock:
+            self._registries.append(registry)
+
+    def remove(self, registry: CollectorRegistry) -> None:
+        with self._lock:
+            if registry in self._registries:
+                self._registries.remove(registry)
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            registries = list(self._registries)
+        for registry in registries:
+            yield from registry.collect()
+
+    def describe(self) -> list[Metric]:
+        # Nothing to declare up front: the default registry then skips its duplicate check,
+        # which a collector whose metrics come and go with runtimes could not pass.
+        return []
+
+
+_WORKERS = _WorkerRegistries()
+REGISTRY.register(_WORKERS)
+
+
+def expose_in_process(registry: CollectorRegistry) -> None:
+    """Serve ``registry``'s metrics on the worker's metrics port (the default registry)."""
+    _WORKERS.add(registry)
+
+
+def withdraw_from_process(registry: CollectorRegistry) -> None:
+    """Stop serving ``registry`` (its runtime stopped)."""
+    _WORKERS.remove(registry)

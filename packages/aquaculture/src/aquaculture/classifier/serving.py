@@ -11,18 +11,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from aquaculture.classifier.metrics_prom import PredictionMetrics
+from aquaculture import events
+from aquaculture.classifier.metrics_prom import (
+    PredictionMetrics,
+    expose_in_process,
+    withdraw_from_process,
+)
 from aquaculture.classifier.preprocess import to_input
-from aquaculture.classifier.registry import active_dir
+from aquaculture.classifier.registry import LiveModel, live_model
 from forgekit.errors import ServiceUnavailable
+from forgekit.events import Event
 from forgekit.inference import InferenceRuntime, ServedModel
+from forgekit.live import LiveHub, LiveSubscriber, create_live_hub
 
 if TYPE_CHECKING:
     from aquaculture.runtime import AquacultureRuntime
@@ -30,6 +40,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("aquaculture.classifier")
 
 MODEL_NAME = "fish-classifier"
+#: The consumer relaying ``aquaculture.model.changed`` to the hub (group ``batches``: the
+#: worker role every deployment runs; the embedded API runs all groups).
+MODEL_CONSUMER = "batches.models"
+#: The live-hub topic every process listens to for model changes.
+MODEL_TOPIC = "aquaculture.model"
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,11 @@ class ModelCard:
     @classmethod
     def read(cls, directory: Path) -> ModelCard:
         """Read ``card.json`` of a model directory."""
-        card = json.loads((directory / "card.json").read_text())
+        return cls.of(json.loads((directory / "card.json").read_text()))
+
+    @classmethod
+    def of(cls, card: dict[str, Any]) -> ModelCard:
+        """The facts of a card's JSON."""
         return cls(
             version=card["version"],
             sha256=card["sha256"],
@@ -122,40 +141,136 @@ class Classifier:
 
 
 class ClassifierService:
-    """Loads the model when the runtime starts (every role), closes it when it stops."""
+    """Loads the live model when the runtime starts (every role), and switches to another
+    without a restart when a promotion or rollback changes the registry's live version.
+
+    Event-driven: ``aquaculture.model.changed`` is consumed once (group ``batches``) and
+    re-published on the kit's live hub (Redis pub/sub, or in-process when embedded), which
+    every process listens to; each then compares the registry's version stamp with the one
+    it serves and loads the new version if they differ. Pub/sub is fire-and-forget, so the
+    stamp is also checked every ``model_check_interval_s``.
+    """
 
     consumer_group: str | None = None
 
     def __init__(self, runtime: AquacultureRuntime) -> None:
         self.runtime = runtime
         self.inference: InferenceRuntime | None = None
+        self.hub: LiveHub = create_live_hub(runtime.settings.redis_url,
+                                            runtime.settings.effective_redis_prefix)  # fmt: skip
+        self.stamp: str | None = None
+        self._registry: CollectorRegistry | None = None
+        self._worker_registry: CollectorRegistry | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Store, verify, load and warm up the model; without one, uploads answer 503."""
-        directory = active_dir(self.runtime.app_settings)
-        if not (directory / "model.onnx").is_file():
-            log.warning("no model in %s: observations cannot be classified", directory)
-            return
-        card = ModelCard.read(directory)
-        # The app's registry (``/metrics``) when an app set one; a worker keeps its own.
-        registry = self.runtime.metrics_registry or CollectorRegistry()
+        """Load the live model, then follow the registry (hub messages and a periodic check)."""
+        # The app's registry (``/metrics``) when an app set one; a worker keeps its own,
+        # served on its metrics port (``--metrics-port``) for as long as it runs.
+        registry = self.runtime.metrics_registry
+        if registry is None:
+            registry = self._worker_registry = CollectorRegistry()
+            expose_in_process(registry)
+        self._registry = registry
         self.inference = InferenceRuntime(registry=registry, namespace="aquaculture")
-        stored = await self.runtime.storage.put_bytes((directory / "model.onnx").read_bytes())
-        if stored.key != card.sha256:
-            raise RuntimeError(f"{directory}/model.onnx is not the file its card describes")
+        await self.refresh()
+        self.hub.add(MODEL_TOPIC, _Nudge(self))
+        try:
+            await self.hub.ensure_listening()
+        except (OSError, TimeoutError, RedisError):
+            # Serving must not wait for Redis: the periodic check still follows the registry.
+            log.warning("model changes: live hub unavailable; checking every %.0fs only",
+                        self.runtime.app_settings.model_check_interval_s)  # fmt: skip
+        self._spawn(self._check_loop())
+
+    async def refresh(self) -> bool:
+        """Serve the registry's live version if it is not the one served; True if switched."""
+        async with self._lock:
+            async with self.runtime.db.session() as session:
+                live = await live_model(session, self.runtime.app_settings)
+            if live.stamp == self.stamp and self.runtime.classifier is not None:
+                return False
+            await self._load(live)
+            self.stamp = live.stamp
+            log.info("serving model %s", live.card["version"])
+            return True
+
+    async def _load(self, live: LiveModel) -> None:
+        assert self.inference is not None and self._registry is not None
+        card = ModelCard.of(live.card)
+        storage = self.runtime.storage
+        if live.key is None:
+            assert live.directory is not None
+            path = live.directory / "model.onnx"
+            if not path.is_file():
+                log.warning("no model in %s: observations cannot be classified", live.directory)
+                return
+            stored = await storage.put_bytes(path.read_bytes())
+            if stored.key != card.sha256:
+                raise RuntimeError(f"{path} is not the file its card describes")
         warm = {"image": np.zeros((1, 3, card.input_size, card.input_size), np.float32)}
         served = await self.inference.load(
-            MODEL_NAME, card.version, self.runtime.storage, stored.key, warm_up_inputs=warm
+            MODEL_NAME, card.version, storage, card.sha256, warm_up_inputs=warm
         )
         chunk = self.inference.settings.max_batch_size
-        self.runtime.classifier = Classifier(card, served, self.runtime.app_settings.top_k, chunk,
-                                             PredictionMetrics(registry))  # fmt: skip
+        metrics = (self.runtime.classifier.metrics if self.runtime.classifier is not None
+                   else PredictionMetrics(self._registry))  # fmt: skip
+        # One assignment: a request sees the old classifier or the new one, never half.
+        self.runtime.classifier = Classifier(card, served, self.runtime.app_settings.top_k,
+                                             chunk, metrics)  # fmt: skip
+        self.runtime.model_loaded.set()
+
+    def nudge(self) -> None:
+        """Check the registry soon (a hub message said the live version changed)."""
+        self._spawn(self._refresh_logged())
+
+    async def _refresh_logged(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:
+            # The served model stays; the periodic check tries again.
+            log.exception("switching the served model failed")
+
+    async def _check_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.app_settings.model_check_interval_s)
+            await self._refresh_logged()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def announce(self, event: Event) -> None:
+        """Tell every process (through the hub) that the live version changed."""
+        changed = events.MODEL_CHANGED.parse(event)
+        await self.hub.publish(MODEL_TOPIC, {"version": changed.version})
 
     async def stop(self) -> None:
-        """Stop the batcher."""
+        """Stop following the registry and the batcher."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.hub.remove(MODEL_TOPIC, _Nudge(self))
+        await self.hub.stop()
         self.runtime.classifier = None
+        self.runtime.model_loaded.clear()
+        if self._worker_registry is not None:
+            withdraw_from_process(self._worker_registry)
         if self.inference is not None:
             await self.inference.close()
+
+
+@dataclass(frozen=True)
+class _Nudge(LiveSubscriber):
+    """The hub's subscriber of model changes in this process."""
+
+    service: ClassifierService
+
+    def offer(self, message: dict[str, Any]) -> None:
+        """Check the registry (the message only says that something changed)."""
+        self.service.nudge()
 
 
 def classifier_of(runtime: AquacultureRuntime) -> Classifier:
@@ -166,7 +281,13 @@ def classifier_of(runtime: AquacultureRuntime) -> Classifier:
 
 
 def register(runtime: AquacultureRuntime) -> ClassifierService:
-    """Add the classifier service to the runtime's background services."""
+    """Add the classifier service to the runtime's background services, and the consumer
+    that relays model changes to every process."""
     service = ClassifierService(runtime)
     runtime.services.append(service)
+
+    async def on_changed(event: Event, session: AsyncSession) -> None:
+        await service.announce(event)
+
+    runtime.events.subscribe(MODEL_CONSUMER, [events.MODEL_CHANGED], on_changed)
     return service

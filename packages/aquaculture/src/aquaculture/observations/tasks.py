@@ -15,6 +15,7 @@ after the chunks already counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -69,6 +70,7 @@ class BatchRunner:
         async with self._gate:
             # The claim commits with the delivery transaction; wait until it is visible.
             await self._wait_claimed(job_id)
+            await self._wait_model()
             try:
                 await self._run(job_id, observed_at)
             except Exception as exc:
@@ -86,6 +88,13 @@ class BatchRunner:
                 if job is not None and job.status == "running":
                     return
             await asyncio.sleep(0.05)
+
+    async def _wait_model(self, timeout_s: float = 120.0) -> None:
+        # A worker consumes as soon as its bus starts, and loads its model just after (the
+        # runtime starts services last): a job claimed in between waits for the model.
+        # Past the timeout the job runs anyway and fails with "no model loaded".
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.runtime.model_loaded.wait(), timeout_s)
 
     async def _run(self, job_id: uuid.UUID, observed_at: datetime | None) -> None:
         async with self.runtime.db.session() as s:
