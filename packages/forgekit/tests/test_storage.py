@@ -118,6 +118,20 @@ async def test_same_content_same_key(storage: ObjectStorage) -> None:
     assert len(leftovers(storage)) == 1
 
 
+async def test_put_bytes_twice_and_over_its_limit(storage: ObjectStorage) -> None:
+    """In-memory bytes (LocalStorage writes them in one thread call): a second put of the
+    same bytes creates nothing, and one over ``max_size`` is refused leaving nothing."""
+    data = payload(5000, seed=9)
+    first, second = await storage.put_bytes(data), await storage.put_bytes(data)
+    assert first.key == second.key == hashlib.sha256(data).hexdigest()
+    assert first.created and not second.created and second.size == 5000
+    assert await storage.read(first.key) == data
+    with pytest.raises(PayloadTooLarge) as err:
+        await storage.put_bytes(payload(1000, seed=10), max_size=999)
+    assert err.value.extensions == {"max_size": 999}
+    assert len(leftovers(storage)) == 1
+
+
 async def test_concurrent_uploads_of_the_same_content(storage: ObjectStorage) -> None:
     data = payload(300_000, seed=3)
     results = await asyncio.gather(*(storage.put_bytes(data) for _ in range(4)))

@@ -61,6 +61,11 @@ class AquacultureSettings(ProductSettings):
     #: A model directory (ONNX and card) pinned for this process, ignoring the registry;
     #: empty: the registry's live version, else the shipped default (synthetic species).
     model_path: Path | None = None
+    #: How long the classifier's batcher holds a request for others to share its batch
+    #: (overrides ``FORGE_INFERENCE_MAX_QUEUE_DELAY_MS``, 5 ms; None keeps that). The fish
+    #: model runs a batch of one in about 1 ms, so waiting 5 ms for company costs a single
+    #: upload more than it saves; concurrent uploads still share batches.
+    inference_max_delay_ms: float | None = 1.0
     #: How often each process compares the registry's live version with the one it serves
     #: (changes also arrive at once through the live hub; this catches a missed message).
     model_check_interval_s: float = 30.0

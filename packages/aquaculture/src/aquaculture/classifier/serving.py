@@ -31,7 +31,7 @@ from aquaculture.classifier.preprocess import to_input
 from aquaculture.classifier.registry import LiveModel, live_model
 from forgekit.errors import ServiceUnavailable
 from forgekit.events import Event
-from forgekit.inference import InferenceRuntime, ServedModel
+from forgekit.inference import InferenceRuntime, InferenceSettings, ServedModel
 from forgekit.live import LiveHub, LiveSubscriber, create_live_hub
 
 if TYPE_CHECKING:
@@ -173,7 +173,9 @@ class ClassifierService:
             registry = self._worker_registry = CollectorRegistry()
             expose_in_process(registry)
         self._registry = registry
-        self.inference = InferenceRuntime(registry=registry, namespace="aquaculture")
+        delay = self.runtime.app_settings.inference_max_delay_ms
+        settings = InferenceSettings(**({} if delay is None else {"max_queue_delay_ms": delay}))
+        self.inference = InferenceRuntime(settings, registry=registry, namespace="aquaculture")
         await self.refresh()
         self.hub.add(MODEL_TOPIC, _Nudge(self))
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from aquaculture.farms.models import Farm, Site, Tank
 from forgekit.db.repository import Repository
@@ -17,16 +17,21 @@ class FarmRepository(Repository[Farm]):
 
     model = Farm
 
-    async def with_team(self, farm_id: uuid.UUID) -> tuple[Farm, Team] | None:
-        """The farm and its live (not deleted) team."""
+    async def with_role(
+        self, farm_id: uuid.UUID, user_id: uuid.UUID
+    ) -> tuple[Farm, Team, str | None] | None:
+        """The farm, its live team and ``user_id``'s role there (None: not a member), in one
+        query: every farm-scoped request starts here."""
+        membership = and_(TeamMember.team_id == Farm.id, TeamMember.user_id == user_id)
         row = (
             await self.session.execute(
-                select(Farm, Team)
+                select(Farm, Team, TeamMember.role)
                 .join(Team, Team.id == Farm.id)
+                .outerjoin(TeamMember, membership)
                 .where(Farm.id == farm_id, Team.deleted_at.is_(None))
             )
         ).first()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     async def for_member(self, user_id: uuid.UUID) -> Sequence[tuple[Farm, Team, str]]:
         """The farms a user belongs to, with their role, oldest first."""

@@ -47,16 +47,16 @@ async def authorize(
     404 for an unknown farm and for a farm the caller is no member of (an id reveals
     nothing); 403 when the scope (global role or API key) or the farm role lacks it.
     """
-    found = await FarmRepository(session).with_team(farm_id)
-    member = await session.get(TeamMember, (farm_id, principal.user_id)) if found else None
-    if found is None or (member is None and not principal.is_admin):
+    found = await FarmRepository(session).with_role(farm_id, principal.user_id)
+    if found is None or (found[2] is None and not principal.is_admin):
         raise NotFound(FARM_NOT_FOUND)
+    farm, team, role = found
     if not principal.has(permission):
         raise Forbidden(f"Missing scope: {permission}.", missing_scopes=[permission])
-    if member is not None and not principal.is_admin and not role_has(member.role, permission):
-        role = FARM_ROLE_OF.get(member.role, member.role)
-        raise Forbidden(f"Your role in this farm ({role}) does not allow this.")
-    return FarmAccess(found[0], found[1], member.role if member else None)
+    if role is not None and not principal.is_admin and not role_has(role, permission):
+        shown = FARM_ROLE_OF.get(role, role)
+        raise Forbidden(f"Your role in this farm ({shown}) does not allow this.")
+    return FarmAccess(farm, team, role)
 
 
 def _farm_read(farm: Farm, team: Team, role: str | None) -> FarmRead:
