@@ -173,8 +173,10 @@ class ClassifierService:
             registry = self._worker_registry = CollectorRegistry()
             expose_in_process(registry)
         self._registry = registry
+        settings = InferenceSettings()
         delay = self.runtime.app_settings.inference_max_delay_ms
-        settings = InferenceSettings(**({} if delay is None else {"max_queue_delay_ms": delay}))
+        if delay is not None:
+            settings = settings.model_copy(update={"max_queue_delay_ms": delay})
         self.inference = InferenceRuntime(settings, registry=registry, namespace="aquaculture")
         await self.refresh()
         self.hub.add(MODEL_TOPIC, _Nudge(self))
