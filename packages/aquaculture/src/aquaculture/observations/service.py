@@ -123,6 +123,17 @@ async def classify_and_store(
     classifier = classifier_of(runtime)
     size, settings = classifier.card.input_size, runtime.app_settings
     cleaned = await asyncio.to_thread(_clean_all, images, settings, size, skip_bad)
+    return await _classify_and_store_clean(runtime, classifier, cleaned)
+
+
+def _check_and_clean(upload: Upload, settings: AquacultureSettings, size: int) -> CleanImage:
+    # One worker-thread call for a single upload: under load each hop waits for a thread.
+    return clean(check_image(upload.data, settings, upload.filename), settings, size)
+
+
+async def _classify_and_store_clean(
+    runtime: AquacultureRuntime, classifier: Classifier, cleaned: Sequence[CleanImage]
+) -> list[Classified]:
     if not cleaned:
         return []
     predicted = await classifier.classify(np.stack([c.pixels for c in cleaned]))
@@ -187,10 +198,12 @@ class ObservationService:
         # and every other request would queue behind this image's decoding.
         await session.rollback()
         settings = runtime.app_settings
-        if is_zip(upload.data):
-            images = await asyncio.to_thread(read_zip, upload.data, settings)
-        else:
-            images = [await asyncio.to_thread(check_image, upload.data, settings, upload.filename)]
+        if not is_zip(upload.data):
+            size = classifier.card.input_size
+            image = await asyncio.to_thread(_check_and_clean, upload, settings, size)
+            done = await _classify_and_store_clean(runtime, classifier, [image])
+            return await self._record(session, runtime, (farm_id, tank_id), user_id, upload, done)
+        images = await asyncio.to_thread(read_zip, upload.data, settings)
         if len(images) > settings.batch_inline_max:
             job = await self._queue(
                 session, runtime, user_id, (farm_id, tank_id), upload, len(images)
@@ -199,11 +212,20 @@ class ObservationService:
                 observations=[], job=job_read(job), model_note=model_note(classifier)
             )
         done = await classify_and_store(runtime, images)
-        rows = add_observations(session, farm_id, tank_id, done, user_id=user_id,
+        return await self._record(session, runtime, (farm_id, tank_id), user_id, upload, done)
+
+    async def _record(
+        self, session: AsyncSession, runtime: AquacultureRuntime,
+        where: tuple[uuid.UUID, uuid.UUID], user_id: uuid.UUID, upload: Upload,
+        done: Sequence[Classified],
+    ) -> UploadResult:  # fmt: skip
+        """The observations of images classified inline, committed, as the API answers."""
+        rows = add_observations(session, *where, done, user_id=user_id,
                                 observed_at=upload.observed_at)  # fmt: skip
         await session.commit()
         reads = [await self.read(runtime, r) for r in rows]
-        return UploadResult(observations=reads, job=None, model_note=model_note(classifier))
+        return UploadResult(observations=reads, job=None,
+                            model_note=model_note(classifier_of(runtime)))  # fmt: skip
 
     async def _queue(
         self,
