@@ -361,9 +361,8 @@ class _Run:
                 settings = self.settings_list[item.settings_index]
                 lines = split_lines(contents[item.rel].decode("utf-8", "replace"))
                 self._add_ruff(report, lines, diags, settings, selects)
-            self.cache.put(item.key, report.to_cache())
-            if report.facts:
-                self.cache.put(item.key + "-facts", report.facts)
+            # The facts go in the same entry, on its second line: one file per analysed file.
+            self.cache.put(item.key, report.to_cache(), report.facts or None)
             self.reports[item.rel] = report
 
         _run_pool(
@@ -558,10 +557,11 @@ def _cached_project(cached: Any, notes: list[Note]) -> list[Finding] | None:
 
 
 def _load_facts(reports: list[FileReport], cache: Cache, keys: dict[str, str]) -> None:
-    """Read the facts of reports that came from the cache (stored apart, read only here)."""
+    """Read the facts of reports that came from the cache (their entries' second line, read
+    only here)."""
     for r in reports:
         if r.cached and not r.facts and r.path in keys:
-            facts = cache.get(keys[r.path] + "-facts")
+            facts = cache.get_extra(keys[r.path])
             r.facts = facts if isinstance(facts, dict) else {}
 
 
