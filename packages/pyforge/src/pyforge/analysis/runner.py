@@ -40,7 +40,10 @@ from pyforge.analysis.rules import ProjectHit, Rule, ToolContext
 
 ProgressCallback = Callable[[int, int], None]
 ENGINE_VERSION = "2"
-_CHUNKS_PER_WORKER = 6
+#: Guided scheduling: each chunk takes this share of the remaining bytes per worker, down to
+#: a floor of the total per worker; the last chunks are small, so no worker idles long at the end.
+_CHUNK_SHARE = 1 / 4
+_CHUNK_FLOOR = 1 / 24
 
 
 def run_digest(registry: Registry, config: Config) -> str:
@@ -464,10 +467,7 @@ def _pool_results(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _inherited
-    # Big files first so that no worker is left with a large one at the end.
-    order = sorted(range(len(payloads)), key=lambda i: -len(payloads[i][1]))
-    n_chunks = workers * _CHUNKS_PER_WORKER
-    chunks = [order[i::n_chunks] for i in range(n_chunks) if order[i::n_chunks]]
+    chunks = guided_chunks([len(p[1]) for p in payloads], workers)
     forked = "fork" in multiprocessing.get_all_start_methods()
     _inherited = payloads if forked else []
     try:
@@ -484,6 +484,32 @@ def _pool_results(
                 yield future.result()
     finally:
         _inherited = []
+
+
+def guided_chunks(sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Indices into ``sizes`` in chunks of decreasing total size, biggest items first.
+
+    A chunk takes :data:`_CHUNK_SHARE` of the remaining size per worker (at least
+    :data:`_CHUNK_FLOOR` of the total per worker, and at least one item): big files go first,
+    in few large chunks, and the run ends on small chunks of small files, so that the workers
+    finish at nearly the same moment.
+    """
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    remaining = sum(sizes)
+    floor = _CHUNK_FLOOR * remaining / workers
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    taken = 0
+    for i in order:
+        if chunk and taken + sizes[i] > max(floor, _CHUNK_SHARE * remaining / workers):
+            chunks.append(chunk)
+            remaining -= taken
+            chunk, taken = [], 0
+        chunk.append(i)
+        taken += sizes[i]
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def _project_findings(
