@@ -473,5 +473,6 @@ def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) ->
     units = _c_count_statements(gaps, types, toks, strs, n_lines=len(lines),
                                 want_units=want_units)  # fmt: skip
     gaps.standalone(len(lines) + 1)
+    private = _c_private_names(strs, string_toks) if want_private else {}
     return TokenScan(raw=gaps.counts.raw(), suppressions=suppressions, units=units,
-                     private_names=_c_private_names(strs, string_toks) if want_private else {})  # fmt: skip
+                     private_names=private)  # fmt: skip
