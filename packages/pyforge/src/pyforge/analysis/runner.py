@@ -44,6 +44,8 @@ ENGINE_VERSION = "2"
 #: a floor of the total per worker; the last chunks are small, so no worker idles long at the end.
 _CHUNK_SHARE = 1 / 4
 _CHUNK_FLOOR = 1 / 24
+#: A file's fixed cost (reading, decoding, the report), in bytes of source it is worth.
+_FILE_OVERHEAD = 2048
 
 
 def run_digest(registry: Registry, config: Config) -> str:
@@ -467,7 +469,7 @@ def _pool_results(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _inherited
-    chunks = guided_chunks([len(p[1]) for p in payloads], workers)
+    chunks = guided_chunks([len(p[1]) + _FILE_OVERHEAD for p in payloads], workers)
     forked = "fork" in multiprocessing.get_all_start_methods()
     _inherited = payloads if forked else []
     try:
