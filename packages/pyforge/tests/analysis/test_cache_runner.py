@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pyforge.analysis import analyze_paths, analyze_source
 from pyforge.analysis.config import config_from_table
+from pyforge.analysis.runner import guided_chunks
 
 from .conftest import OFFLINE
 
@@ -113,3 +114,15 @@ def test_mypy_errors_become_findings(write_tree: Callable) -> None:
     assert (finding.path, finding.line, finding.category.value) == ("typed.py", 5, "types")
     assert "[arg-type]" in finding.message
     assert not [n for n in report.notes if "mypy" in n.message]
+
+
+def test_guided_chunks_cover_every_file_once_and_end_small() -> None:
+    sizes = [1000 - 3 * i for i in range(300)] + [5] * 100
+    chunks = guided_chunks(sizes, 2)
+    assert sorted(i for c in chunks for i in c) == list(range(len(sizes)))
+    totals = [sum(sizes[i] for i in c) for c in chunks]
+    assert chunks[0][0] == 0  # the biggest file goes first
+    assert totals[0] == max(totals)
+    assert totals[-1] <= sum(sizes) / 20  # the run ends on a small chunk
+    assert guided_chunks([7], 4) == [[0]]
+    assert guided_chunks([], 2) == []

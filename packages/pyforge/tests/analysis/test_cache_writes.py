@@ -41,3 +41,21 @@ def test_a_truncated_entry_reads_as_a_miss_and_is_rewritten(tmp_path: Path) -> N
     cache.put(key, {"a": [1, 2, 3]})
     assert cache.get(key) == {"a": [1, 2, 3]}
     assert not list((tmp_path / "c").rglob("*.tmp"))
+
+
+def test_an_extra_value_shares_the_entry_and_is_read_apart(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    key, plain = make_key("k"), make_key("plain")
+    with cache.writing_behind():
+        cache.put(key, {"report": "a\nb"}, {"facts": [[1, 2, 3, 4]]})
+        cache.put(plain, [1])
+    assert len(list((tmp_path / "c").rglob("*.json"))) == 2  # one file per entry
+    assert cache.get(key) == {"report": "a\nb"}  # a newline inside a string is escaped
+    assert cache.get_extra(key) == {"facts": [[1, 2, 3, 4]]}
+    assert cache.get(plain) == [1]
+    assert cache.get_extra(plain) is None
+    assert cache.get_extra(make_key("missing")) is None
+    entry = next((tmp_path / "c").rglob(f"{key}.json"))
+    entry.write_bytes(entry.read_bytes()[:-3])  # the extra value cut short: a miss for it only
+    assert cache.get(key) == {"report": "a\nb"}
+    assert cache.get_extra(key) is None

@@ -1,5 +1,9 @@
 """On-disk result cache: one JSON file per analysed file, keyed by everything that matters.
 
+An entry holds one JSON document, or two on two lines: the value and an ``extra`` value that
+is read only when asked for (a file's report, then its facts for the project checks), so that
+a cold run creates one file per analysed file rather than two.
+
 The key hashes the file's content (sha256), its root-relative path (findings carry it), the
 effective rule settings for that path, and the run-wide digest (engine and analyzer versions,
 ruff's version, analyzer options, Python version). JSON only: a cache must never be a way to
@@ -20,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = "v1"
+CACHE_FORMAT = "v2"
 DEFAULT_CACHE_DIR = ".pyforge-cache"
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 #: Temporary names are unique per process (and per fork: see _reset_pid_token) and per write.
@@ -51,7 +55,7 @@ class Cache:
         self._dirs: set[str] = set()
         self._behind = False
         self._writer: threading.Thread | None = None
-        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Any, Any] | None] = queue.SimpleQueue()
 
     @property
     def enabled(self) -> bool:
@@ -64,12 +68,33 @@ class Cache:
 
     def get(self, key: str) -> Any | None:
         """The cached value, or None when missing or unreadable."""
+        data = self._read(key)
+        if data is None:
+            return None
+        end = data.find(b"\n")  # compact JSON holds no raw newline: it ends the value
+        try:
+            return json.loads(data if end < 0 else data[:end])
+        except ValueError:
+            return None
+
+    def get_extra(self, key: str) -> Any | None:
+        """The ``extra`` value stored with :meth:`put`, or None when missing or unreadable."""
+        data = self._read(key)
+        end = -1 if data is None else data.find(b"\n")
+        if data is None or end < 0:
+            return None
+        try:
+            return json.loads(data[end + 1 :])
+        except ValueError:
+            return None
+
+    def _read(self, key: str) -> bytes | None:
         if self.directory is None:
             return None
         try:
             with open(self._path(key), "rb") as fh:  # noqa: PTH123 - hot path
-                return json.loads(fh.read())
-        except (OSError, ValueError):
+                return fh.read()
+        except OSError:
             return None
 
     @contextmanager
@@ -91,8 +116,9 @@ class Cache:
                 self._writer.join()
                 self._writer = None
 
-    def put(self, key: str, value: Any) -> None:
-        """Store a value; an existing entry is replaced atomically (temporary file, rename)."""
+    def put(self, key: str, value: Any, extra: Any = None) -> None:
+        """Store a value (and an ``extra`` one, read apart by :meth:`get_extra`, unless None);
+        an existing entry is replaced atomically (temporary file, rename)."""
         if self.directory is None:
             return
         if self._behind:
@@ -100,18 +126,22 @@ class Cache:
                 self._writer = threading.Thread(target=self._drain, name="pyforge-cache",
                                                 daemon=True)  # fmt: skip
                 self._writer.start()
-            self._queue.put((key, value))
+            self._queue.put((key, value, extra))
             return
-        self._put_now(key, value)
+        self._put_now(key, value, extra)
 
     def _drain(self) -> None:
         while (item := self._queue.get()) is not None:
             self._put_now(*item)
 
-    def _put_now(self, key: str, value: Any) -> None:
+    def _put_now(self, key: str, value: Any, extra: Any = None) -> None:
         try:
-            # json.dumps (not json.dump): only the one-shot form uses the C encoder.
-            payload = json.dumps(value, separators=(",", ":")).encode("utf-8")
+            # json.dumps (not json.dump): only the one-shot form uses the C encoder. Values are
+            # plain trees of dicts and lists: no cycle to look for.
+            payload = json.dumps(value, separators=(",", ":"), check_circular=False).encode()
+            if extra is not None:
+                payload += b"\n" + json.dumps(extra, separators=(",", ":"),
+                                               check_circular=False).encode()  # fmt: skip
         except (TypeError, ValueError):
             return
         self.put_bytes(key, payload)

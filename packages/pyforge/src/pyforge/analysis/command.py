@@ -122,11 +122,13 @@ def analyze_command(
     started = time.perf_counter() if started is None else started
     started_ns = time.time_ns()
     use_run_cache = not no_cache and changed_since is None and (jobs is None or jobs >= 1)
-    if use_run_cache:
+    # Computed once: looked up now, stored under after the run (hashing every path costs).
+    entry = _run_cache_entry(paths, config, cache_dir, baseline, fmt) if use_run_cache else None
+    if entry is not None:
         from pyforge.analysis.runcache import answer
 
-        code = answer(paths, fmt=fmt, output=output, config_file=config,
-                      cache_dir=cache_dir, baseline=baseline, started=started)  # fmt: skip
+        code = answer(paths, fmt=fmt, output=output, config_file=config, cache_dir=cache_dir,
+                      baseline=baseline, started=started, entry=entry)  # fmt: skip
         if code is not None:
             return code
 
@@ -140,7 +142,6 @@ def analyze_command(
         is not None,
     )  # fmt: skip
     passed = report.gate is None or report.gate.passed
-    entry = _run_cache_entry(paths, config, cache_dir, baseline, fmt) if use_run_cache else None
     with _output(output) as out:
         _write(report, fmt, out, entry, started_ns, paths, config, passed)
     return EXIT_OK if passed else EXIT_GATE_FAILED

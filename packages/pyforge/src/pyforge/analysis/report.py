@@ -136,7 +136,8 @@ class FileReport:
 
     def to_cache(self) -> dict[str, Any]:
         """Complete JSON form for the cache (findings and notes included; facts are cached
-        separately, since they are only read when project-wide checks must run again)."""
+        on the entry's second line, since they are only read when project-wide checks must run
+        again)."""
         data = self.to_dict()
         data["findings"] = [f.to_dict() for f in self.findings]
         data["notes"] = [n.message for n in self.notes]

@@ -295,19 +295,21 @@ _VALUE_OPTIONS = {
 
 def answer(
     paths: Sequence[str], *, fmt: str, output: Path | None, config_file: Path | None,
-    cache_dir: Path | None, baseline: Path | None, started: float,
+    cache_dir: Path | None, baseline: Path | None, started: float, entry: Path | None = None,
 ) -> int | None:  # fmt: skip
     """Serve ``pyforge analyze`` from the run cache: the exit code, or None on a miss (then
-    nothing was written and the caller analyses as usual)."""
+    nothing was written and the caller analyses as usual). ``entry`` is the command line's
+    :func:`entry_path`, when the caller has it already (it is computed otherwise)."""
     if fmt not in FORMATS:
         return None
     from pyforge.analysis.locate import ConfigError
 
-    try:
-        entry = entry_path(paths, config_file=config_file, cache_dir=cache_dir,
-                           baseline=baseline, fmt=fmt)  # fmt: skip
-    except (OSError, ValueError, ConfigError):
-        return None
+    if entry is None:
+        try:
+            entry = entry_path(paths, config_file=config_file, cache_dir=cache_dir,
+                               baseline=baseline, fmt=fmt)  # fmt: skip
+        except (OSError, ValueError, ConfigError):
+            return None
     hit = lookup(entry)
     if hit is None:
         return None

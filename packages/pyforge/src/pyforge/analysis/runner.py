@@ -40,7 +40,12 @@ from pyforge.analysis.rules import ProjectHit, Rule, ToolContext
 
 ProgressCallback = Callable[[int, int], None]
 ENGINE_VERSION = "2"
-_CHUNKS_PER_WORKER = 6
+#: Guided scheduling: each chunk takes this share of the remaining bytes per worker, down to
+#: a floor of the total per worker; the last chunks are small, so no worker idles long at the end.
+_CHUNK_SHARE = 1 / 4
+_CHUNK_FLOOR = 1 / 24
+#: A file's fixed cost (reading, decoding, the report), in bytes of source it is worth.
+_FILE_OVERHEAD = 2048
 
 
 def run_digest(registry: Registry, config: Config) -> str:
@@ -361,9 +366,8 @@ class _Run:
                 settings = self.settings_list[item.settings_index]
                 lines = split_lines(contents[item.rel].decode("utf-8", "replace"))
                 self._add_ruff(report, lines, diags, settings, selects)
-            self.cache.put(item.key, report.to_cache())
-            if report.facts:
-                self.cache.put(item.key + "-facts", report.facts)
+            # The facts go in the same entry, on its second line: one file per analysed file.
+            self.cache.put(item.key, report.to_cache(), report.facts or None)
             self.reports[item.rel] = report
 
         _run_pool(
@@ -465,10 +469,7 @@ def _pool_results(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _inherited
-    # Big files first so that no worker is left with a large one at the end.
-    order = sorted(range(len(payloads)), key=lambda i: -len(payloads[i][1]))
-    n_chunks = workers * _CHUNKS_PER_WORKER
-    chunks = [order[i::n_chunks] for i in range(n_chunks) if order[i::n_chunks]]
+    chunks = guided_chunks([len(p[1]) + _FILE_OVERHEAD for p in payloads], workers)
     forked = "fork" in multiprocessing.get_all_start_methods()
     _inherited = payloads if forked else []
     try:
@@ -485,6 +486,32 @@ def _pool_results(
                 yield future.result()
     finally:
         _inherited = []
+
+
+def guided_chunks(sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Indices into ``sizes`` in chunks of decreasing total size, biggest items first.
+
+    A chunk takes :data:`_CHUNK_SHARE` of the remaining size per worker (at least
+    :data:`_CHUNK_FLOOR` of the total per worker, and at least one item): big files go first,
+    in few large chunks, and the run ends on small chunks of small files, so that the workers
+    finish at nearly the same moment.
+    """
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    remaining = sum(sizes)
+    floor = _CHUNK_FLOOR * remaining / workers
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    taken = 0
+    for i in order:
+        if chunk and taken + sizes[i] > max(floor, _CHUNK_SHARE * remaining / workers):
+            chunks.append(chunk)
+            remaining -= taken
+            chunk, taken = [], 0
+        chunk.append(i)
+        taken += sizes[i]
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def _project_findings(
@@ -558,10 +585,11 @@ def _cached_project(cached: Any, notes: list[Note]) -> list[Finding] | None:
 
 
 def _load_facts(reports: list[FileReport], cache: Cache, keys: dict[str, str]) -> None:
-    """Read the facts of reports that came from the cache (stored apart, read only here)."""
+    """Read the facts of reports that came from the cache (their entries' second line, read
+    only here)."""
     for r in reports:
         if r.cached and not r.facts and r.path in keys:
-            facts = cache.get(keys[r.path] + "-facts")
+            facts = cache.get_extra(keys[r.path])
             r.facts = facts if isinstance(facts, dict) else {}
 
 

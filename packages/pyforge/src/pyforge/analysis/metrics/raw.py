@@ -15,6 +15,7 @@ import sys
 import tokenize
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ if sys.version_info[:2] == (3, 11):  # the only C tokenizer interface this modul
 
 _SUPPRESS = re.compile(r"pyforge:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"noqa(?::\s*([\w\-, ]+))?", re.IGNORECASE)
+#: What either pattern above needs: one search rules out most comments.
+_MAY_SUPPRESS = re.compile(r"pyforge|noqa", re.IGNORECASE)
 ALL_RULES = "*"
 
 
@@ -107,6 +110,8 @@ def _raw_metrics(
 
 
 def _parse_suppression(comment: str) -> list[str] | None:
+    if _MAY_SUPPRESS.search(comment) is None:
+        return None
     match = _SUPPRESS.search(comment)
     if match is not None:
         if match.group(1) is None:
@@ -331,6 +336,10 @@ def _string_spans(
 
 def _comment_in(line: str, string_spans: Sequence[tuple[int, int]]) -> str | None:
     """The comment on ``line``: from the first '#' that no string covers, if any."""
+    if not string_spans:
+        # No string on the line: the first '#' starts the comment ('#' is one byte in UTF-8,
+        # never part of another character's, so no byte offsets are needed).
+        return line[line.index("#") :].rstrip("\r")
     data = line.encode("utf-8")  # token columns are byte offsets
     pos = data.find(b"#")
     while pos >= 0:
@@ -367,12 +376,17 @@ def _c_statements(types: list[int], toks: list[Any]) -> Iterator[tuple[int, int,
         i = j + 1
 
 
-def _c_private_names(toks: list[Any]) -> dict[str, int]:
-    """Private names among the tokens: identifiers, and mentions inside strings."""
-    counts: dict[str, int] = {}
-    for name in [t[0] for t in toks if t[1] == _C_NAME and t[0][0] == "_"]:
-        _count_private(counts, name)
-    for string in [t[0] for t in toks if t[1] == _C_STRING and "_" in t[0]]:
+#: A private (not dunder) identifier among NUL-joined token strings: only NAME tokens start
+#: with '_' (strings start with a quote or prefix letter), and no token holds a NUL.
+_PRIVATE_TOKEN = re.compile(r"\0(_(?!_)[^\0]*)")
+
+
+def _c_private_names(strs: list[str], strings: list[Any]) -> dict[str, int]:
+    """Private names among the tokens: identifiers, and mentions inside string tokens."""
+    # One search over all token strings instead of a comprehension over every token; the
+    # names come out in token order, as _count_private would see them.
+    counts: dict[str, int] = dict(Counter(_PRIVATE_TOKEN.findall("\0" + "\0".join(strs))))
+    for string in [t[0] for t in strings if "_" in t[0]]:
         _count_private_in_string(counts, string)
     return counts
 
@@ -406,8 +420,9 @@ class _CGaps:
 
 
 def _c_count_statements(
-    gaps: _CGaps, types: list[int], toks: list[Any], *, n_lines: int, want_units: bool
-) -> list[tuple[int, int, int, int]]:
+    gaps: _CGaps, types: list[int], toks: list[Any], strs: list[str], *, n_lines: int,
+    want_units: bool,
+) -> list[tuple[int, int, int, int]]:  # fmt: skip
     """Count every statement's rows and logical lines; its duplication units.
 
     The loop runs once per statement of the file, so the usual case (a one-line statement
@@ -416,9 +431,6 @@ def _c_count_statements(
     counts = gaps.counts
     empty, comments_upto = gaps.empty, gaps.comments_upto
     units: list[tuple[int, int, int, int]] = []
-    # The token strings listed once: slicing this list is twice as fast as a comprehension
-    # over each statement's slice of tokens.
-    strs = [t[0] for t in toks] if want_units else []
     lloc = 0
     for i, j, last_row in _c_statements(types, toks):
         first, last = toks[i][2], min(last_row, n_lines)
@@ -446,7 +458,11 @@ def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) ->
     lines = _source_lines(text)
     toks = list(_C_TOKENIZER(text))
     types = [t[1] for t in toks]
-    strings = [(t[2], t[4], t[3], t[5]) for t in toks if t[1] == _C_STRING]
+    string_toks = [t for t in toks if t[1] == _C_STRING]
+    # The token strings listed once: slicing this list is twice as fast as a comprehension
+    # over each statement's slice of tokens.
+    strs = [t[0] for t in toks] if want_units or want_private else []
+    strings = [(t[2], t[4], t[3], t[5]) for t in string_toks]
     comment_text = _comment_rows(lines, strings)
     suppressions: dict[int, list[str]] = {}
     for row, comment in comment_text.items():
@@ -454,7 +470,9 @@ def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) ->
         if rules:
             suppressions[row] = rules
     gaps = _CGaps(lines, comment_text)
-    units = _c_count_statements(gaps, types, toks, n_lines=len(lines), want_units=want_units)
+    units = _c_count_statements(gaps, types, toks, strs, n_lines=len(lines),
+                                want_units=want_units)  # fmt: skip
     gaps.standalone(len(lines) + 1)
+    private = _c_private_names(strs, string_toks) if want_private else {}
     return TokenScan(raw=gaps.counts.raw(), suppressions=suppressions, units=units,
-                     private_names=_c_private_names(toks) if want_private else {})  # fmt: skip
+                     private_names=private)  # fmt: skip
