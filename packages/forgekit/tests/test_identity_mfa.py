@@ -4,6 +4,7 @@ browser (cookie) sign-in. Every test runs on the embedded and the real backend."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from forgekit.events.models import AuditLog
 from forgekit.identity.mfa import totp
 from forgekit.identity.mfa.models import MfaRecoveryCode, MfaTotp
 from forgekit.identity.testing import TestUser, register, register_and_login
@@ -204,7 +206,21 @@ async def test_wrong_codes_are_rate_limited_per_account(
     assert locked.headers["content-type"].startswith(PROBLEM)
 
 
-async def test_disable_needs_a_valid_code(client: httpx.AsyncClient, clock: Clock) -> None:
+async def audited(runtime: Any, user: TestUser, wanted: set[str]) -> set[str]:
+    """The audit log's event types about ``user``, once ``wanted`` are all there."""
+    deadline = time.monotonic() + 20
+    while True:
+        async with runtime.db.transaction() as session:
+            query = select(AuditLog.event_type).where(AuditLog.actor == str(user.id))
+            types = set((await session.execute(query)).scalars().all())
+        if wanted <= types or time.monotonic() > deadline:
+            return types
+        await asyncio.sleep(0.05)  # polling the consumer's table until the events land
+
+
+async def test_disable_needs_a_valid_code(
+    client: httpx.AsyncClient, runtime: Any, clock: Clock
+) -> None:
     user = await register_and_login(client)
     secret = (await enrol(client, user, clock))["secret"]
     clock.advance(30)
@@ -226,6 +242,8 @@ async def test_disable_needs_a_valid_code(client: httpx.AsyncClient, clock: Cloc
         "/auth/mfa/totp/disable", json={"code": code(secret, clock.step())}, headers=user.headers
     )
     assert again.status_code == 409
+    wanted = {"user.mfa_enabled", "user.mfa_disabled"}
+    assert wanted <= await audited(runtime, user, wanted)
 
 
 async def test_mfa_endpoints_need_a_session_not_an_api_key(

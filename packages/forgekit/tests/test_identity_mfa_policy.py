@@ -9,9 +9,11 @@ import httpx
 import pyotp
 import pytest
 
+from forgekit.errors import Forbidden
 from forgekit.identity.mfa import totp
 from forgekit.identity.mfa.policy import MfaPolicy
 from forgekit.identity.testing import register_and_login, set_user
+from forgekit.live.websocket import authenticate_credential
 
 
 @pytest.fixture
@@ -66,3 +68,13 @@ async def test_accounts_outside_the_policy_are_not_held(
     user = await register_and_login(client)
     await set_user(runtime, user, role="viewer")
     assert (await client.get("/api/v1/teams", headers=user.headers)).status_code == 200
+
+
+async def test_live_connections_refuse_a_held_session(
+    client: httpx.AsyncClient, runtime: Any
+) -> None:
+    user = await register_and_login(client)
+    async with runtime.db.session() as session:
+        with pytest.raises(Forbidden) as info:
+            await authenticate_credential(session, runtime, user.access_token)
+    assert info.value.extensions["reason"] == "mfa_enrollment_required"

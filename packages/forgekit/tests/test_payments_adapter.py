@@ -244,8 +244,14 @@ async def test_server_errors_are_retried_with_the_same_key(
         await stripe.create_customer("e@example.com", idempotency_key=key())
     assert info.value.status == 500
     await payment_provider.control.fail_next("rate_limit")
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderUnavailable) as info:
         await stripe.create_customer("e@example.com", idempotency_key=key())
+    assert info.value.status == 429
+    customer = await stripe.create_customer("e@example.com", idempotency_key=key())
+    await payment_provider.control.fail_next("error")
+    with pytest.raises(ProviderUnavailable):  # reads fail too
+        await stripe.retrieve_customer(customer.id)
+    assert await stripe.retrieve_customer(customer.id) == customer
     await payment_provider.control.fail_next("error", count=2)
     k = key("retry")
     async with payment_provider.adapter(max_retries=2, retry_backoff_s=0.01) as patient:

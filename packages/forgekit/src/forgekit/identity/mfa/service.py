@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
 from forgekit.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
+from forgekit.events.outbox import enqueue
+from forgekit.events.types import EventType
+from forgekit.identity.events import USER_MFA_DISABLED, USER_MFA_ENABLED, AccountEvent
 from forgekit.identity.mfa import totp
 from forgekit.identity.mfa.models import MfaTotp
 from forgekit.identity.mfa.policy import MfaPolicy
@@ -87,6 +90,12 @@ def _raise_if_denied(decision: RateLimitDecision) -> None:
         )
 
 
+async def _record(session: AsyncSession, event_type: EventType[AccountEvent], user: User) -> None:
+    """Put the change in the outbox, in the transaction that makes it (the audit log's)."""
+    payload = AccountEvent(user_id=user.id, email=user.email, username=user.username)
+    await enqueue(session, event_type, payload, metadata={"actor_id": str(user.id)})
+
+
 def _box(settings: ForgeSettings) -> SecretBox:
     return SecretBox(settings.secret_key.get_secret_value(), SECRET_PURPOSE)
 
@@ -152,6 +161,7 @@ class MfaService:
         if not await factors.confirm(user_id, utcnow()):
             raise Conflict("The enrolment was confirmed already.")
         codes = await self._new_recovery_codes(session, settings, user_id)
+        await _record(session, USER_MFA_ENABLED, principal.user)
         await session.commit()
         return codes
 
@@ -178,6 +188,7 @@ class MfaService:
         if not await self._check(session, settings, throttle, factor, code, recovery=True):
             raise BadRequest(INVALID_CODE)
         await MfaTotpRepository(session).remove(principal.user_id)
+        await _record(session, USER_MFA_DISABLED, principal.user)
         await session.commit()
 
     def challenge(self, settings: ForgeSettings, user: User) -> MfaChallenge:
