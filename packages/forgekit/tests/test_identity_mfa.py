@@ -59,6 +59,13 @@ async def enrol(client: httpx.AsyncClient, user: TestUser, clock: Clock) -> dict
     return {"secret": secret, "recovery_codes": confirmed.json()["recovery_codes"]}
 
 
+async def enrolled_user(client: httpx.AsyncClient, clock: Clock) -> tuple[TestUser, str, list[str]]:
+    """A logged-in user with MFA on: the user, the secret and the recovery codes."""
+    user = await register_and_login(client)
+    enrolment = await enrol(client, user, clock)
+    return user, enrolment["secret"], enrolment["recovery_codes"]
+
+
 async def challenge(client: httpx.AsyncClient, user: TestUser) -> str:
     resp = await client.post(
         "/auth/login", data={"username": user.username, "password": user.password}
@@ -122,8 +129,7 @@ async def test_enrolment_stores_the_secret_encrypted_and_codes_hashed(
 async def test_login_returns_a_challenge_that_a_code_completes(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     clock.advance(30)
     token = await challenge(client, user)
     # The challenge is no session: it opens nothing.
@@ -148,8 +154,7 @@ async def test_login_returns_a_challenge_that_a_code_completes(
 async def test_window_is_one_step_either_side_and_steps_are_used_once(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     clock.advance(300)
     now = clock.step()
     assert (await verify(client, user, code(secret, now - 2))).status_code == 401
@@ -166,14 +171,12 @@ async def test_window_is_one_step_either_side_and_steps_are_used_once(
 async def test_confirmation_code_cannot_be_replayed_at_login(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     assert (await verify(client, user, code(secret, clock.step()))).status_code == 401
 
 
 async def test_recovery_codes_work_once_each(client: httpx.AsyncClient, clock: Clock) -> None:
-    user = await register_and_login(client)
-    codes = (await enrol(client, user, clock))["recovery_codes"]
+    user, _, codes = await enrolled_user(client, clock)
     first = await verify(client, user, codes[0])
     assert first.status_code == 200, first.text
     assert (await verify(client, user, codes[0])).status_code == 401
@@ -191,8 +194,7 @@ async def test_recovery_codes_work_once_each(client: httpx.AsyncClient, clock: C
 async def test_wrong_codes_are_rate_limited_per_account(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     clock.advance(60)
     token = await challenge(client, user)
     for _ in range(5):
@@ -221,8 +223,7 @@ async def audited(runtime: Any, user: TestUser, wanted: set[str]) -> set[str]:
 async def test_disable_needs_a_valid_code(
     client: httpx.AsyncClient, runtime: Any, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     clock.advance(30)
     wrong = await client.post(
         "/auth/mfa/totp/disable", json={"code": "999999"}, headers=user.headers
@@ -261,8 +262,7 @@ async def test_mfa_endpoints_need_a_session_not_an_api_key(
 async def test_browser_sign_in_honours_mfa(
     client: httpx.AsyncClient, forge_settings: Any, clock: Clock
 ) -> None:
-    user = await register_and_login(client)
-    secret = (await enrol(client, user, clock))["secret"]
+    user, secret, _ = await enrolled_user(client, clock)
     clock.advance(30)
     form = {"username": user.username, "password": user.password}
     first = await client.post("/auth/session", data=form)
