@@ -101,3 +101,19 @@ class ConversionFinished(ModelEvent):
 
 CONVERSION_REQUESTED: Final = EventType("model.version.conversion_requested", ConversionRequested)
 CONVERSION_FINISHED: Final = EventType("model.version.converted", ConversionFinished)
+
+
+class UsageRecorded(BaseModel):
+    """``usage.recorded``: one billable call was counted (once per consumer and request id)."""
+
+    event_id: uuid.UUID
+    consumer_id: uuid.UUID
+    model_id: uuid.UUID
+    version: str
+    request_id: str
+    items: int
+    compute_ms: int
+    occurred_at: str
+
+
+USAGE_RECORDED: Final = EventType("usage.recorded", UsageRecorded)

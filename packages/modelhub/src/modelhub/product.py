@@ -21,16 +21,18 @@ if TYPE_CHECKING:
 def _routers() -> Sequence[APIRouter]:
     from modelhub.cards.router import router as cards_router
     from modelhub.discovery.router import router as discovery_router
+    from modelhub.inference.router import router as inference_router
     from modelhub.registry.router import router as registry_router
     from modelhub.reviews.router import router as reviews_router
     from modelhub.search.router import router as search_router
     from modelhub.uploads.router import router as uploads_router
+    from modelhub.usage.router import router as usage_router
     from modelhub.versions.router import router as versions_router
 
     # Discovery first: its fixed paths (``/models/popular``) are declared before any
     # ``/models/{owner}/...`` template could claim them.
     return [discovery_router, registry_router, uploads_router, versions_router, search_router,
-            reviews_router, cards_router]  # fmt: skip
+            reviews_router, cards_router, inference_router, usage_router]  # fmt: skip
 
 
 def _runtime() -> type[ModelhubRuntime]:

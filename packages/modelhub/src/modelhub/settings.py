@@ -50,6 +50,14 @@ class ModelhubSettings(ProductSettings):
     #: Modules the sandbox treats as not installed (switches a converter off; tests).
     convert_unavailable: list[str] = []
 
+    # Hosted inference (modelhub.inference); the runtime's own knobs are FORGE_INFERENCE_*.
+    #: Calls one API key (or login) may make per model, GCRA: bursts up to the count.
+    infer_rate: str = "600/minute"
+    #: Most values (over all inputs and instances) one call may send.
+    infer_max_elements: int = 1_000_000
+    #: How long a deterministic model's answer is served from the cache.
+    infer_cache_ttl_s: int = 3600
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ModelhubSettings:
