@@ -81,6 +81,7 @@ async def _poll(runtime: Runtime, stmt, expected: int, timeout_s: float = 120) -
 
 @pytest.mark.real
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("backend", ["real"])
 async def test_1000_calls_with_retries_over_two_api_processes_bill_exactly_1000(
     client: httpx.AsyncClient, runtime: Runtime, forge_settings: ForgeSettings, tmp_path: Path
