@@ -117,3 +117,15 @@ class UsageRecorded(BaseModel):
 
 
 USAGE_RECORDED: Final = EventType("usage.recorded", UsageRecorded)
+
+
+class JobEvent(BaseModel):
+    """``inference.job.requested`` / ``inference.job.finished``: which job (and its state)."""
+
+    job_id: uuid.UUID
+    model_id: uuid.UUID
+    status: str
+
+
+JOB_REQUESTED: Final = EventType("inference.job.requested", JobEvent)
+JOB_FINISHED: Final = EventType("inference.job.finished", JobEvent)

@@ -58,6 +58,15 @@ class ModelhubSettings(ProductSettings):
     #: How long a deterministic model's answer is served from the cache.
     infer_cache_ttl_s: int = 3600
 
+    # Asynchronous jobs (modelhub.jobs).
+    #: How long a finished job and its result are kept.
+    job_retention_s: int = 7 * 24 * 3600
+    #: How often the janitor deletes expired jobs.
+    job_janitor_interval_s: float = 300.0
+    #: Completion webhooks may target private networks (tests, on-premise installs only).
+    callbacks_allow_private_networks: bool = False
+    callback_timeout_s: float = 10.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ModelhubSettings:

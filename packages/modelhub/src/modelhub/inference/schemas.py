@@ -43,6 +43,8 @@ class InferRequest(BaseModel):
     instances: list[Inputs] | None = Field(default=None, min_length=1, max_length=256)
     #: How outputs come back: nested lists, or base64 with dtype and shape.
     output_format: Literal["json", "b64"] = "json"
+    #: Asynchronous calls only: where the signed completion webhook is POSTed.
+    callback_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
 
 
 class InferResult(BaseModel):

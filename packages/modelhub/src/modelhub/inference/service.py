@@ -115,7 +115,7 @@ class InferenceService:
             warm_up_inputs=warm_up_inputs(public_signature(version)),
         )  # fmt: skip
 
-    async def _compute(
+    async def compute(
         self, runtime: ModelhubRuntime, model: MarketModel, version: ModelVersion,
         arrays: list[dict[str, Array]], fmt: str,
     ) -> list[dict[str, Any]]:  # fmt: skip
@@ -149,12 +149,16 @@ class InferenceService:
         if previous is not None and previous.input_sha256 != digest:
             raise Conflict("This Idempotency-Key was used with other inputs.",
                            request_id=request_id)  # fmt: skip
+        # End the reading transaction before the model runs: on SQLite every transaction
+        # holds the one write lock, and a call waiting for its batch must not block the
+        # calls it is batched with.
+        await session.commit()
         cache_key = f"infer:{onnx_key(version)}:{body.output_format}:{digest}"
         cached = await runtime.cache.get(cache_key) if is_deterministic(model) else None
         compute_ms = 0
         if cached is None:
             c0 = time.perf_counter()
-            results = await self._compute(runtime, model, version, arrays, body.output_format)
+            results = await self.compute(runtime, model, version, arrays, body.output_format)
             compute_ms = round((time.perf_counter() - c0) * 1000)
             if is_deterministic(model):
                 await runtime.cache.set(cache_key, results, runtime.app_settings.infer_cache_ttl_s)
