@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from modelhub.analytics.router import router as analytics_router
     from modelhub.cards.router import router as cards_router
     from modelhub.discovery.router import router as discovery_router
     from modelhub.inference.router import router as inference_router
@@ -33,7 +34,8 @@ def _routers() -> Sequence[APIRouter]:
     # Discovery first: its fixed paths (``/models/popular``) are declared before any
     # ``/models/{owner}/...`` template could claim them.
     return [discovery_router, registry_router, uploads_router, versions_router, search_router,
-            reviews_router, cards_router, inference_router, jobs_router, usage_router]  # fmt: skip
+            reviews_router, cards_router, inference_router, jobs_router, usage_router,
+            analytics_router]  # fmt: skip
 
 
 def _runtime() -> type[ModelhubRuntime]:

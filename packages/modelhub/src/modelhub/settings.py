@@ -58,6 +58,11 @@ class ModelhubSettings(ProductSettings):
     #: How long a deterministic model's answer is served from the cache.
     infer_cache_ttl_s: int = 3600
 
+    # Money (modelhub.analytics): prices are in this currency's major units.
+    currency: str = "usd"
+    #: The publisher's share of what their models earn, in basis points (8000 = 80 %).
+    publisher_share_bps: int = 8000
+
     # Asynchronous jobs (modelhub.jobs).
     #: How long a finished job and its result are kept.
     job_retention_s: int = 7 * 24 * 3600

@@ -158,7 +158,13 @@ class InferenceService:
         compute_ms = 0
         if cached is None:
             c0 = time.perf_counter()
-            results = await self.compute(runtime, model, version, arrays, body.output_format)
+            try:
+                results = await self.compute(runtime, model, version, arrays, body.output_format)
+            except ProblemError:
+                # Overloaded, timed out or rejected: counted as the model's error, not billed.
+                await UsageRepository(session).add_error(principal.user_id, model.id, utcnow())
+                await session.commit()
+                raise
             compute_ms = round((time.perf_counter() - c0) * 1000)
             if is_deterministic(model):
                 await runtime.cache.set(cache_key, results, runtime.app_settings.infer_cache_ttl_s)

@@ -115,6 +115,8 @@ class UsageHourly(UUIDPrimaryKey, Base):
     calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     items: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     compute_ms: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    #: Calls that reached the model and failed (overloaded, timed out, rejected): not billed.
+    errors: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

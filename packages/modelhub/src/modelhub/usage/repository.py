@@ -70,7 +70,7 @@ class UsageRepository:
         stmt = self._insert(UsageHourly).values(
             id=uuid.uuid4(), consumer_id=event.consumer_id, model_id=event.model_id,
             hour=hour_of(event.occurred_at), calls=1, items=event.items,
-            compute_ms=event.compute_ms, revision=1, updated_at=now,
+            compute_ms=event.compute_ms, errors=0, revision=1, updated_at=now,
         )  # fmt: skip
         stmt = stmt.on_conflict_do_update(
             index_elements=[UsageHourly.consumer_id, UsageHourly.model_id, UsageHourly.hour],
@@ -81,6 +81,20 @@ class UsageRepository:
                 "revision": UsageHourly.revision + 1,
                 "updated_at": stmt.excluded.updated_at,
             },
+        )
+        await self.session.execute(stmt)
+
+    async def add_error(
+        self, consumer_id: uuid.UUID, model_id: uuid.UUID, at: datetime
+    ) -> None:
+        """Count a failed call in its hour's aggregate."""
+        stmt = self._insert(UsageHourly).values(
+            id=uuid.uuid4(), consumer_id=consumer_id, model_id=model_id, hour=hour_of(at),
+            calls=0, items=0, compute_ms=0, errors=1, revision=1, updated_at=at,
+        )  # fmt: skip
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UsageHourly.consumer_id, UsageHourly.model_id, UsageHourly.hour],
+            set_={"errors": UsageHourly.errors + 1, "revision": UsageHourly.revision + 1},
         )
         await self.session.execute(stmt)
 
@@ -110,6 +124,18 @@ class UsageRepository:
             stmt = stmt.where(UsageHourly.model_id.in_(model_ids))
         stmt = stmt.order_by(UsageHourly.hour)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def latencies(
+        self, model_ids: list[uuid.UUID], start: datetime, end: datetime, limit: int
+    ) -> list[tuple[uuid.UUID, datetime, int]]:
+        """``(model_id, occurred_at, latency_ms)`` of the models' calls in ``[start, end)``."""
+        stmt = (
+            select(UsageEvent.model_id, UsageEvent.occurred_at, UsageEvent.latency_ms)
+            .where(UsageEvent.model_id.in_(model_ids), UsageEvent.occurred_at >= start,
+                   UsageEvent.occurred_at < end)
+            .limit(limit)
+        )  # fmt: skip
+        return [(m, t, int(v)) for m, t, v in (await self.session.execute(stmt)).all()]
 
     async def record(
         self, consumer_id: uuid.UUID, model_id: uuid.UUID, source: UsageSource, at: datetime

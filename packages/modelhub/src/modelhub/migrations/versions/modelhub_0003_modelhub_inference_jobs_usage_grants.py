@@ -7,7 +7,7 @@ migration, which it cannot see: removed.)
 
 Revision ID: modelhub_0003
 Revises: modelhub_0002
-Create Date: 2026-12-03 06:36:32.195730
+Create Date: 2026-12-03 06:43:57.386908
 """
 
 from collections.abc import Sequence
@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('calls', sa.Integer(), nullable=False),
     sa.Column('items', sa.Integer(), nullable=False),
     sa.Column('compute_ms', sa.BigInteger(), nullable=False),
+    sa.Column('errors', sa.Integer(), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('updated_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
