@@ -18,24 +18,30 @@ scope answer 403.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from forgekit.deps import SessionDep, get_runtime
 from forgekit.errors import Forbidden, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.browser import cookie_credential
+from forgekit.identity.mfa.policy import MfaPolicy
+from forgekit.identity.mfa.repository import MfaTotpRepository
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import check_permission
 from forgekit.identity.security import InvalidTokenError, TokenType, decode_token, sha256_hex
 from forgekit.identity.tokens import sessions
+from forgekit.settings import ForgeSettings
 
 __all__ = [
     "CurrentPrincipal",
+    "MfaSetupPrincipal",
     "OptionalPrincipal",
     "Principal",
     "authenticated",
@@ -98,16 +104,48 @@ async def get_optional_principal(
         principal = await sessions.authenticate(
             session, settings, credential, claims=getattr(request.state, _CLAIMS_ATTR, None)
         )
+        principal = await _mfa_gate(session, settings, principal)
     setattr(request.state, _STATE_ATTR, principal)
     return principal
+
+
+async def _mfa_gate(
+    session: AsyncSession, settings: ForgeSettings, principal: Principal
+) -> Principal:
+    """Mark a session whose account must use MFA and has not enrolled yet."""
+    if not MfaPolicy.from_settings(settings).requires(principal.user.role):
+        return principal
+    if await MfaTotpRepository(session).is_enrolled(principal.user_id):
+        return principal
+    return dataclasses.replace(principal, mfa_enrolment_required=True)
+
+
+async def get_mfa_setup_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    """The caller, even one whose session may only enrol in MFA; 401 without credentials."""
+    if principal is None:
+        raise Unauthorized("Authentication required.")
+    return principal
+
+
+MfaSetupPrincipal = Annotated[Principal, Depends(get_mfa_setup_principal)]
+"""Any authenticated caller, including a session held back until its MFA enrolment (for the
+enrolment endpoints, ``/auth/me`` and logout)."""
 
 
 async def get_current_principal(
     principal: Annotated[Principal | None, Depends(get_optional_principal)],
 ) -> Principal:
-    """The caller; 401 without credentials."""
+    """The caller; 401 without credentials, 403 while the account must still enrol in MFA."""
     if principal is None:
         raise Unauthorized("Authentication required.")
+    if principal.mfa_enrolment_required:
+        raise Forbidden(
+            "Multi-factor authentication is required for your account: enrol at "
+            "POST /auth/mfa/totp, then confirm with a code.",
+            reason="mfa_enrollment_required",
+        )
     return principal
 
 
