@@ -5,7 +5,6 @@ PostgreSQL, Redis and RabbitMQ, are billed as exactly 1,000 calls."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from modelhub.testing import affine_onnx, host_model
+from modelhub.testing import affine_onnx, host_model, process_env
 from modelhub.usage.models import UsageEvent, UsageHourly
 from sqlalchemy import func, select
 
@@ -26,22 +25,6 @@ from forgekit.testing.servers import free_port
 CALLS, RETRY_EVERY, CONCURRENCY = 1000, 10, 32
 
 
-def _env(settings: ForgeSettings, port: int, data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "MODELHUB_"))}
-    env.update(
-        FORGE_ENV="test", FORGE_DATABASE_URL=settings.database_url,
-        FORGE_REDIS_URL=settings.redis_url, FORGE_AMQP_URL=settings.amqp_url,
-        FORGE_REDIS_PREFIX=settings.redis_prefix, FORGE_EVENTS_EXCHANGE=settings.events_exchange,
-        FORGE_EVENTS_QUEUE_PREFIX=settings.events_queue_prefix,
-        FORGE_SECRET_KEY=settings.secret_key.get_secret_value(),
-        FORGE_STORAGE_URL=settings.effective_storage_url, FORGE_LOG_JSON="false",
-        FORGE_LOG_LEVEL="WARNING", FORGE_RATE_LIMIT_DEFAULT="1000000/minute",
-        FORGE_DATABASE_POOL_SIZE="10", MODELHUB_INFER_RATE="1000000/minute",
-        MODELHUB_HOST="127.0.0.1", MODELHUB_PORT=str(port), MODELHUB_DATA_DIR=str(data),
-    )  # fmt: skip
-    return env
-
-
 def _spawn(settings: ForgeSettings, tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     data = tmp / name
@@ -49,7 +32,8 @@ def _spawn(settings: ForgeSettings, tmp: Path, name: str) -> tuple[subprocess.Po
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "modelhub.app:create_app",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     log = (tmp / f"{name}.log").open("wb")
-    proc = subprocess.Popen(cmd, env=_env(settings, port, data), cwd=data, stdout=log, stderr=log)
+    proc = subprocess.Popen(cmd, env=process_env(settings, data, port), cwd=data, stdout=log,
+                            stderr=log)  # fmt: skip
     return proc, f"http://127.0.0.1:{port}"
 
 

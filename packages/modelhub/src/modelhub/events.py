@@ -129,3 +129,13 @@ class JobEvent(BaseModel):
 
 JOB_REQUESTED: Final = EventType("inference.job.requested", JobEvent)
 JOB_FINISHED: Final = EventType("inference.job.finished", JobEvent)
+
+
+class PurchaseStep(BaseModel):
+    """``purchase.step``: run the purchase saga's next step (its state is in the database)."""
+
+    purchase_id: uuid.UUID
+    step: str
+
+
+PURCHASE_STEP: Final = EventType("purchase.step", PurchaseStep)

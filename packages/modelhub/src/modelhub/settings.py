@@ -63,6 +63,14 @@ class ModelhubSettings(ProductSettings):
     #: The publisher's share of what their models earn, in basis points (8000 = 80 %).
     publisher_share_bps: int = 8000
 
+    # Purchases (modelhub.purchases) through a Stripe-compatible provider (forgekit.payments).
+    #: The provider's API (empty: purchases answer 503 until one is configured).
+    payments_base_url: str = ""
+    payments_api_key: str = ""
+    payments_timeout_s: float = 10.0
+    #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
+    saga_halt_before: str = ""
+
     # Asynchronous jobs (modelhub.jobs).
     #: How long a finished job and its result are kept.
     job_retention_s: int = 7 * 24 * 3600

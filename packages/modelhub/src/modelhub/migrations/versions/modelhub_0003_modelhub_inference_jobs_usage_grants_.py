@@ -1,13 +1,13 @@
-"""modelhub inference jobs usage grants
+"""modelhub inference jobs usage grants purchases
 
 Hand-checked autogenerate output: asynchronous inference jobs, usage events (one per
-billable call, unique per consumer and request id), their hourly aggregate, and access
-grants. (Autogenerate also proposed dropping the SQLite full-text tables of the search
-migration, which it cannot see: removed.)
+billable call, unique per consumer and request id), their hourly aggregate, access grants
+and the purchase saga's state. (Autogenerate also proposed dropping the SQLite full-text
+tables of the search migration, which it cannot see: removed.)
 
 Revision ID: modelhub_0003
 Revises: modelhub_0002
-Create Date: 2026-12-03 06:43:57.386908
+Create Date: 2026-12-03 06:48:31.365424
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_model_grants')),
     sa.UniqueConstraint('consumer_id', 'model_id', name='uq_model_grants_consumer_model')
     )
+    op.create_table('purchases',
+    sa.Column('consumer_id', sa.Uuid(), nullable=False),
+    sa.Column('model_id', sa.Uuid(), nullable=False),
+    sa.Column('request_id', sa.String(length=128), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('payment_method', sa.String(length=255), nullable=False),
+    sa.Column('step', sa.String(length=16), nullable=False),
+    sa.Column('payment_intent_id', sa.String(length=255), nullable=True),
+    sa.Column('refund_id', sa.String(length=255), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['consumer_id'], ['users.id'], name=op.f('fk_purchases_consumer_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['model_id'], ['market_models.id'], name=op.f('fk_purchases_model_id_market_models'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_purchases')),
+    sa.UniqueConstraint('consumer_id', 'request_id', name='uq_purchases_request')
+    )
     op.create_table('usage_events',
     sa.Column('consumer_id', sa.Uuid(), nullable=False),
     sa.Column('model_id', sa.Uuid(), nullable=False),
@@ -115,6 +134,7 @@ def downgrade() -> None:
     op.drop_index('ix_usage_events_consumer_time', table_name='usage_events')
     op.drop_index('ix_usage_events_model_time', table_name='usage_events')
     op.drop_table('usage_events')
+    op.drop_table('purchases')
     op.drop_table('model_grants')
     op.drop_index('ix_inference_jobs_expires', table_name='inference_jobs')
     op.drop_table('inference_jobs')
