@@ -10,8 +10,10 @@ callers, all in the same run:
 - ``kit, no batching`` / ``kit, batching``: the kit's ``InferenceRuntime`` in this process
   (``max_batch_size`` 1 against 32, ``max_queue_delay_ms`` 2), callers as asyncio tasks;
 - ``HTTP, no batching`` / ``HTTP, batching``: ``POST …/versions/1.0.0/infer`` on a
-  ``modelhub serve`` process (embedded SQLite, one uvicorn worker), callers on aiohttp; every
-  call is authenticated, rate limited, validated and metered (one usage row committed).
+  ``modelhub serve`` process (one uvicorn worker) on a scratch PostgreSQL database, Redis and
+  RabbitMQ (embedded SQLite serialises every writer: each metered call commits), callers on
+  aiohttp; every call is authenticated, rate limited, validated and metered (one usage row
+  and its outbox event committed).
 
 Printed: p50/p95 latency (ms) and throughput (calls/s) per mode and level, the batching ratio
 at each level, and the HTTP path's p50 at 1 caller against ORT direct. ONNX Runtime uses one
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import onnxruntime as ort
-from _servers import percentiles
+from _servers import bench_env, percentiles, scratch_postgres
 from modelhub.testing import affine_onnx
 
 from forgekit.identity.testing import FAST_PASSWORD_HASHING
@@ -112,10 +113,11 @@ async def kit(model: bytes, rows: list[np.ndarray], batch: int, total: int) -> d
 
 
 @contextmanager
-def modelhub_server(tmp: Path, batch: int) -> Iterator[str]:
-    """``modelhub migrate`` + ``modelhub serve`` on embedded defaults in ``tmp``."""
+def modelhub_server(tmp: Path, db_url: str, batch: int) -> Iterator[str]:
+    """``modelhub migrate`` + ``modelhub serve`` on ``db_url`` (Redis, RabbitMQ) from ``tmp``."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "MODELHUB_"))}
+    env.update(bench_env(db_url, uuid.uuid4().hex[:8]))
     env.update({
         "MODELHUB_DATA_DIR": str(tmp), "MODELHUB_PORT": str(port), "MODELHUB_HOST": "127.0.0.1",
         "MODELHUB_INFER_RATE": "1000000/minute", "FORGE_RATE_LIMIT_DEFAULT": "1000000/minute",
@@ -146,7 +148,19 @@ def modelhub_server(tmp: Path, batch: int) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def _setup(base: str, db: Path, model: bytes) -> tuple[str, dict[str, str]]:
+async def _promote(db_url: str, username: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        await conn.execute(
+            "UPDATE users SET role='publisher', is_verified=true WHERE username=$1", username
+        )
+    finally:
+        await conn.close()
+
+
+def _setup(base: str, db_url: str, model: bytes) -> tuple[str, dict[str, str]]:
     """A publisher (promoted in the database) hosts the model; a consumer's token calls it."""
     import hashlib
 
@@ -163,10 +177,7 @@ def _setup(base: str, db: Path, model: bytes) -> tuple[str, dict[str, str]]:
                 },
             ).raise_for_status()
             if who == "pub":
-                with sqlite3.connect(db) as conn:
-                    conn.execute(
-                        "UPDATE users SET role='publisher', is_verified=1 WHERE username=?", (name,)
-                    )
+                asyncio.run(_promote(db_url, name))
                 owner = name
             tok = c.post("/auth/login", data={"username": name, "password": "bench-password-123"})
             tokens[who] = {"Authorization": f"Bearer {tok.json()['access_token']}"}
@@ -243,8 +254,12 @@ def main() -> None:
     _print("kit, batching", kit_on)
     web: dict[str, dict[int, Result]] = {}
     for label, batch in (("HTTP, no batching", 1), ("HTTP, batching", 32)):
-        with tempfile.TemporaryDirectory() as tmp, modelhub_server(Path(tmp), batch) as base:
-            url, headers = _setup(base, Path(tmp) / "modelhub.db", model)
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            scratch_postgres("modelhub_bench") as db_url,
+            modelhub_server(Path(tmp), db_url, batch) as base,
+        ):
+            url, headers = _setup(base, db_url, model)
             web[label] = asyncio.run(http(url, headers, rows, args.requests))
         _print(label, web[label])
     print()
