@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from forgekit.db.base import utcnow
 from forgekit.deps import SessionDep
-from forgekit.errors import Unprocessable
 from forgekit.identity.deps import CurrentPrincipal, require_scopes
 from forgekit.identity.principal import Principal
 from modelhub.analytics.schemas import AnalyticsReport, PublisherRow, SpendRow, TopModel
 from modelhub.analytics.service import analytics
+from modelhub.periods import Window
 from modelhub.permissions import Permission
 from modelhub.runtime import ModelhubRuntimeDep
-from modelhub.usage.repository import hour_of
 from modelhub.usage.schemas import Granularity
-from modelhub.usage.service import month_start
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
 Publisher = Annotated[Principal, Depends(require_scopes(Permission.MODEL_PUBLISH))]
-MAX_SPAN = timedelta(days=366)
-
-
-def window(start: datetime | None = None, end: datetime | None = None) -> tuple[datetime, datetime]:
-    """``[start, end)`` on whole hours: by default this month so far."""
-    now = utcnow()
-    lo = hour_of(start) if start is not None else month_start(now)
-    hi = end if end is not None else hour_of(now) + timedelta(hours=1)
-    if lo.tzinfo is None or hi.tzinfo is None:
-        raise Unprocessable("start and end need a time zone (e.g. 2026-12-01T00:00:00Z).")
-    if not lo < hi or hi - lo > MAX_SPAN:
-        raise Unprocessable("start must be before end, at most 366 days apart.")
-    return lo, hi
-
-
-Window = Annotated[tuple[datetime, datetime], Depends(window)]
 
 
 @router.get("/publisher")

@@ -16,9 +16,9 @@ from modelhub.analytics.schemas import PublisherRow, SpendRow, TopModel
 from modelhub.registry.models import MarketModel
 from modelhub.settings import ModelhubSettings
 from modelhub.usage.models import UsageHourly
-from modelhub.usage.report import period_of, summarise
-from modelhub.usage.repository import UsageRepository
-from modelhub.usage.schemas import Granularity
+from modelhub.usage.report import free_tiers, period_of, summarise
+from modelhub.usage.repository import UsageRepository, hour_of
+from modelhub.usage.schemas import Granularity, UsageRow
 from modelhub.usage.service import month_start
 
 #: Most calls whose latencies one report reads (beyond, percentiles come from a sample).
@@ -32,6 +32,44 @@ def _percentiles(values: list[int]) -> tuple[float | None, float | None]:
         return float(values[0]), float(values[0])
     q = statistics.quantiles(values, n=100, method="inclusive")
     return float(statistics.median(values)), float(q[94])
+
+
+Key = tuple[datetime, str]
+
+
+def _errors(
+    hours: list[UsageHourly], slugs: dict[uuid.UUID, str], start: datetime, granularity: Granularity
+) -> dict[Key, int]:
+    out: dict[Key, int] = defaultdict(int)
+    for h in hours:
+        if h.hour >= start and h.errors:
+            out[(period_of(h.hour, granularity), slugs[h.model_id])] += h.errors
+    return out
+
+
+def _latencies(
+    samples: list[tuple[uuid.UUID, datetime, int]],
+    slugs: dict[uuid.UUID, str],
+    granularity: Granularity,
+) -> dict[Key, list[int]]:
+    out: dict[Key, list[int]] = defaultdict(list)
+    for model_id, at, ms in samples:
+        out[(period_of(hour_of(at), granularity), slugs[model_id])].append(ms)
+    return out
+
+
+def _publisher_row(
+    key: Key, total: UsageRow | None, paid: UsageRow | None, errors: int, latencies: list[int],
+    model: MarketModel, settings: ModelhubSettings,
+) -> PublisherRow:  # fmt: skip
+    billable = paid.billable_calls if paid else 0
+    revenue = charge(model.pricing or {}, billable, paid.compute_ms if paid else 0)
+    p50, p95 = _percentiles(latencies)
+    return PublisherRow(
+        period=key[0], model=key[1], calls=total.calls if total else 0, errors=errors,
+        latency_p50_ms=p50, latency_p95_ms=p95, billable_calls=billable, revenue=revenue,
+        publisher_revenue=share(revenue, settings.publisher_share_bps), currency=settings.currency,
+    )  # fmt: skip
 
 
 class AnalyticsService:
@@ -51,40 +89,30 @@ class AnalyticsService:
         repo = UsageRepository(session)
         hours = await repo.hours(None, list(pool), month_start(start), end)
         slugs = {i: m.slug for i, m in pool.items()}
-        tiers = {
-            i: int((m.pricing or {}).get("free_calls_per_month") or 0) for i, m in pool.items()
-        }
         # The publisher's own calls are never charged.
         paying = [h for h in hours if h.consumer_id != owner_id]
+        tiers = free_tiers(pool)
         billed = {
             (r.period, r.model): r for r in summarise(paying, slugs, tiers, granularity, start)
         }
         totals = {(r.period, r.model): r for r in summarise(hours, slugs, None, granularity, start)}
-        errors: dict[tuple[datetime, str], int] = defaultdict(int)
-        for h in hours:
-            if h.hour >= start:
-                errors[(period_of(h.hour, granularity), slugs[h.model_id])] += h.errors
-        latencies: dict[tuple[datetime, str], list[int]] = defaultdict(list)
-        for model_id, at, ms in await repo.latencies(list(pool), start, end, MAX_LATENCY_ROWS):
-            latencies[(period_of(at.replace(minute=0, second=0, microsecond=0), granularity),
-                       slugs[model_id])].append(ms)  # fmt: skip
+        errors = _errors(hours, slugs, start, granularity)
+        latencies = _latencies(
+            await repo.latencies(list(pool), start, end, MAX_LATENCY_ROWS), slugs, granularity
+        )
         by_slug = {m.slug: m for m in pool.values()}
-        rows = []
-        for key in sorted(set(totals) | set(errors)):
-            total, paid = totals.get(key), billed.get(key)
-            billable = paid.billable_calls if paid else 0
-            revenue = charge(
-                by_slug[key[1]].pricing or {}, billable, paid.compute_ms if paid else 0
+        return [
+            _publisher_row(
+                key,
+                totals.get(key),
+                billed.get(key),
+                errors.get(key, 0),
+                latencies.get(key, []),
+                by_slug[key[1]],
+                settings,
             )
-            p50, p95 = _percentiles(latencies.get(key, []))
-            rows.append(PublisherRow(
-                period=key[0], model=key[1], calls=total.calls if total else 0,
-                errors=errors.get(key, 0), latency_p50_ms=p50, latency_p95_ms=p95,
-                billable_calls=billable, revenue=revenue,
-                publisher_revenue=share(revenue, settings.publisher_share_bps),
-                currency=settings.currency,
-            ))  # fmt: skip
-        return rows
+            for key in sorted(set(totals) | set(errors))
+        ]
 
     async def spend(
         self, session: AsyncSession, settings: ModelhubSettings, consumer_id: uuid.UUID,
@@ -97,9 +125,7 @@ class AnalyticsService:
         pool = {m.id: m for m in found.scalars() if m.owner_id != consumer_id}
         hours = [h for h in hours if h.model_id in pool]
         slugs = {i: m.slug for i, m in pool.items()}
-        tiers = {
-            i: int((m.pricing or {}).get("free_calls_per_month") or 0) for i, m in pool.items()
-        }
+        tiers = free_tiers(pool)
         by_slug = {m.slug: m for m in pool.values()}
         return [
             SpendRow(

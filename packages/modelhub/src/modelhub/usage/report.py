@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from modelhub.registry.models import MarketModel
 from modelhub.usage.models import UsageHourly
 from modelhub.usage.schemas import Granularity, UsageRow
 from modelhub.usage.service import month_start
@@ -72,3 +73,8 @@ def summarise(
             sums.items(), key=lambda kv: (kv[0][0], slugs.get(kv[0][1], ""))
         )
     ]
+
+
+def free_tiers(pool: dict[uuid.UUID, MarketModel]) -> dict[uuid.UUID, int]:
+    """Model id → free calls a month."""
+    return {i: int((m.pricing or {}).get("free_calls_per_month") or 0) for i, m in pool.items()}
