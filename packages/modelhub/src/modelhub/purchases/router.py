@@ -5,17 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from forgekit.deps import SessionDep
-from forgekit.identity.deps import CurrentPrincipal
+from forgekit.identity.deps import CurrentPrincipal, require_scopes
+from forgekit.identity.principal import Principal
+from modelhub.permissions import Permission
 from modelhub.purchases.schemas import PurchaseCreate, PurchaseRead
 from modelhub.purchases.service import purchases
 from modelhub.registry.service import models
 from modelhub.runtime import ModelhubRuntimeDep
 
 router = APIRouter(tags=["purchases"])
+
+#: Buying is buying inference: a key needs ``model:infer`` (a login session has it by role).
+Buyer = Annotated[Principal, Depends(require_scopes(Permission.MODEL_INFER))]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -33,7 +38,7 @@ async def buy_model(
     owner: str,
     name: str,
     data: PurchaseCreate,
-    principal: CurrentPrincipal,
+    principal: Buyer,
     session: SessionDep,
     runtime: ModelhubRuntimeDep,
     idempotency_key: IdempotencyKey = None,
