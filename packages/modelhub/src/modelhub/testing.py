@@ -110,7 +110,8 @@ def process_env(settings: ForgeSettings, data: Path, port: int, **extra: str) ->
         FORGE_SECRET_KEY=settings.secret_key.get_secret_value(),
         FORGE_STORAGE_URL=settings.effective_storage_url, FORGE_LOG_JSON="false",
         FORGE_LOG_LEVEL="WARNING", FORGE_RATE_LIMIT_DEFAULT="1000000/minute",
-        FORGE_DATABASE_POOL_SIZE="10", FORGE_OUTBOX_POLL_INTERVAL_S="0.05",
+        FORGE_DATABASE_POOL_SIZE="5", FORGE_DATABASE_MAX_OVERFLOW="5",
+        FORGE_OUTBOX_POLL_INTERVAL_S="0.05",
         FORGE_CONSUMER_RETRY_BASE_S="0.05", MODELHUB_INFER_RATE="1000000/minute",
         MODELHUB_HOST="127.0.0.1", MODELHUB_PORT=str(port), MODELHUB_DATA_DIR=str(data),
     )  # fmt: skip
