@@ -134,6 +134,10 @@ TABLE: dict[str, Case] = {
         json=lambda w: {"version": "1.0.0"}),
     "POST /api/v1/models/{owner}/{name}/aliases/{alias}/rollback": Case(
         lambda w: w.model() + "/aliases/stable/rollback", 200, "consumer"),
+    # inference/
+    "POST /api/v1/models/{owner}/{name}/versions/{ref}/infer": Case(
+        lambda w: w.model() + "/versions/1.0.0/infer", 200, "narrow_key",
+        json=lambda w: {"inputs": {"x": [[1.0, -1.0]]}}),
     # search/
     "GET /api/v1/search/models": Case(lambda w: "/api/v1/search/models?q=", 200,
                                       "narrow_key", other="absent"),
@@ -246,6 +250,10 @@ COVERED_ELSEWHERE = {
     f"POST {_M}/reviews/{{review_id}}/hide", f"POST {_M}/reviews/{{review_id}}/restore",
     "GET /api/v1/models/popular", "GET /api/v1/models/recent", f"GET {_M}/also-used",
     f"GET {_M}/card",
+    # test_auth_part2.py: jobs, purchases, usage and analytics.
+    "GET /api/v1/jobs/{job_id}", "POST /api/v1/jobs/{job_id}/cancel", f"POST {_M}/purchase",
+    "GET /api/v1/purchases/{purchase_id}", "GET /api/v1/usage", "GET /api/v1/analytics/publisher",
+    "GET /api/v1/analytics/spend", "GET /api/v1/analytics/top-models",
 }  # fmt: skip
 
 

@@ -37,7 +37,8 @@ async def _execute(url: str, sql: str, **params: object) -> list[tuple]:
 
 async def test_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
     assert NEW_TABLES <= await table_names(database_url)
-    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
+    # Two steps down: modelhub_0003 (part 2's tables), then modelhub_0002.
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-2")
     assert not NEW_TABLES & await table_names(database_url)
     assert "published_at" not in await _columns(database_url)
     sqlite = database_url.startswith("sqlite")
@@ -68,3 +69,16 @@ async def test_revision_downgrades_and_upgrades_alone(database_url: str) -> None
         found = await _execute(database_url, "SELECT id FROM market_models WHERE search_document "
                                "@@ to_tsquery('simple', 'findme')")  # fmt: skip
         assert len(found) == 1
+
+
+PART2_TABLES = {"usage_events", "usage_hourly", "model_grants", "inference_jobs", "purchases"}
+
+
+async def test_part2_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
+    assert PART2_TABLES <= await table_names(database_url)
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
+    tables = await table_names(database_url)
+    assert not PART2_TABLES & tables
+    assert NEW_TABLES <= tables  # modelhub_0002's stay
+    await asyncio.to_thread(PRODUCT.upgrade, database_url)
+    assert PART2_TABLES <= await table_names(database_url)

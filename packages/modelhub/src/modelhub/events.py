@@ -101,3 +101,41 @@ class ConversionFinished(ModelEvent):
 
 CONVERSION_REQUESTED: Final = EventType("model.version.conversion_requested", ConversionRequested)
 CONVERSION_FINISHED: Final = EventType("model.version.converted", ConversionFinished)
+
+
+class UsageRecorded(BaseModel):
+    """``usage.recorded``: one billable call was counted (once per consumer and request id)."""
+
+    event_id: uuid.UUID
+    consumer_id: uuid.UUID
+    model_id: uuid.UUID
+    version: str
+    request_id: str
+    items: int
+    compute_ms: int
+    occurred_at: str
+
+
+USAGE_RECORDED: Final = EventType("usage.recorded", UsageRecorded)
+
+
+class JobEvent(BaseModel):
+    """``inference.job.requested`` / ``inference.job.finished``: which job (and its state)."""
+
+    job_id: uuid.UUID
+    model_id: uuid.UUID
+    status: str
+
+
+JOB_REQUESTED: Final = EventType("inference.job.requested", JobEvent)
+JOB_FINISHED: Final = EventType("inference.job.finished", JobEvent)
+
+
+class PurchaseStep(BaseModel):
+    """``purchase.step``: run the purchase saga's next step (its state is in the database)."""
+
+    purchase_id: uuid.UUID
+    step: str
+
+
+PURCHASE_STEP: Final = EventType("purchase.step", PurchaseStep)

@@ -19,18 +19,24 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from modelhub.analytics.router import router as analytics_router
     from modelhub.cards.router import router as cards_router
     from modelhub.discovery.router import router as discovery_router
+    from modelhub.inference.router import router as inference_router
+    from modelhub.jobs.router import router as jobs_router
+    from modelhub.purchases.router import router as purchases_router
     from modelhub.registry.router import router as registry_router
     from modelhub.reviews.router import router as reviews_router
     from modelhub.search.router import router as search_router
     from modelhub.uploads.router import router as uploads_router
+    from modelhub.usage.router import router as usage_router
     from modelhub.versions.router import router as versions_router
 
     # Discovery first: its fixed paths (``/models/popular``) are declared before any
     # ``/models/{owner}/...`` template could claim them.
     return [discovery_router, registry_router, uploads_router, versions_router, search_router,
-            reviews_router, cards_router]  # fmt: skip
+            reviews_router, cards_router, inference_router, jobs_router, usage_router,
+            analytics_router, purchases_router]  # fmt: skip
 
 
 def _runtime() -> type[ModelhubRuntime]:
@@ -40,10 +46,12 @@ def _runtime() -> type[ModelhubRuntime]:
 
 
 def _consumers() -> Sequence[Registration]:
+    from modelhub.jobs import tasks as job_tasks
+    from modelhub.purchases import saga
     from modelhub.uploads import tasks as upload_tasks
     from modelhub.versions import conversion
 
-    return [upload_tasks.register, conversion.register]
+    return [upload_tasks.register, conversion.register, job_tasks.register, saga.register]
 
 
 PRODUCT: Product[ModelhubSettings, ModelhubRuntime] = Product(

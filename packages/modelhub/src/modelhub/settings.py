@@ -50,6 +50,36 @@ class ModelhubSettings(ProductSettings):
     #: Modules the sandbox treats as not installed (switches a converter off; tests).
     convert_unavailable: list[str] = []
 
+    # Hosted inference (modelhub.inference); the runtime's own knobs are FORGE_INFERENCE_*.
+    #: Calls one API key (or login) may make per model, GCRA: bursts up to the count.
+    infer_rate: str = "600/minute"
+    #: Most values (over all inputs and instances) one call may send.
+    infer_max_elements: int = 1_000_000
+    #: How long a deterministic model's answer is served from the cache.
+    infer_cache_ttl_s: int = 3600
+
+    # Money (modelhub.analytics): prices are in this currency's major units.
+    currency: str = "usd"
+    #: The publisher's share of what their models earn, in basis points (8000 = 80 %).
+    publisher_share_bps: int = 8000
+
+    # Purchases (modelhub.purchases) through a Stripe-compatible provider (forgekit.payments).
+    #: The provider's API (empty: purchases answer 503 until one is configured).
+    payments_base_url: str = ""
+    payments_api_key: str = ""
+    payments_timeout_s: float = 10.0
+    #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
+    saga_halt_before: str = ""
+
+    # Asynchronous jobs (modelhub.jobs).
+    #: How long a finished job and its result are kept.
+    job_retention_s: int = 7 * 24 * 3600
+    #: How often the janitor deletes expired jobs.
+    job_janitor_interval_s: float = 300.0
+    #: Completion webhooks may target private networks (tests, on-premise installs only).
+    callbacks_allow_private_networks: bool = False
+    callback_timeout_s: float = 10.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ModelhubSettings:

@@ -7,8 +7,8 @@ registry. This package imports no product.
 """
 
 from forgekit.inference.batching import DynamicBatcher, pad_concat
-from forgekit.inference.errors import InferenceOverloaded, ModelIntegrityError
-from forgekit.inference.loading import get_session, read_model, verify
+from forgekit.inference.errors import InferenceOverloaded, InferenceTimeout, ModelIntegrityError
+from forgekit.inference.loading import get_session, providers, read_model, release_session, verify
 from forgekit.inference.metrics import InferenceMetrics
 from forgekit.inference.runtime import InferenceRuntime, ServedModel
 from forgekit.inference.settings import InferenceSettings
@@ -19,10 +19,13 @@ __all__ = [
     "InferenceOverloaded",
     "InferenceRuntime",
     "InferenceSettings",
+    "InferenceTimeout",
     "ModelIntegrityError",
     "ServedModel",
     "get_session",
     "pad_concat",
+    "providers",
     "read_model",
+    "release_session",
     "verify",
 ]

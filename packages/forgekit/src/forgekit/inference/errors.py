@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forgekit.errors import ServiceUnavailable
+from forgekit.errors import ProblemError, ServiceUnavailable
 
 
 class InferenceOverloaded(ServiceUnavailable):
@@ -16,6 +16,15 @@ class InferenceOverloaded(ServiceUnavailable):
             headers={"Retry-After": str(retry_after_s)},
             model=model,
         )
+
+
+class InferenceTimeout(ProblemError):
+    """A call waited longer than its timeout for its batch: answered 504, nothing returned."""
+
+    status, slug, title = 504, "inference-timeout", "Inference timed out"
+
+    def __init__(self, model: str, timeout_s: float) -> None:
+        super().__init__(f"Model {model!r} did not answer within {timeout_s:g} s.", model=model)
 
 
 class ModelIntegrityError(Exception):

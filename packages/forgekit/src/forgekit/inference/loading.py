@@ -41,6 +41,14 @@ def session_options(settings: InferenceSettings) -> ort.SessionOptions:
     return opts
 
 
+def providers(settings: InferenceSettings) -> list[str]:
+    """Execution providers in order of preference: CUDA first when wanted and installed."""
+    available = ort.get_available_providers()
+    if settings.use_cuda and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 def get_session(
     data: bytes, settings: InferenceSettings, sha256: str | None = None
 ) -> ort.InferenceSession:
@@ -53,10 +61,22 @@ def get_session(
         session = _sessions.get(key)
         if session is None:
             session = ort.InferenceSession(
-                data, sess_options=session_options(settings), providers=["CPUExecutionProvider"]
+                data, sess_options=session_options(settings), providers=providers(settings)
             )
             _sessions[key] = session
         return session
+
+
+def release_session(sha256: str) -> int:
+    """Forget the process's sessions of a model file (an evicted model); how many were held.
+
+    Whoever still holds a reference keeps a working session; the memory goes with the last.
+    """
+    with _lock:
+        keys = [k for k in _sessions if k[0] == sha256.lower()]
+        for key in keys:
+            del _sessions[key]
+        return len(keys)
 
 
 def loaded_sessions() -> int:

@@ -23,3 +23,11 @@ class InferenceSettings(BaseSettings):
     max_queue_size: int = Field(default=256, ge=1)
     retry_after_s: int = Field(default=1, ge=1)
     warm_up: bool = True
+    #: Bytes of model files the runtime keeps loaded; past it the least recently used model
+    #: is unloaded (its session and batcher released) before another is loaded.
+    memory_budget_bytes: int = Field(default=1024**3, ge=1)
+    #: Seconds one call may wait for its batch (queue and compute); past it the caller gets
+    #: :class:`InferenceTimeout` (504) and the batch drops its rows.
+    call_timeout_s: float = Field(default=30.0, gt=0.0)
+    #: Run on the CUDA execution provider when ONNX Runtime offers it (CPU otherwise).
+    use_cuda: bool = True

@@ -31,6 +31,8 @@ class Pricing(BaseModel):
     price_per_compute_second: Decimal | None = Field(
         default=None, ge=0, max_digits=10, decimal_places=6
     )
+    #: One-off price of access (buying grants calls past the free tier), in minor units.
+    purchase_price: int | None = Field(default=None, ge=50, le=100_000_000)
 
 
 class ModelCreate(BaseModel):
