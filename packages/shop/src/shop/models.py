@@ -1,0 +1,3 @@
+"""Imports every table (kit and Shop) so that ``Base.metadata`` is complete."""
+
+import forgekit.models  # noqa: F401

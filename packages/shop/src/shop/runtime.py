@@ -1,0 +1,20 @@
+"""Shop's runtime: the kit's backends with Shop's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from forgekit.runtime import ProductRuntime, runtime_dependency
+from shop.settings import ShopSettings
+
+
+@dataclass(kw_only=True)
+class ShopRuntime(ProductRuntime[ShopSettings]):
+    """The kit's runtime with Shop's typed settings."""
+
+
+ShopRuntimeDep = Annotated[ShopRuntime, Depends(runtime_dependency(ShopRuntime))]
+"""The app's runtime with Shop's typed fields."""

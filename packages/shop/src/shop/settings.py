@@ -1,0 +1,34 @@
+"""Shop's own settings (env prefix ``SHOP_``); the backbone's are the kit's ``FORGE_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from forgekit.product import ProductSettings
+
+
+class ShopSettings(ProductSettings):
+    """Where and how Shop runs; every field can be set as ``SHOP_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOP_", env_file=".env", extra="ignore")
+    product_name: ClassVar[str] = "shop"
+    api_key_prefix: ClassVar[str] = "shk_"
+    #: Self-registered accounts are customers; staff are made by an administrator.
+    default_user_role: ClassVar[str] = "customer"
+
+    port: int = 8003
+    data_dir: Path = Path(".shop-data")
+    #: Largest page of a listing.
+    max_page_size: int = 100
+    #: Seed a demo catalogue when the API starts on an empty catalogue (``make run``).
+    demo_catalogue: bool = True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ShopSettings:
+    """The process-wide settings, read once from the environment and ``.env``."""
+    return ShopSettings()
