@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
-    return []
+    from shop.catalogue.router import router as catalogue_router
+
+    return [catalogue_router]
 
 
 def _runtime() -> type[ShopRuntime]:
@@ -28,7 +30,9 @@ def _runtime() -> type[ShopRuntime]:
 
 
 def _consumers() -> Sequence[Registration]:
-    return []
+    from shop import demo
+
+    return [demo.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(
