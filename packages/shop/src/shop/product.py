@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 def _routers() -> Sequence[APIRouter]:
     from shop.catalogue.router import router as catalogue_router
+    from shop.search.router import router as search_router
 
-    return [catalogue_router]
+    return [catalogue_router, search_router]
 
 
 def _runtime() -> type[ShopRuntime]:

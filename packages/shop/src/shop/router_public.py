@@ -9,5 +9,7 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/categories",
         "GET /api/v1/categories/{category_id}/breadcrumb",
         "GET /api/v1/products/{slug}",
+        "GET /api/v1/search",
+        "GET /api/v1/search/suggest",
     }
 )
