@@ -16,8 +16,9 @@ async def _start(settings: ForgeSettings) -> tuple[FastAPI, int, dict[str, objec
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            tee = (await client.get("/api/v1/products/organic-cotton-tee",
-                                    params={"channel": "us"})).json()  # fmt: skip
+            tee = (
+                await client.get("/api/v1/products/organic-cotton-tee", params={"channel": "us"})
+            ).json()
         async with app.state.runtime.db.session() as session:
             count = int(await session.scalar(select(func.count()).select_from(Product)) or 0)
     return app, count, tee

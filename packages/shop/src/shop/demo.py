@@ -33,34 +33,117 @@ CATEGORIES = [
 _SIZES = ("S", "M", "L")
 #: (slug, name, category, description, brand, colours, EUR cents, grams, sized)
 PRODUCTS: list[tuple[str, str, str, str, str, tuple[str, ...], int, int, bool]] = [
-    ("organic-cotton-tee", "Organic cotton T-shirt", "t-shirts",
-     "A soft organic cotton tee with a relaxed fit.", "Fjordwear", ("white", "black"), 1900,
-     180, True),
-    ("merino-wool-tee", "Merino wool T-shirt", "t-shirts",
-     "Fine merino wool: warm, breathable, odour resistant.", "Fjordwear", ("grey", "navy"),
-     5900, 160, True),
-    ("striped-breton-tee", "Striped Breton T-shirt", "t-shirts",
-     "The classic striped shirt of French sailors.", "Marin", ("blue",), 2900, 200, True),
-    ("rain-shell-jacket", "Rain shell jacket", "jackets",
-     "Waterproof, windproof and packable rain jacket.", "Fjordwear", ("yellow", "green"),
-     12900, 420, True),
-    ("down-puffer-jacket", "Down puffer jacket", "jackets",
-     "Warm down jacket for cold winter days.", "Nordpol", ("black",), 19900, 650, True),
-    ("cast-iron-skillet", "Cast iron skillet", "kitchen",
-     "A pre-seasoned cast iron pan for searing and baking.", "Ironhearth", ("black",), 4500,
-     2300, False),
-    ("chef-knife", "Chef knife 20 cm", "kitchen",
-     "A forged stainless steel chef knife.", "Ironhearth", ("steel",), 8900, 250, False),
-    ("espresso-cups", "Espresso cups (set of 4)", "kitchen",
-     "Porcelain espresso cups, dishwasher safe.", "Marin", ("white", "blue"), 2400, 400,
-     False),
-    ("linen-table-lamp", "Linen table lamp", "lighting",
-     "A table lamp with a linen shade and an oak base.", "Lumen", ("natural",), 7900, 1800,
-     False),
-    ("brass-pendant-light", "Brass pendant light", "lighting",
-     "A brushed brass pendant lamp for dining tables.", "Lumen", ("brass",), 14900, 1200,
-     False),
-]  # fmt: skip
+    (
+        "organic-cotton-tee",
+        "Organic cotton T-shirt",
+        "t-shirts",
+        "A soft organic cotton tee with a relaxed fit.",
+        "Fjordwear",
+        ("white", "black"),
+        1900,
+        180,
+        True,
+    ),
+    (
+        "merino-wool-tee",
+        "Merino wool T-shirt",
+        "t-shirts",
+        "Fine merino wool: warm, breathable, odour resistant.",
+        "Fjordwear",
+        ("grey", "navy"),
+        5900,
+        160,
+        True,
+    ),
+    (
+        "striped-breton-tee",
+        "Striped Breton T-shirt",
+        "t-shirts",
+        "The classic striped shirt of French sailors.",
+        "Marin",
+        ("blue",),
+        2900,
+        200,
+        True,
+    ),
+    (
+        "rain-shell-jacket",
+        "Rain shell jacket",
+        "jackets",
+        "Waterproof, windproof and packable rain jacket.",
+        "Fjordwear",
+        ("yellow", "green"),
+        12900,
+        420,
+        True,
+    ),
+    (
+        "down-puffer-jacket",
+        "Down puffer jacket",
+        "jackets",
+        "Warm down jacket for cold winter days.",
+        "Nordpol",
+        ("black",),
+        19900,
+        650,
+        True,
+    ),
+    (
+        "cast-iron-skillet",
+        "Cast iron skillet",
+        "kitchen",
+        "A pre-seasoned cast iron pan for searing and baking.",
+        "Ironhearth",
+        ("black",),
+        4500,
+        2300,
+        False,
+    ),
+    (
+        "chef-knife",
+        "Chef knife 20 cm",
+        "kitchen",
+        "A forged stainless steel chef knife.",
+        "Ironhearth",
+        ("steel",),
+        8900,
+        250,
+        False,
+    ),
+    (
+        "espresso-cups",
+        "Espresso cups (set of 4)",
+        "kitchen",
+        "Porcelain espresso cups, dishwasher safe.",
+        "Marin",
+        ("white", "blue"),
+        2400,
+        400,
+        False,
+    ),
+    (
+        "linen-table-lamp",
+        "Linen table lamp",
+        "lighting",
+        "A table lamp with a linen shade and an oak base.",
+        "Lumen",
+        ("natural",),
+        7900,
+        1800,
+        False,
+    ),
+    (
+        "brass-pendant-light",
+        "Brass pendant light",
+        "lighting",
+        "A brushed brass pendant lamp for dining tables.",
+        "Lumen",
+        ("brass",),
+        14900,
+        1200,
+        False,
+    ),
+]
 
 
 @dataclass
@@ -88,8 +171,10 @@ class DemoCatalogue:
 
 async def seed(session: Any) -> list[Channel]:
     """Create the demo channels, categories and published products (commits as it goes)."""
-    made = [await channels.create(session, ChannelCreate(code=c, name=n, currency=cur))
-            for c, n, cur in CHANNELS]  # fmt: skip
+    made = [
+        await channels.create(session, ChannelCreate(code=c, name=n, currency=cur))
+        for c, n, cur in CHANNELS
+    ]
     by_slug: dict[str, Any] = {}
     for slug, name, parent in CATEGORIES:
         parent_id = by_slug[parent].id if parent else None
@@ -97,10 +182,18 @@ async def seed(session: Any) -> list[Channel]:
             session, CategoryCreate(slug=slug, name=name, parent_id=parent_id)
         )
     for slug, name, cat, description, brand, colours, cents, grams, sized in PRODUCTS:
-        product = await products.create(session, None, ProductCreate(
-            slug=slug, name=name, description=description, category_id=by_slug[cat].id,
-            attributes={"brand": brand},
-            variants=_variants(slug, colours, cents, grams, sized)))  # fmt: skip
+        product = await products.create(
+            session,
+            None,
+            ProductCreate(
+                slug=slug,
+                name=name,
+                description=description,
+                category_id=by_slug[cat].id,
+                attributes={"brand": brand},
+                variants=_variants(slug, colours, cents, grams, sized),
+            ),
+        )
         await products.set_published(session, None, product.id, True)
     return made
 
@@ -112,14 +205,16 @@ def _variants(
     for colour in colours:
         for size in _SIZES if sized else ("",):
             attributes = {"colour": colour, "size": size} if size else {"colour": colour}
-            out.append(VariantCreate(
-                sku="-".join(x for x in (slug[:40], colour, size) if x).upper(),
-                name=" / ".join(x for x in (colour, size) if x),
-                attributes=attributes,
-                weight_grams=grams,
-                # USD: the euro figure plus one (a demo, not an exchange rate).
-                prices={"eu": cents, "us": cents + 100},
-            ))  # fmt: skip
+            out.append(
+                VariantCreate(
+                    sku="-".join(x for x in (slug[:40], colour, size) if x).upper(),
+                    name=" / ".join(x for x in (colour, size) if x),
+                    attributes=attributes,
+                    weight_grams=grams,
+                    # USD: the euro figure plus one (a demo, not an exchange rate).
+                    prices={"eu": cents, "us": cents + 100},
+                )
+            )
     return out
 
 

@@ -18,10 +18,21 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from shop.cart.router import router as cart_router
     from shop.catalogue.router import router as catalogue_router
+    from shop.checkout.router import router as checkout_router
+    from shop.inventory.router import router as inventory_router
+    from shop.orders.router import router as orders_router
     from shop.search.router import router as search_router
 
-    return [catalogue_router, search_router]
+    return [
+        catalogue_router,
+        search_router,
+        inventory_router,
+        cart_router,
+        checkout_router,
+        orders_router,
+    ]
 
 
 def _runtime() -> type[ShopRuntime]:
@@ -32,8 +43,9 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
+    from shop.inventory import tasks as inventory_tasks
 
-    return [demo.register]
+    return [demo.register, inventory_tasks.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

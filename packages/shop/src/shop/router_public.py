@@ -11,5 +11,6 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/products/{slug}",
         "GET /api/v1/search",
         "GET /api/v1/search/suggest",
+        "POST /api/v1/carts",
     }
 )

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from fastapi import Depends
 
 from forgekit.runtime import ProductRuntime, runtime_dependency
+from forgekit.settings import ForgeSettings
+from shop.cart.store import CartStore, create_cart_store
 from shop.settings import ShopSettings
 
 
 @dataclass(kw_only=True)
 class ShopRuntime(ProductRuntime[ShopSettings]):
-    """The kit's runtime with Shop's typed settings."""
+    """The kit's runtime with Shop's typed settings and its cart store."""
+
+    carts: CartStore
+
+    @classmethod
+    def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:
+        """The kit's backends plus the cart store (Redis when the kit has a Redis URL)."""
+        app: ShopSettings = fields["app_settings"]
+        carts = create_cart_store(
+            settings.redis_url or None,
+            settings.effective_redis_prefix,
+            app.cart_max_quantity,
+            app.cart_ttl_s,
+        )
+        return super().from_settings(settings, carts=carts, **fields)
+
+    async def close(self) -> None:
+        """Close the kit's backends and the cart store."""
+        await super().close()
+        await self.carts.close()
 
 
 ShopRuntimeDep = Annotated[ShopRuntime, Depends(runtime_dependency(ShopRuntime))]

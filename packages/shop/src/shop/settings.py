@@ -27,6 +27,24 @@ class ShopSettings(ProductSettings):
     #: Seed a demo catalogue when the API starts on an empty catalogue (``make run``).
     demo_catalogue: bool = True
 
+    # Carts (shop.cart).
+    #: A cart untouched this long is forgotten.
+    cart_ttl_s: int = 7 * 24 * 3600
+    #: Most units of one variant in a cart.
+    cart_max_quantity: int = 99
+
+    # Checkout, inventory and orders (shop.orders, shop.inventory).
+    #: An unpaid order holds its stock this long, then expires (released by the sweep job).
+    reservation_ttl_s: int = 15 * 60
+    #: How often the sweep job looks for expired reservations.
+    reservation_sweep_interval_s: float = 30.0
+    #: Tax added to the discounted subtotal and shipping, in basis points (2000 = 20 %).
+    tax_rate_bp: int = 2000
+    #: Shipping: a base fee plus a fee per started kilogram, free from a subtotal on.
+    shipping_base: int = 490
+    shipping_per_kg: int = 100
+    shipping_free_from: int = 10_000
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> ShopSettings:

@@ -2,7 +2,7 @@
 
 Revision ID: shop_0001
 Revises:
-Create Date: 2026-12-03 06:31:07.056680
+Create Date: 2026-12-03 06:47:41.917709
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,77 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_shop_channels_code")),
     )
     op.create_table(
+        "shop_discounts",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("max_uses", sa.Integer(), nullable=True),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.Column("expires_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "max_uses IS NULL OR used <= max_uses", name=op.f("ck_shop_discounts_used_within_limit")
+        ),
+        sa.CheckConstraint("value >= 0", name=op.f("ck_shop_discounts_value_not_negative")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_discounts")),
+        sa.UniqueConstraint("code", name=op.f("uq_shop_discounts_code")),
+    )
+    op.create_table(
+        "shop_warehouses",
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_warehouses")),
+        sa.UniqueConstraint("code", name=op.f("uq_shop_warehouses_code")),
+    )
+    op.create_table(
+        "shop_orders",
+        sa.Column("customer_id", sa.Uuid(), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("channel_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("discount", sa.BigInteger(), nullable=False),
+        sa.Column("shipping", sa.BigInteger(), nullable=False),
+        sa.Column("tax", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("discount_code", sa.String(length=64), nullable=True),
+        sa.Column("shipping_address", forgekit.db.types.JSONType(), nullable=False),
+        sa.Column("expires_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("total >= 0", name=op.f("ck_shop_orders_total_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["shop_channels.id"],
+            name=op.f("fk_shop_orders_channel_id_shop_channels"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["users.id"],
+            name=op.f("fk_shop_orders_customer_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_orders")),
+    )
+    with op.batch_alter_table("shop_orders", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_shop_orders_customer", ["customer_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_shop_orders_status_expiry", ["status", "expires_at"], unique=False
+        )
+
+    op.create_table(
         "shop_products",
         sa.Column("slug", sa.String(length=120), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -80,6 +151,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "shop_order_history",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("from_status", sa.String(length=24), nullable=False),
+        sa.Column("to_status", sa.String(length=24), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_shop_order_history_actor_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_orders.id"],
+            name=op.f("fk_shop_order_history_order_id_shop_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_order_history")),
+    )
+    with op.batch_alter_table("shop_order_history", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_shop_order_history_order_id"), ["order_id"], unique=False
+        )
+
+    op.create_table(
         "shop_variants",
         sa.Column("product_id", sa.Uuid(), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
@@ -103,6 +203,36 @@ def upgrade() -> None:
     with op.batch_alter_table("shop_variants", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_shop_variants_product_id"), ["product_id"], unique=False
+        )
+
+    op.create_table(
+        "shop_order_lines",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("variant_id", sa.Uuid(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=400), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("weight_grams", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_shop_order_lines_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_orders.id"],
+            name=op.f("fk_shop_order_lines_order_id_shop_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["shop_variants.id"],
+            name=op.f("fk_shop_order_lines_variant_id_shop_variants"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_order_lines")),
+    )
+    with op.batch_alter_table("shop_order_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_shop_order_lines_order_id"), ["order_id"], unique=False
         )
 
     op.create_table(
@@ -148,6 +278,70 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "shop_reservations",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("variant_id", sa.Uuid(), nullable=False),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("expires_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_shop_reservations_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_orders.id"],
+            name=op.f("fk_shop_reservations_order_id_shop_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["shop_variants.id"],
+            name=op.f("fk_shop_reservations_variant_id_shop_variants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["shop_warehouses.id"],
+            name=op.f("fk_shop_reservations_warehouse_id_shop_warehouses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_reservations")),
+    )
+    with op.batch_alter_table("shop_reservations", schema=None) as batch_op:
+        batch_op.create_index("ix_shop_reservations_expiry", ["status", "expires_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_shop_reservations_order_id"), ["order_id"], unique=False
+        )
+
+    op.create_table(
+        "shop_stock",
+        sa.Column("variant_id", sa.Uuid(), nullable=False),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_shop_stock_on_hand_not_negative")),
+        sa.CheckConstraint(
+            "reserved <= on_hand", name=op.f("ck_shop_stock_reserved_within_on_hand")
+        ),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_shop_stock_reserved_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["shop_variants.id"],
+            name=op.f("fk_shop_stock_variant_id_shop_variants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["shop_warehouses.id"],
+            name=op.f("fk_shop_stock_warehouse_id_shop_warehouses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("variant_id", "warehouse_id", name=op.f("pk_shop_stock")),
+    )
+    op.create_table(
         "shop_variant_prices",
         sa.Column("variant_id", sa.Uuid(), nullable=False),
         sa.Column("channel_id", sa.Uuid(), nullable=False),
@@ -176,18 +370,39 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table("shop_variant_prices")
+    op.drop_table("shop_stock")
+    with op.batch_alter_table("shop_reservations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_reservations_order_id"))
+        batch_op.drop_index("ix_shop_reservations_expiry")
+
+    op.drop_table("shop_reservations")
     with op.batch_alter_table("shop_price_history", schema=None) as batch_op:
         batch_op.drop_index("ix_shop_price_history_lookup")
 
     op.drop_table("shop_price_history")
+    with op.batch_alter_table("shop_order_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_order_lines_order_id"))
+
+    op.drop_table("shop_order_lines")
     with op.batch_alter_table("shop_variants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shop_variants_product_id"))
 
     op.drop_table("shop_variants")
+    with op.batch_alter_table("shop_order_history", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_order_history_order_id"))
+
+    op.drop_table("shop_order_history")
     with op.batch_alter_table("shop_products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shop_products_category_id"))
 
     op.drop_table("shop_products")
+    with op.batch_alter_table("shop_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_shop_orders_status_expiry")
+        batch_op.drop_index("ix_shop_orders_customer")
+
+    op.drop_table("shop_orders")
+    op.drop_table("shop_warehouses")
+    op.drop_table("shop_discounts")
     op.drop_table("shop_channels")
     with op.batch_alter_table("shop_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shop_categories_parent_id"))
