@@ -23,6 +23,7 @@ def _routers() -> Sequence[APIRouter]:
     from shop.checkout.router import router as checkout_router
     from shop.inventory.router import router as inventory_router
     from shop.orders.router import router as orders_router
+    from shop.payments.router import router as payments_router
     from shop.search.router import router as search_router
 
     return [
@@ -32,6 +33,7 @@ def _routers() -> Sequence[APIRouter]:
         cart_router,
         checkout_router,
         orders_router,
+        payments_router,
     ]
 
 

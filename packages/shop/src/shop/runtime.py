@@ -7,9 +7,11 @@ from typing import Annotated, Any, Self
 
 from fastapi import Depends
 
+from forgekit.payments import StripeAdapter
 from forgekit.runtime import ProductRuntime, runtime_dependency
 from forgekit.settings import ForgeSettings
 from shop.cart.store import CartStore, create_cart_store
+from shop.payments.service import PaymentService
 from shop.settings import ShopSettings
 
 
@@ -18,6 +20,7 @@ class ShopRuntime(ProductRuntime[ShopSettings]):
     """The kit's runtime with Shop's typed settings and its cart store."""
 
     carts: CartStore
+    payments: PaymentService
 
     @classmethod
     def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:
@@ -29,12 +32,21 @@ class ShopRuntime(ProductRuntime[ShopSettings]):
             app.cart_max_quantity,
             app.cart_ttl_s,
         )
-        return super().from_settings(settings, carts=carts, **fields)
+        runtime = super().from_settings(settings, carts=carts, payments=None, **fields)
+        provider = (
+            StripeAdapter(app.payments_url, app.payments_api_key.get_secret_value(),
+                          app.payments_timeout_s)
+            if app.payments_url else None
+        )  # fmt: skip
+        runtime.payments = PaymentService(runtime.db, provider)
+        return runtime
 
     async def close(self) -> None:
         """Close the kit's backends and the cart store."""
         await super().close()
         await self.carts.close()
+        if isinstance(self.payments.provider, StripeAdapter):
+            await self.payments.provider.aclose()
 
 
 ShopRuntimeDep = Annotated[ShopRuntime, Depends(runtime_dependency(ShopRuntime))]

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from forgekit.product import ProductSettings
@@ -44,6 +45,14 @@ class ShopSettings(ProductSettings):
     shipping_base: int = 490
     shipping_per_kg: int = 100
     shipping_free_from: int = 10_000
+
+    # Payments (shop.payments, on forgekit.payments).
+    #: The provider's API base URL (Stripe's, or the kit's fake); empty: no online payments.
+    payments_url: str = ""
+    payments_api_key: SecretStr = SecretStr("")
+    #: The secret webhooks are signed with (``t=,v1=`` HMAC-SHA256, 300 s tolerance).
+    payments_webhook_secret: SecretStr = SecretStr("")
+    payments_timeout_s: float = 10.0
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 Revision ID: shop_0001
 Revises:
-Create Date: 2026-12-03 06:47:41.917709
+Create Date: 2026-12-03 07:05:19.953399
 """
 
 from collections.abc import Sequence
@@ -71,6 +71,13 @@ def upgrade() -> None:
         sa.CheckConstraint("value >= 0", name=op.f("ck_shop_discounts_value_not_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_discounts")),
         sa.UniqueConstraint("code", name=op.f("uq_shop_discounts_code")),
+    )
+    op.create_table(
+        "shop_payment_events",
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("received_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_shop_payment_events")),
     )
     op.create_table(
         "shop_warehouses",
@@ -180,6 +187,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "shop_payments",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("intent_id", sa.String(length=255), nullable=True),
+        sa.Column("payment_method", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("captured", sa.BigInteger(), nullable=False),
+        sa.Column("refunded", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "captured <= amount", name=op.f("ck_shop_payments_captured_within_amount")
+        ),
+        sa.CheckConstraint(
+            "refunded <= captured", name=op.f("ck_shop_payments_refunded_within_captured")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_orders.id"],
+            name=op.f("fk_shop_payments_order_id_shop_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_payments")),
+        sa.UniqueConstraint("intent_id", name=op.f("uq_shop_payments_intent_id")),
+        sa.UniqueConstraint("order_id", name=op.f("uq_shop_payments_order_id")),
+    )
+    op.create_table(
         "shop_variants",
         sa.Column("product_id", sa.Uuid(), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
@@ -233,6 +269,35 @@ def upgrade() -> None:
     with op.batch_alter_table("shop_order_lines", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_shop_order_lines_order_id"), ["order_id"], unique=False
+        )
+
+    op.create_table(
+        "shop_payment_refunds",
+        sa.Column("payment_id", sa.Uuid(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("provider_id", sa.String(length=255), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_shop_payment_refunds_actor_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"],
+            ["shop_payments.id"],
+            name=op.f("fk_shop_payment_refunds_payment_id_shop_payments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_payment_refunds")),
+    )
+    with op.batch_alter_table("shop_payment_refunds", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_shop_payment_refunds_payment_id"), ["payment_id"], unique=False
         )
 
     op.create_table(
@@ -380,6 +445,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_shop_price_history_lookup")
 
     op.drop_table("shop_price_history")
+    with op.batch_alter_table("shop_payment_refunds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_payment_refunds_payment_id"))
+
+    op.drop_table("shop_payment_refunds")
     with op.batch_alter_table("shop_order_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shop_order_lines_order_id"))
 
@@ -388,6 +457,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_shop_variants_product_id"))
 
     op.drop_table("shop_variants")
+    op.drop_table("shop_payments")
     with op.batch_alter_table("shop_order_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shop_order_history_order_id"))
 
@@ -402,6 +472,7 @@ def downgrade() -> None:
 
     op.drop_table("shop_orders")
     op.drop_table("shop_warehouses")
+    op.drop_table("shop_payment_events")
     op.drop_table("shop_discounts")
     op.drop_table("shop_channels")
     with op.batch_alter_table("shop_categories", schema=None) as batch_op:
