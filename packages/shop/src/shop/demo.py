@@ -1,5 +1,6 @@
 """The demo catalogue ``make run APP=shop`` starts with: two channels (EUR, USD), a small
-category tree and a dozen published products with variants and prices.
+category tree, ten published products with variants and prices, and a warehouse holding
+``DEMO_STOCK`` units of each variant.
 
 Seeded by the API at start-up when ``SHOP_DEMO_CATALOGUE`` is on (the default) and the shop
 has no channel yet. Several processes may start at once: the channel code's unique constraint
@@ -14,12 +15,16 @@ from typing import Any
 
 from forgekit.errors import Conflict
 from shop.catalogue.models import Channel
-from shop.catalogue.repository import ChannelRepository
+from shop.catalogue.repository import ChannelRepository, ProductRepository
 from shop.catalogue.schemas import CategoryCreate, ChannelCreate, ProductCreate, VariantCreate
 from shop.catalogue.service import categories, channels, products
+from shop.inventory.schemas import WarehouseCreate
+from shop.inventory.service import inventory
 
 log = logging.getLogger("shop.demo")
 
+#: Units of every demo variant in the demo warehouse.
+DEMO_STOCK = 25
 CHANNELS = [("eu", "Europe", "eur"), ("us", "United States", "usd")]
 #: (slug, name, parent slug)
 CATEGORIES = [
@@ -175,6 +180,9 @@ async def seed(session: Any) -> list[Channel]:
         await channels.create(session, ChannelCreate(code=c, name=n, currency=cur))
         for c, n, cur in CHANNELS
     ]
+    warehouse = await inventory.create_warehouse(
+        session, WarehouseCreate(code="main", name="Main warehouse", priority=0)
+    )
     by_slug: dict[str, Any] = {}
     for slug, name, parent in CATEGORIES:
         parent_id = by_slug[parent].id if parent else None
@@ -195,6 +203,8 @@ async def seed(session: Any) -> list[Channel]:
             ),
         )
         await products.set_published(session, None, product.id, True)
+        for variant in await ProductRepository(session).variants(product.id):
+            await inventory.adjust(session, variant.id, warehouse.code, DEMO_STOCK)
     return made
 
 

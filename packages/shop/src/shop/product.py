@@ -46,8 +46,9 @@ def _runtime() -> type[ShopRuntime]:
 def _consumers() -> Sequence[Registration]:
     from shop import demo
     from shop.inventory import tasks as inventory_tasks
+    from shop.payments import local as local_payments
 
-    return [demo.register, inventory_tasks.register]
+    return [demo.register, inventory_tasks.register, local_payments.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

@@ -11,6 +11,7 @@ from forgekit.payments import StripeAdapter
 from forgekit.runtime import ProductRuntime, runtime_dependency
 from forgekit.settings import ForgeSettings
 from shop.cart.store import CartStore, create_cart_store
+from shop.payments.local import with_local_fake
 from shop.payments.service import PaymentService
 from shop.settings import ShopSettings
 
@@ -25,14 +26,16 @@ class ShopRuntime(ProductRuntime[ShopSettings]):
     @classmethod
     def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:
         """The kit's backends plus the cart store (Redis when the kit has a Redis URL)."""
-        app: ShopSettings = fields["app_settings"]
+        app = with_local_fake(fields.pop("app_settings"))
         carts = create_cart_store(
             settings.redis_url or None,
             settings.effective_redis_prefix,
             app.cart_max_quantity,
             app.cart_ttl_s,
         )
-        runtime = super().from_settings(settings, carts=carts, payments=None, **fields)
+        runtime = super().from_settings(
+            settings, carts=carts, payments=None, app_settings=app, **fields
+        )
         provider = (
             StripeAdapter(app.payments_url, app.payments_api_key.get_secret_value(),
                           app.payments_timeout_s)

@@ -53,6 +53,10 @@ class ShopSettings(ProductSettings):
     #: The secret webhooks are signed with (``t=,v1=`` HMAC-SHA256, 300 s tolerance).
     payments_webhook_secret: SecretStr = SecretStr("")
     payments_timeout_s: float = 10.0
+    #: With no ``payments_url``: start the kit's fake provider on this port and use it
+    #: (shop.payments.local; what ``make run APP=shop`` pays through).
+    payments_fake: bool = True
+    payments_fake_port: int = 8103
 
 
 @lru_cache(maxsize=1)
