@@ -20,6 +20,11 @@ class ShopSettings(ProductSettings):
     api_key_prefix: ClassVar[str] = "shk_"
     #: Self-registered accounts are customers; staff are made by an administrator.
     default_user_role: ClassVar[str] = "customer"
+    #: Staff (and admins, who hold everything) must enrol TOTP before any staff action: the
+    #: kit's MFA policy holds their sessions to the enrolment endpoints until they do.
+    mfa_required_permissions: ClassVar[tuple[str, ...]] = (
+        "catalogue:manage", "order:manage", "order:refund", "review:moderate",
+    )  # fmt: skip
 
     port: int = 8003
     data_dir: Path = Path(".shop-data")

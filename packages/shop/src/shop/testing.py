@@ -6,15 +6,28 @@ import uuid
 from typing import Any
 
 import httpx
+import pyotp
 
 from forgekit.identity.testing import TestUser, register_and_login, set_user
 from forgekit.runtime import Runtime
 
 
-async def staff_user(client: httpx.AsyncClient, runtime: Runtime) -> TestUser:
-    """A logged-in account with the staff role."""
+async def staff_user(
+    client: httpx.AsyncClient, runtime: Runtime, *, enrol: bool = True
+) -> TestUser:
+    """A logged-in account with the staff role, enrolled in TOTP MFA (which the shop requires
+    of staff) unless ``enrol`` is False."""
     user = await register_and_login(client)
     await set_user(runtime, user, role="staff")
+    if enrol:
+        started = await client.post("/auth/mfa/totp", headers=user.headers)
+        assert started.status_code in (200, 201), started.text
+        code = pyotp.TOTP(started.json()["secret"]).now()
+        confirmed = await client.post(
+            "/auth/mfa/totp/confirm", json={"code": code}, headers=user.headers
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        user.extra["recovery_codes"] = confirmed.json().get("recovery_codes", [])
     return user
 
 
