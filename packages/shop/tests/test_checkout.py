@@ -259,3 +259,98 @@ async def test_checkout_refusals_write_nothing(client: httpx.AsyncClient, runtim
         json={"warehouse": "main", "delta": -4},
     )
     assert over.status_code == 409
+
+
+async def test_fulfilments_with_tracking_and_returns(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    staff = await staff_user(client, runtime)
+    await make_channel(client, staff)
+    variant = (await make_product(client, staff, prices={"eu": 1000}))["variants"][0]["id"]
+    await stock_variant(client, staff, variant, {"main": 5})
+    customer = await register_and_login(client)
+    await client.post(
+        "/api/v1/cart/lines", headers=customer.headers, json={"variant_id": variant, "quantity": 3}
+    )
+    order = (
+        await client.post(
+            "/api/v1/checkout", headers=customer.headers, json={"shipping_address": ADDRESS}
+        )
+    ).json()
+    oid, line = order["id"], order["lines"][0]["id"]
+    early = await client.post(
+        f"/api/v1/orders/{oid}/fulfilments",
+        headers=staff.headers,
+        json={
+            "carrier": "DHL",
+            "tracking_number": "JD0001",
+            "lines": [{"line_id": line, "quantity": 1}],
+        },
+    )
+    assert early.status_code == 409  # not paid yet
+    await client.post(f"/api/v1/orders/{oid}/confirm", headers=staff.headers)
+
+    async def ship(quantity: int, tracking: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/orders/{oid}/fulfilments",
+            headers=staff.headers,
+            json={
+                "carrier": "DHL",
+                "tracking_number": tracking,
+                "lines": [{"line_id": line, "quantity": quantity}],
+            },
+        )
+
+    assert (await ship(2, "JD0002")).status_code == 201
+    assert (await client.get(f"/api/v1/orders/{oid}", headers=customer.headers)).json()[
+        "status"
+    ] == "partially_fulfilled"
+    assert (await ship(2, "JD0003")).status_code == 409  # only one unit left to ship
+    assert (await ship(1, "JD0004")).status_code == 201
+    tracking = (
+        await client.get(f"/api/v1/orders/{oid}/fulfilments", headers=customer.headers)
+    ).json()
+    assert [t["tracking_number"] for t in tracking] == ["JD0002", "JD0004"]
+    # Shipped units left the warehouse: on hand 2, nothing held.
+    assert await _levels(client, staff.headers, variant) == {"main": (2, 0)}
+    returned = await client.post(
+        f"/api/v1/orders/{oid}/returns",
+        headers=staff.headers,
+        json={"lines": [{"line_id": line, "quantity": 1}]},
+    )
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["value"] == 1000
+    assert returned.json()["order"]["status"] == "partially_returned"
+    too_many = await client.post(
+        f"/api/v1/orders/{oid}/returns",
+        headers=staff.headers,
+        json={"lines": [{"line_id": line, "quantity": 3}]},
+    )
+    assert too_many.status_code == 409
+    rest = await client.post(
+        f"/api/v1/orders/{oid}/returns",
+        headers=staff.headers,
+        json={"lines": [{"line_id": line, "quantity": 2}]},
+    )
+    assert rest.json()["order"]["status"] == "returned"
+    assert rest.json()["order"]["lines"][0]["returned"] == 3
+    history = (await client.get(f"/api/v1/orders/{oid}/history", headers=customer.headers)).json()
+    assert [h["to_status"] for h in history] == [
+        "unconfirmed",
+        "unfulfilled",
+        "partially_fulfilled",
+        "fulfilled",
+        "partially_returned",
+        "returned",
+    ]
+    assert (
+        await client.post(
+            f"/api/v1/orders/{oid}/fulfilments",
+            headers=customer.headers,
+            json={
+                "carrier": "x",
+                "tracking_number": "abc",
+                "lines": [{"line_id": line, "quantity": 1}],
+            },
+        )
+    ).status_code == 403

@@ -269,3 +269,45 @@ async def test_two_carts_for_the_last_unit_make_one_order(
     async with runtime.db.session() as session:
         statuses = sorted((await session.execute(select(Order.status))).scalars().all())
     assert statuses == ["expired", "unfulfilled"]
+
+
+async def test_a_return_refunds_the_units_value(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    payment_provider: FakeProvider,  # noqa: F811
+) -> None:
+    staff, variant = await _shop(client, runtime, 2)
+    customer = await register_and_login(client)
+    await client.post(
+        "/api/v1/cart/lines", headers=customer.headers, json={"variant_id": variant, "quantity": 1}
+    )
+    order = await _order_for(client, customer, variant)  # adds one more: two units
+    oid, line = order["id"], order["lines"][0]["id"]
+    await client.post(
+        f"/api/v1/orders/{oid}/payment",
+        headers=customer.headers,
+        json={"payment_method": "pm_card_visa"},
+    )
+    await client.post(f"/api/v1/orders/{oid}/payment/capture", headers=customer.headers)
+    shipped = await client.post(
+        f"/api/v1/orders/{oid}/fulfilments",
+        headers=staff.headers,
+        json={
+            "carrier": "UPS",
+            "tracking_number": "1Z999",
+            "lines": [{"line_id": line, "quantity": 2}],
+        },
+    )
+    assert shipped.status_code == 201, shipped.text
+    back = await client.post(
+        f"/api/v1/orders/{oid}/returns",
+        headers=staff.headers,
+        json={"lines": [{"line_id": line, "quantity": 1}], "refund": True},
+    )
+    assert back.status_code == 200, back.text
+    assert back.json()["value"] == back.json()["refunded"] == 2500
+    async with runtime.db.session() as session:
+        payment = await session.scalar(select(Payment))
+        assert payment is not None and payment.refunded == 2500
+    refunds = [e for e in await payment_provider.control.events() if e["type"] == "refund.created"]
+    assert any(e["data"]["object"]["amount"] == 2500 for e in refunds)

@@ -97,6 +97,8 @@ class OrderLineRead(BaseModel):
     name: str
     quantity: int
     unit_price: int
+    fulfilled: int
+    returned: int
 
 
 class OrderRead(BaseModel):
@@ -135,3 +137,45 @@ class OrderNote(_Strict):
     """An optional note for a staff action."""
 
     note: str | None = Field(default=None, max_length=500)
+
+
+class LineQuantity(_Strict):
+    """Units of one order line."""
+
+    line_id: uuid.UUID
+    quantity: int = Field(ge=1, le=100_000)
+
+
+class FulfilmentCreate(_Strict):
+    """``POST /api/v1/orders/{id}/fulfilments``: a shipment."""
+
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(pattern=r"^[A-Za-z0-9-]{3,128}$")
+    lines: list[LineQuantity] = Field(min_length=1, max_length=100)
+
+
+class FulfilmentRead(BaseModel):
+    """A shipment of an order."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    carrier: str
+    tracking_number: str
+    created_at: datetime
+
+
+class ReturnCreate(_Strict):
+    """``POST /api/v1/orders/{id}/returns``: units sent back; ``refund`` pays their value back."""
+
+    lines: list[LineQuantity] = Field(min_length=1, max_length=100)
+    refund: bool = False
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ReturnRead(BaseModel):
+    """The order after a return, the returned units' value and what was refunded."""
+
+    order: OrderRead
+    value: int
+    refunded: int

@@ -44,10 +44,15 @@ class Order(UUIDPrimaryKey, TimestampMixin, Base):
 
 
 class OrderLine(UUIDPrimaryKey, Base):
-    """A variant bought, with the name and price it had at checkout."""
+    """A variant bought, with the name and price it had at checkout, and how many of its
+    units were shipped and returned."""
 
     __tablename__ = "shop_order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("fulfilled >= 0 AND fulfilled <= quantity", name="fulfilled_in_range"),
+        CheckConstraint("returned >= 0 AND returned <= fulfilled", name="returned_in_range"),
+    )
 
     order_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("shop_orders.id", ondelete="CASCADE"), nullable=False, index=True
@@ -60,6 +65,8 @@ class OrderLine(UUIDPrimaryKey, Base):
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
     weight_grams: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    fulfilled: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    returned: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class OrderHistory(UUIDPrimaryKey, Base):
@@ -78,3 +85,34 @@ class OrderHistory(UUIDPrimaryKey, Base):
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class Fulfilment(UUIDPrimaryKey, Base):
+    """A shipment of some of an order's units, with its carrier's tracking number."""
+
+    __tablename__ = "shop_fulfilments"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shop_orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    carrier: Mapped[str] = mapped_column(String(64), nullable=False)
+    tracking_number: Mapped[str] = mapped_column(String(128), nullable=False)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class FulfilmentLine(UUIDPrimaryKey, Base):
+    """Units of one order line in a shipment."""
+
+    __tablename__ = "shop_fulfilment_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    fulfilment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shop_fulfilments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    order_line_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shop_order_lines.id", ondelete="CASCADE"), nullable=False
+    )
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
