@@ -1,6 +1,7 @@
 """Search: full text, typo tolerance, filters, facets, sorts, autocomplete; and the same
 results on PostgreSQL and SQLite for the same data."""
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -123,10 +124,11 @@ async def both_databases(
     """A freshly migrated SQLite file and PostgreSQL database (this test needs both)."""
     servers = require_real_servers()
     sqlite = tmp_path / "parity.db"
-    shutil.copyfile(template_databases.sqlite_template(), sqlite)
+    # Migrations run from a thread (they drive their own event loop), as the kit's fixture does.
+    shutil.copyfile(await asyncio.to_thread(template_databases.sqlite_template), sqlite)
     admin = servers.postgres_admin_url
     name = f"forge_t_{uuid.uuid4().hex[:12]}"
-    template = template_databases.pg_template(admin)
+    template = await asyncio.to_thread(template_databases.pg_template, admin)
     await _pg_exec(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield [f"sqlite+aiosqlite:///{sqlite}", _pg_url(admin, name)]

@@ -51,20 +51,21 @@ PRIOR_PRICE_WINDOW = timedelta(days=30)
 PRODUCT_NOT_FOUND = "Product not found."
 
 
-async def _commit_unique(session: AsyncSession, conflict: str) -> None:
+async def _write_unique(session: AsyncSession, conflict: str, *, commit: bool) -> None:
+    """Flush (or commit); a broken unique constraint is a 409 with ``conflict``."""
     try:
-        await session.commit()
+        await (session.commit() if commit else session.flush())
     except IntegrityError:
         await session.rollback()
         raise Conflict(conflict) from None
+
+
+async def _commit_unique(session: AsyncSession, conflict: str) -> None:
+    await _write_unique(session, conflict, commit=True)
 
 
 async def _flush_unique(session: AsyncSession, conflict: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(conflict) from None
+    await _write_unique(session, conflict, commit=False)
 
 
 async def channel_by_code(session: AsyncSession, code: str) -> Channel:

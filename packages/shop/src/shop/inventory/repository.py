@@ -47,53 +47,44 @@ async def levels(session: AsyncSession, variant_id: uuid.UUID) -> Sequence[tuple
     return [(s, w) for s, w in rows.all()]
 
 
+async def _move_units(
+    session: AsyncSession,
+    variant_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    condition: ColumnElement[bool],
+    **values: Any,
+) -> bool:
+    """One conditional update of a stock row: ``values`` apply only while ``condition``."""
+    return await _changed(session, update(Stock).where(
+        Stock.variant_id == variant_id, Stock.warehouse_id == warehouse_id, condition,
+    ).values(**values))  # fmt: skip
+
+
 async def try_reserve(
     session: AsyncSession, variant_id: uuid.UUID, warehouse_id: uuid.UUID, quantity: int
 ) -> bool:
     """Promise ``quantity`` units if that many are still free there (one atomic update)."""
-    return await _changed(
-        session,
-        update(Stock)
-        .where(
-            Stock.variant_id == variant_id,
-            Stock.warehouse_id == warehouse_id,
-            Stock.on_hand - Stock.reserved >= quantity,
-        )
-        .values(reserved=Stock.reserved + quantity),
-    )
+    return await _move_units(session, variant_id, warehouse_id,
+                             Stock.on_hand - Stock.reserved >= quantity,
+                             reserved=Stock.reserved + quantity)  # fmt: skip
 
 
 async def unreserve(
     session: AsyncSession, variant_id: uuid.UUID, warehouse_id: uuid.UUID, quantity: int
 ) -> bool:
     """Give back promised units."""
-    return await _changed(
-        session,
-        update(Stock)
-        .where(
-            Stock.variant_id == variant_id,
-            Stock.warehouse_id == warehouse_id,
-            Stock.reserved >= quantity,
-        )
-        .values(reserved=Stock.reserved - quantity),
-    )
+    return await _move_units(session, variant_id, warehouse_id, Stock.reserved >= quantity,
+                             reserved=Stock.reserved - quantity)  # fmt: skip
 
 
 async def ship_reserved(
     session: AsyncSession, variant_id: uuid.UUID, warehouse_id: uuid.UUID, quantity: int
 ) -> bool:
     """Turn promised units into sold ones (they leave ``on_hand``)."""
-    return await _changed(
-        session,
-        update(Stock)
-        .where(
-            Stock.variant_id == variant_id,
-            Stock.warehouse_id == warehouse_id,
-            Stock.reserved >= quantity,
-            Stock.on_hand >= quantity,
-        )
-        .values(reserved=Stock.reserved - quantity, on_hand=Stock.on_hand - quantity),
-    )
+    return await _move_units(session, variant_id, warehouse_id,
+                             (Stock.reserved >= quantity) & (Stock.on_hand >= quantity),
+                             reserved=Stock.reserved - quantity,
+                             on_hand=Stock.on_hand - quantity)  # fmt: skip
 
 
 async def mark_reservation(
@@ -139,13 +130,6 @@ async def adjust(
 ) -> bool:
     """Add ``delta`` units on hand, never below what is reserved; False when no row changed
     (none exists yet, or it would go below)."""
-    return await _changed(
-        session,
-        update(Stock)
-        .where(
-            Stock.variant_id == variant_id,
-            Stock.warehouse_id == warehouse_id,
-            Stock.on_hand + delta >= Stock.reserved,
-        )
-        .values(on_hand=Stock.on_hand + delta),
-    )
+    return await _move_units(session, variant_id, warehouse_id,
+                             Stock.on_hand + delta >= Stock.reserved,
+                             on_hand=Stock.on_hand + delta)  # fmt: skip

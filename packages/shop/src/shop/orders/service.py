@@ -90,11 +90,7 @@ class OrderService:
         note: str | None = None,
     ) -> Order:
         """unconfirmed → unfulfilled: the order is paid; its stock is allocated. Commits."""
-        order = await _get(session, order_id)
-        order = await transition(session, order, Action.CONFIRM, actor, note)
-        await inventory.allocate(session, order.id)
-        await session.commit()
-        return order
+        return await self._move(session, order_id, Action.CONFIRM, actor, note)
 
     async def cancel(
         self,
@@ -104,9 +100,22 @@ class OrderService:
         note: str | None = None,
     ) -> Order:
         """→ cancelled; its held stock is freed. Commits."""
+        return await self._move(session, order_id, Action.CANCEL, actor, note)
+
+    async def _move(
+        self,
+        session: AsyncSession,
+        order_id: uuid.UUID,
+        action: Action,
+        actor: uuid.UUID | None,
+        note: str | None,
+    ) -> Order:
         order = await _get(session, order_id)
-        order = await transition(session, order, Action.CANCEL, actor, note)
-        await inventory.release(session, order.id)
+        order = await transition(session, order, action, actor, note)
+        if action is Action.CONFIRM:
+            await inventory.allocate(session, order.id)
+        else:
+            await inventory.release(session, order.id)
         await session.commit()
         return order
 
