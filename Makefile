@@ -1,4 +1,4 @@
-# The two commands: `make run [APP=pyforge|modelhub|aquaculture]` (embedded defaults, no server needed)
+# The two commands: `make run [APP=pyforge|modelhub|aquaculture|shop]` (embedded defaults, no server needed)
 # and `make test` (every package's suite).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APP ?= pyforge
-PACKAGES := forgekit pyforge modelhub aquaculture
+PACKAGES := forgekit pyforge modelhub aquaculture shop
 PYFORGE_HOST ?= 127.0.0.1
 PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
@@ -52,6 +52,7 @@ test: $(STAMP) browser tools
 	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
 	$(BIN)/python -m pytest packages/modelhub/tests
 	$(BIN)/python -m pytest packages/aquaculture/tests
+	$(BIN)/python -m pytest packages/shop/tests
 
 # We use what we sell: PyForge analyses every package's source and must pass its own gate.
 lint: $(STAMP)
@@ -70,4 +71,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/dashboard.py
 
 clean:
-	rm -rf $(VENV) .pyforge-data .modelhub-data .aquaculture-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pyforge-data .modelhub-data .aquaculture-data .shop-data .pytest_cache .mypy_cache .ruff_cache

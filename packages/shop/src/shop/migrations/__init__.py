@@ -1,0 +1,1 @@
+"""Shop's Alembic branch (``shop``), applied on top of the kit's."""

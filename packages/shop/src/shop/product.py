@@ -1,0 +1,69 @@
+"""Shop declared to the kit: settings, routers, consumers, tables and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import shop.permissions  # noqa: F401  (Shop's roles, known before any route)
+from forgekit.product import Product, Registration
+from shop import __version__
+from shop.db import MIGRATION_DIRS
+from shop.settings import ShopSettings, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from shop.runtime import ShopRuntime
+
+
+def _routers() -> Sequence[APIRouter]:
+    from shop.cart.router import router as cart_router
+    from shop.catalogue.router import router as catalogue_router
+    from shop.checkout.router import router as checkout_router
+    from shop.inventory.router import router as inventory_router
+    from shop.orders.router import router as orders_router
+    from shop.payments.router import router as payments_router
+    from shop.search.router import router as search_router
+
+    return [
+        catalogue_router,
+        search_router,
+        inventory_router,
+        cart_router,
+        checkout_router,
+        orders_router,
+        payments_router,
+    ]
+
+
+def _runtime() -> type[ShopRuntime]:
+    from shop.runtime import ShopRuntime
+
+    return ShopRuntime
+
+
+def _consumers() -> Sequence[Registration]:
+    from shop import demo
+    from shop.inventory import tasks as inventory_tasks
+    from shop.payments import local as local_payments
+
+    return [demo.register, inventory_tasks.register, local_payments.register]
+
+
+PRODUCT: Product[ShopSettings, ShopRuntime] = Product(
+    name="shop",
+    title="Shop",
+    version=__version__,
+    description=(
+        "An e-commerce platform: catalogue, search, carts and checkout, orders, payments "
+        f"and inventory. {__version__}"
+    ),
+    settings=get_settings,
+    app_factory="shop.app:create_app",
+    runtime_class=_runtime,
+    routers=_routers,
+    consumers=_consumers,
+    models="shop.models",
+    migration_dirs=tuple(MIGRATION_DIRS),
+)
