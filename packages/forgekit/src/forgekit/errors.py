@@ -9,6 +9,7 @@ answered 500 with that id.
 
 from __future__ import annotations
 
+import errno
 import logging
 from contextvars import ContextVar, Token
 from typing import Any
@@ -109,6 +110,14 @@ class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class InsufficientStorage(ProblemError):
+    status, slug, title = 507, "insufficient-storage", "Insufficient storage"
+
+
+#: ``errno`` values of a full disk or an exhausted quota.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 _STATUS_SLUGS: dict[int, tuple[str, str]] = {
     cls.status: (cls.slug, cls.title)
     for cls in (
@@ -122,6 +131,7 @@ _STATUS_SLUGS: dict[int, tuple[str, str]] = {
         Unprocessable,
         TooManyRequests,
         ServiceUnavailable,
+        InsufficientStorage,
     )
 }
 _STATUS_SLUGS[405] = ("method-not-allowed", "Method not allowed")
@@ -232,6 +242,21 @@ async def _handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     return await _handle_unexpected(request, exc)
 
 
+async def _handle_os_error(request: Request, exc: Exception) -> JSONResponse:
+    # A full disk (local object storage, staging of an upload) is the server's condition, not
+    # a bug: 507 with advice to retry later; the writer has already removed its partial file.
+    assert isinstance(exc, OSError)
+    if exc.errno in DISK_FULL:
+        log.error("disk full: %s", exc, extra={"path": request.url.path})
+        return problem_response(
+            507,
+            detail="The server has no space left to store this; retry later.",
+            instance=request.url.path,
+            headers={"Retry-After": "60"},
+        )
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception(
         "unhandled error", extra={"path": request.url.path, "request_id": get_request_id()}
@@ -257,4 +282,5 @@ def install_error_handlers(app: FastAPI) -> None:
         redis.exceptions.TimeoutError,
     ):
         app.add_exception_handler(transient, _handle_backend_unavailable)
+    app.add_exception_handler(OSError, _handle_os_error)
     app.add_exception_handler(Exception, _handle_unexpected)
