@@ -15,7 +15,7 @@ from forgekit.identity.testing import register
 from forgekit.ratelimit.rate import parse_rate
 from forgekit.ratelimit.redis_backend import RedisRateLimiter
 from forgekit.settings import ForgeSettings
-from forgekit.testing.faults import PrivateRedis
+from forgekit.testing.faults import PrivateRedis, record
 from forgekit.testing.fixtures import AppFactory
 
 pytestmark = pytest.mark.faults
@@ -106,5 +106,7 @@ async def test_login_stays_brute_force_protected_while_redis_is_down(
             assert right.status_code == 429
             assert right.headers["content-type"] == "application/problem+json"
             assert int(right.headers["retry-after"]) >= 1
+            record("redis-down-login", attempts=codes, right_password_status=right.status_code,
+                   ready_status=ready.status_code)  # fmt: skip
         if hasattr(app.state.runtime.events, "delete_topology"):
             await app.state.runtime.events.delete_topology()

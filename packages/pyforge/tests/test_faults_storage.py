@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from forgekit.identity.testing import register_and_login
 from forgekit.settings import ForgeSettings
+from forgekit.testing.faults import record
 from forgekit.testing.fixtures import AppFactory
 from pyforge.files.models import ProjectFile
 from pyforge.files.tasks import reconcile_storage
@@ -78,6 +79,8 @@ async def test_disk_full_answers_507_and_stores_nothing_half(
         report = await reconcile_storage(runtime, grace_s=0)
         assert report.missing == [] and report.consistent, report
         assert report.removed_orphans == report.stored == len(report.orphans) >= 1
+        record("disk-full", backend=runtime.db.dialect, status=resp.status_code, rows_written=0,
+               partial_files=0, orphans_removed=report.removed_orphans)  # fmt: skip
         small = await client.post(f"/api/v1/projects/{pid}/files", headers=user.headers,
                                   files={"file": ("s.zip", zip_bytes({"a.py": b"A = 1\n"}))})  # fmt: skip
         assert small.status_code == 201, small.text

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from forgekit.testing.servers import free_port
 
@@ -103,3 +106,14 @@ class TcpProxy:
             return
         self._writers.update((writer, up_writer))
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+
+def record(scenario: str, **figures: object) -> None:
+    """Append what a fault test counted to ``$FORGE_RELIABILITY_RECORD`` (JSON lines), if set.
+
+    ``make reliability`` sets it and renders the lines into ``docs/reliability.md``.
+    """
+    target = os.environ.get("FORGE_RELIABILITY_RECORD")
+    if target:
+        with Path(target).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"scenario": scenario, **figures}, default=str) + "\n")
