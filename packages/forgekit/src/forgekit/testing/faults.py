@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,3 +118,32 @@ def record(scenario: str, **figures: object) -> None:
     if target:
         with Path(target).open("a", encoding="utf-8") as fh:
             fh.write(json.dumps({"scenario": scenario, **figures}, default=str) + "\n")
+
+
+class ThreadedTcpProxy:
+    """A :class:`TcpProxy` on its own event loop thread, for synchronous tests."""
+
+    def __init__(self, target_port: int) -> None:
+        self.proxy = TcpProxy(target_port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The proxy's port (stable across down/up)."""
+        return self.proxy.port
+
+    def up(self) -> None:
+        """Listen and forward."""
+        asyncio.run_coroutine_threadsafe(self.proxy.up(), self._loop).result(30)
+
+    def down(self) -> None:
+        """Refuse new connections and reset the open ones."""
+        asyncio.run_coroutine_threadsafe(self.proxy.down(), self._loop).result(30)
+
+    def close(self) -> None:
+        """Take the proxy down and stop its thread."""
+        self.down()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
