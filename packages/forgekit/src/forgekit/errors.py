@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from forgekit.observability.context import get_request_id
 
@@ -139,6 +140,33 @@ _STATUS_SLUGS[406] = ("not-acceptable", "Not acceptable")
 _STATUS_SLUGS[500] = ("internal-error", "Internal server error")
 
 
+#: The OpenAPI ``default`` response of every operation: any status not documented otherwise is
+#: an RFC 9457 problem document (clients and schema fuzzers can rely on the shape).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "description": "An error, as an RFC 9457 problem document.",
+        "content": {
+            PROBLEM_CONTENT_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "title": "Problem",
+                    "required": ["type", "title", "status"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                        "request_id": {"type": ["string", "null"]},
+                        "errors": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 def problem_response(
     status: int,
     *,
@@ -209,14 +237,31 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    methods = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(methods) if methods else None
+
+
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
     return problem_response(
         exc.status_code,
         detail=detail,
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
