@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from forgekit.identity.testing import DEFAULT_PASSWORD
 from forgekit.testing.servers import free_port
 
 #: Every check but one: ``positive_data_acceptance`` expects any schema-valid body to be
@@ -64,7 +65,7 @@ def _wait_live(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 def _access_token(base: str) -> str:
     name = f"fuzz{uuid.uuid4().hex[:8]}"
-    password = "correct horse battery staple"
+    password = DEFAULT_PASSWORD
     with httpx.Client(base_url=base, timeout=30) as client:
         client.post("/auth/register", json={"email": f"{name}@example.com", "username": name,
                                             "password": password}).raise_for_status()  # fmt: skip
