@@ -102,7 +102,8 @@ def fuzz_product(
                                 stdout=out, stderr=out)  # fmt: skip
     try:
         _wait_live(base, proc, log)
-        operations = sum(len(v) for v in httpx.get(f"{base}/openapi.json", timeout=60).json()["paths"].values())
+        schema = httpx.get(f"{base}/openapi.json", timeout=60).json()
+        operations = sum(len(v) for v in schema["paths"].values())
         key = _access_token(base)
         cli = shutil.which("schemathesis", path=str(Path(python).parent)) or "schemathesis"
         done = subprocess.run(  # noqa: S603
