@@ -24,6 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: One pytest process per product. A new product (Shop) adds its line here, marks its fault tests
+#: ``faults`` (kill its import worker with ``pyforge.stack_testing``-style processes, cut its
+#: broker with ``forgekit.testing.faults.ThreadedTcpProxy``) and adds a ``test_hostile_schema.py``
+#: calling ``forgekit.testing.schemafuzz.fuzz_product``.
 PROCESSES = [
     ("kit + PyForge", ["packages/forgekit/tests", "packages/pyforge/tests"]),
     ("Modelhub", ["packages/modelhub/tests"]),
