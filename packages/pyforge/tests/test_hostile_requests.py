@@ -74,3 +74,11 @@ async def test_oversized_json_body_is_refused(client: httpx.AsyncClient) -> None
     resp = await client.post(PROJECTS, json={"name": "big", "description": "x" * 5_000_000},
                              headers=user.headers)  # fmt: skip
     _assert_problem(resp, 413, 422)
+
+
+async def test_method_not_allowed_names_every_method_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    resp = await client.put(PROJECTS)
+    _assert_problem(resp, 405)
+    assert resp.headers["allow"] == "GET, POST"
