@@ -30,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from _servers import bench_env, percentiles, pyforge_server, scratch_postgres
-from service import MIX, SNIPPET, _setup
+from service import MIX, _setup, mix_request
 
 from forgekit.testing.servers import free_port
 
@@ -62,8 +62,23 @@ def _rss_mib(pid: int) -> float | None:
     return None
 
 
-def _stack_rss() -> dict[int, float]:
-    return {p: r for p in _descendants(os.getpid()) if (r := _rss_mib(p)) is not None}
+def _label(pid: int) -> str:
+    """``pid:role`` (serve, worker, an API child process, ...) from the command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    words = [a.decode(errors="replace") for a in argv if a]
+    role = next((w for w in words if w in ("serve", "worker")), None)
+    if role is None and any("multiprocessing" in w for w in words):
+        role = "api-child"
+    if role is None:
+        role = Path(words[0]).name if words else "?"
+    return f"{pid}:{role}"
+
+
+def _stack_rss() -> dict[str, float]:
+    return {_label(p): r for p in _descendants(os.getpid()) if (r := _rss_mib(p)) is not None}
 
 
 class Window:
@@ -85,17 +100,6 @@ async def _users(base: str, users: int, seconds: float, accounts: list[dict[str,
     async with aiohttp.ClientSession(base, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=30)) as c:  # fmt: skip
 
-        async def one(kind: str, h: dict[str, str]) -> int:
-            if kind == "list_projects":
-                cm = c.get("/api/v1/projects", headers=h)
-            elif kind == "analyze_code":
-                cm = c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
-            else:
-                cm = c.get(f"/api/v1/projects/{pid}/metrics", headers=accounts[0])
-            async with cm as r:
-                await r.read()
-                return r.status
-
         async def user(idx: int) -> None:
             await asyncio.sleep(min(10.0, seconds / 4) * idx / users)  # ramp-up
             h, rnd = accounts[idx % len(accounts)], random.Random(idx)
@@ -103,7 +107,7 @@ async def _users(base: str, users: int, seconds: float, accounts: list[dict[str,
                 t0 = time.perf_counter()
                 failed = False
                 try:
-                    failed = await one(rnd.choice(names), h) >= 500
+                    failed = await mix_request(c, rnd.choice(names), h, pid, accounts[0]) >= 500
                 except (TimeoutError, aiohttp.ClientError):
                     failed = True
                 w = windows[-1]
@@ -122,7 +126,7 @@ async def _users(base: str, users: int, seconds: float, accounts: list[dict[str,
 def soak(base: str, args: argparse.Namespace, accounts: list[dict[str, str]], pid: str) -> dict:
     """Hold the mix for ``--minutes``; sample RSS and p95 per window."""
     windows = [Window()]
-    samples: list[dict[int, float]] = []
+    samples: list[dict[str, float]] = []
     stop = time.monotonic() + args.minutes * 60
 
     async def run() -> None:
@@ -146,9 +150,9 @@ def soak(base: str, args: argparse.Namespace, accounts: list[dict[str, str]], pi
         "errors": sum(w.errors for w in full), "p50_ms": round(percentiles(every)[0], 1),
         "p95_ms": round(percentiles(every)[1], 1), "p95_first_window_ms": p95s[0],
         "p95_last_window_ms": p95s[-1], "p95_windows_ms": p95s,
-        "rss_warm_mib": {str(p): round(v, 1) for p, v in warm.items()},
-        "rss_last_mib": {str(p): round(v, 1) for p, v in last.items()},
-        "rss_growth_mib": {str(p): g for p, g in growth.items()},
+        "rss_warm_mib": {p: round(v, 1) for p, v in warm.items()},
+        "rss_last_mib": {p: round(v, 1) for p, v in last.items()},
+        "rss_growth_mib": growth,
         "rss_growth_bound_mib": args.rss_growth_mib, "p95_drift_bound": args.p95_drift,
         "rss_within_bound": all(g <= args.rss_growth_mib for g in growth.values()),
         "p95_stable": p95s[-1] <= max(50.0, p95s[0] * args.p95_drift),

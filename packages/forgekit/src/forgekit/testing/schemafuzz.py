@@ -135,3 +135,16 @@ def fuzz_product(
         except subprocess.TimeoutExpired:
             proc.kill()
     return FuzzRun(done.returncode, done.stdout + done.stderr, operations)
+
+
+def assert_schema_holds(cli_module: str, env_prefix: str, workdir: Path, scenario: str) -> None:
+    """A product's schemathesis test: run it, record what it counted, fail on any failure.
+
+    ``FORGE_FUZZ_PHASES`` chooses the phases (``make reliability`` adds ``stateful``).
+    """
+    from forgekit.testing.faults import record
+
+    phases = os.environ.get("FORGE_FUZZ_PHASES", "examples,coverage,fuzzing")
+    run = fuzz_product(cli_module, env_prefix, workdir, phases=phases)
+    record(scenario, operations=run.operations, returncode=run.returncode, summary=run.summary)
+    assert run.returncode == 0, run.failures
