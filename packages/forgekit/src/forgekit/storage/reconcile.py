@@ -12,13 +12,12 @@ not yet committed its rows, and must not lose them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from forgekit.periodic import PeriodicJob
 from forgekit.storage.base import ObjectStorage
 
 log = logging.getLogger("forgekit.storage.reconcile")
@@ -74,8 +73,10 @@ async def reconcile(
     return ReconcileReport(len(listed), len(referenced), orphans, missing, removed, partials)
 
 
-class StorageReconciler:
+class StorageReconciler(PeriodicJob):
     """A background service running :func:`reconcile` every ``interval_s`` seconds."""
+
+    name = "storage-reconciler"
 
     def __init__(
         self,
@@ -86,12 +87,12 @@ class StorageReconciler:
         grace_s: float,
         consumer_group: str | None = None,
     ) -> None:
-        self.storage, self.referenced_keys = storage, referenced_keys
-        self.interval_s, self.grace_s = interval_s, grace_s
+        # The first pass waits one interval: start-up is busy enough.
+        super().__init__(interval_s, first_delay_s=interval_s)
+        self.storage, self.referenced_keys, self.grace_s = storage, referenced_keys, grace_s
         #: Runs only in processes consuming this group (one role, not every API replica).
         self.consumer_group = consumer_group
         self.last: ReconcileReport | None = None
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> ReconcileReport:
         """Reconcile now; the report is also kept as :attr:`last`."""
@@ -100,24 +101,3 @@ class StorageReconciler:
             log.info("storage reconciled: %d orphans and %d partial uploads removed",
                      self.last.removed_orphans, self.last.removed_partials)  # fmt: skip
         return self.last
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.run_once()
-            except Exception:
-                # A failed pass is retried at the next interval; the loop must survive it.
-                log.exception("storage reconciliation failed")
-
-    async def start(self) -> None:
-        """Start the periodic loop (the first pass runs one interval after start)."""
-        self._task = asyncio.create_task(self._loop(), name="storage-reconciler")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
