@@ -12,7 +12,7 @@ PYFORGE_PORT ?= 8000
 PYFORGE_DATA_DIR ?= ./.pyforge-data
 export PYFORGE_HOST PYFORGE_PORT PYFORGE_DATA_DIR
 
-.PHONY: run test lint bench venv migrate clean browser tools
+.PHONY: run test lint bench venv migrate clean browser tools reliability
 
 $(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/dashboard.py
+
+# Faults, hostile input and load for every product; regenerates docs/reliability.md.
+# The full soak is `make reliability SOAK_MINUTES=30` (SOAK_MINUTES=0 skips soak and stress).
+SOAK_MINUTES ?= 2
+SOAK_USERS ?= 1000
+reliability: $(STAMP)
+	$(BIN)/python scripts/reliability.py --soak-minutes $(SOAK_MINUTES) --soak-users $(SOAK_USERS)
 
 clean:
 	rm -rf $(VENV) .pyforge-data .modelhub-data .aquaculture-data .shop-data .pytest_cache .mypy_cache .ruff_cache

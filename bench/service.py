@@ -33,6 +33,7 @@ import uuid
 import zipfile
 from collections import defaultdict
 from contextlib import ExitStack
+from typing import Any
 
 import httpx
 from _servers import bench_env, percentiles, pyforge_server, scratch_postgres
@@ -104,6 +105,20 @@ async def _setup(base: str, n_accounts: int) -> tuple[list[dict[str, str]], str]
     return accounts, pid
 
 
+async def mix_request(c: Any, kind: str, h: dict[str, str], pid: str,
+                      owner: dict[str, str]) -> int:  # fmt: skip
+    """One request of the seed mix on an aiohttp session; returns the status."""
+    if kind == "list_projects":
+        cm = c.get("/api/v1/projects", headers=h)
+    elif kind == "analyze_code":
+        cm = c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
+    else:
+        cm = c.get(f"/api/v1/projects/{pid}/metrics", headers=owner)
+    async with cm as r:
+        await r.read()
+        return int(r.status)
+
+
 def _pin_to_last_core() -> str:
     """Pin this process to the last core (the API processes keep the scheduler's choice)."""
     cores = sorted(os.sched_getaffinity(0))
@@ -129,15 +144,7 @@ async def _drive_users(base: str, users: int, duration: float, accounts: list[di
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as c:
 
         async def request(kind: str, h: dict[str, str]) -> int:
-            if kind == "list_projects":
-                cm = c.get("/api/v1/projects", headers=h)
-            elif kind == "analyze_code":
-                cm = c.post("/api/v1/analyze/code", json={"code": SNIPPET}, headers=h)
-            else:
-                cm = c.get(f"/api/v1/projects/{pid}/metrics", headers=accounts[0])
-            async with cm as r:
-                await r.read()
-                return r.status
+            return await mix_request(c, kind, h, pid, accounts[0])
 
         async def user(idx: int) -> None:
             await asyncio.sleep(10.0 * idx / users)  # ramp-up

@@ -5,7 +5,6 @@ checked in the database, not in memory."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,7 @@ from forgekit.events.models import AuditLog, OutboxMessage, ProcessedEvent
 from forgekit.events.outbox import current_event
 from forgekit.events.rabbitmq import ERROR_HEADER, RETRY_HEADER, RabbitMQEventBus
 from forgekit.settings import ForgeSettings
+from forgekit.testing.faults import TcpProxy
 
 test_meta = MetaData()
 effects = Table(
@@ -294,44 +294,6 @@ async def test_malformed_message_dead_lettered(db: Database, make_bus: BusFactor
     event = await bus.emit("project.created", {})
     await bus.drain(20)
     assert await effect_ids(db) == [str(event.id)]
-
-
-class TcpProxy:
-    """A loopback TCP proxy to the broker that a test can take down and bring back."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def up(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def down(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for w in list(self._writers):
-            w.transport.abort()
-        self._writers.clear()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
 
 
 async def test_nothing_lost_while_relay_cannot_publish(

@@ -86,7 +86,7 @@ async def test_subscriptions_are_the_products_and_messages_flow(
 ) -> None:
     hub: LiveHub = app.state.hub
     user = await register_and_login(client)
-    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=5) as ws:
+    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=30) as ws:
         welcome = await recv(ws)
         assert welcome["type"] == "welcome" and welcome["ping_interval_s"] == 0.3
         assert await subscribe(ws, "open-1") == {"type": "subscribed", "room": "open-1"}
@@ -112,12 +112,12 @@ async def test_first_message_auth_and_timeout(
     client: httpx.AsyncClient, app: FastAPI, ws_url: str
 ) -> None:
     user = await register_and_login(client)
-    async with connect(ws_url, open_timeout=5) as ws:
+    async with connect(ws_url, open_timeout=30) as ws:
         await ws.send(json.dumps({"action": "auth", "token": user.access_token}))
         assert (await recv(ws))["type"] == "welcome"
         await ws.send(json.dumps({"action": "ping"}))
         assert await recv(ws) == {"type": "pong"}
-    async with connect(ws_url, open_timeout=5) as ws:
+    async with connect(ws_url, open_timeout=30) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
@@ -128,7 +128,7 @@ async def test_a_slow_client_is_disconnected(
 ) -> None:
     hub: LiveHub = app.state.hub
     user = await register_and_login(client)
-    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=5) as ws:
+    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=30) as ws:
         await recv(ws)
         await subscribe(ws, "open-1")
         # Dispatched faster than any send can drain: the queue (4) overflows.
@@ -145,12 +145,12 @@ async def test_a_credential_that_stops_working_ends_the_stream(
     client: httpx.AsyncClient, runtime: Runtime, ws_url: str
 ) -> None:
     user = await register_and_login(client)
-    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=5) as ws:
+    async with connect(f"{ws_url}?token={user.access_token}", open_timeout=30) as ws:
         await recv(ws)
         async with runtime.db.transaction() as session:
             await session.execute(update(User).where(User.id == user.id).values(is_active=False))
-        error = await recv(ws, timeout=5)
+        error = await recv(ws, timeout=30)
         assert error["type"] == "error" and error["code"] == "unauthorized"
         with pytest.raises(ConnectionClosed) as closed:
-            await recv(ws, timeout=5)
+            await recv(ws, timeout=30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

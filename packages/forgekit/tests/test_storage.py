@@ -492,3 +492,28 @@ def test_content_disposition() -> None:
     assert content_disposition('a"b.txt') == (
         "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"
     )
+
+
+async def test_reconcile_removes_old_orphans_and_reports_missing(storage: ObjectStorage) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from forgekit.storage.reconcile import reconcile
+
+    kept = (await storage.put_bytes(b"kept")).key
+    orphan = (await storage.put_bytes(b"orphan")).key
+    missing = "f" * 64
+    refs = {kept, missing}
+
+    async def referenced() -> set[str]:
+        return refs
+
+    # Within the grace period an unreferenced object may belong to an upload in flight.
+    young = await reconcile(storage, referenced, grace_s=3600)
+    assert (young.stored, young.orphans, young.missing) == (2, [], [missing])
+    later = datetime.now(UTC) + timedelta(hours=2)
+    report = await reconcile(storage, referenced, grace_s=3600, now=later)
+    assert report.orphans == [orphan] and report.removed_orphans == 1
+    assert report.missing == [missing] and not report.consistent
+    assert await storage.exists(kept) and not await storage.exists(orphan)
+    refs.discard(missing)
+    assert (await reconcile(storage, referenced, grace_s=0)).consistent

@@ -7,25 +7,19 @@ module and removed afterwards, broker queues included.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from forgekit.settings import ForgeSettings
-from forgekit.testing.fixtures import _pg_exec, _pg_url
-from forgekit.testing.servers import free_port, require_real_servers
+from forgekit.testing.faults import record
+from pyforge.stack_testing import Stack, running_stack
 
 BUGGY = {
     "app/main.py": b"def handler(x, seen=[]):\n    seen.append(x)\n    return eval(x)\n",
@@ -47,103 +41,10 @@ def _zip(tree: dict[str, bytes]) -> bytes:
 
 
 
-class Stack:
-    """The running server, the current worker and how to start another."""
-
-    def __init__(self, env: dict[str, str], base: str, logs: Path) -> None:
-        self.env, self.base, self.logs = env, base, logs
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.worker: subprocess.Popen[bytes] | None = None
-
-    def spawn(self, *args: str, log: str, **env: str) -> subprocess.Popen[bytes]:
-        out = (self.logs / log).open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "pyforge.cli", *args],
-                                env={**self.env, **env}, stdout=out, stderr=out)  # fmt: skip
-        self.procs.append(proc)
-        return proc
-
-    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
-        self.worker = self.spawn("worker", "--queues", "analysis", log="worker.log", **env)
-        return self.worker
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    servers = require_real_servers()
-    admin = servers.postgres_admin_url
-    unique = uuid.uuid4().hex[:10]
-    dbname = f"pyforge_e2e_{unique}"
-    asyncio.run(_pg_exec(admin, f'CREATE DATABASE "{dbname}"'))
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = free_port()
-    env = {
-        **os.environ,
-        "FORGE_DATABASE_URL": _pg_url(admin, dbname),
-        "FORGE_REDIS_URL": servers.redis_url,
-        "FORGE_AMQP_URL": servers.amqp_url,
-        "FORGE_REDIS_PREFIX": f"e2e:{unique}:",
-        "FORGE_EVENTS_EXCHANGE": f"e2e.{unique}.events",
-        "FORGE_EVENTS_QUEUE_PREFIX": f"e2e.{unique}",
-        "FORGE_PASSWORD_HASH_TIME_COST": "1",
-        "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "FORGE_PASSWORD_HASH_PARALLELISM": "1",
-        "FORGE_CONSUMER_RETRY_BASE_S": "0.2",
-        "FORGE_LOG_LEVEL": "INFO",
-        "PYFORGE_INPROCESS_WORKERS": "false",
-        "PYFORGE_DATA_DIR": str(tmp / "data"),
-        "PYFORGE_HOST": "127.0.0.1",
-        "PYFORGE_PORT": str(port),
-        "PYFORGE_ANALYSIS_PROGRESS_INTERVAL_S": "0.2",
-    }
-    subprocess.run([sys.executable, "-m", "pyforge.cli", "migrate"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    st = Stack(env, f"http://127.0.0.1:{port}", tmp)
-    try:
-        server = st.spawn("serve", log="server.log")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{st.base}/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, (tmp / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        st.start_worker()
+    with running_stack(tmp_path_factory.mktemp("e2e")) as st:
         yield st
-    finally:
-        st.stop_all()
-        settings = ForgeSettings(_env_file=None, database_url=env["FORGE_DATABASE_URL"],
-                                 amqp_url=servers.amqp_url, redis_url=servers.redis_url,
-                                 events_exchange=env["FORGE_EVENTS_EXCHANGE"],
-                                 events_queue_prefix=env["FORGE_EVENTS_QUEUE_PREFIX"],
-                                 redis_prefix=env["FORGE_REDIS_PREFIX"])  # fmt: skip
-        asyncio.run(_teardown(settings))
-        asyncio.run(_pg_exec(admin, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-
-
-async def _teardown(settings: ForgeSettings) -> None:
-    from pyforge.product import PRODUCT
-    from pyforge.settings import PyForgeSettings
-
-    runtime = PRODUCT.build_runtime(settings, PyForgeSettings(_env_file=None))
-    try:
-        await runtime.events.delete_topology()
-        await runtime.cache.delete_prefix("")
-    finally:
-        await runtime.close()
 
 
 def _user(client: httpx.Client) -> dict[str, str]:
@@ -212,6 +113,7 @@ def test_journey(stack: Stack) -> None:
         assert metrics["ratings"]["security"] == "A"
 
 
+@pytest.mark.faults
 def test_worker_killed_mid_analysis_completes_once(stack: Stack) -> None:
     # Replace the worker by a slow one (test hook), kill it while it runs, start a fresh one.
     assert stack.worker is not None
@@ -242,3 +144,6 @@ def test_worker_killed_mid_analysis_completes_once(stack: Stack) -> None:
         assert again["finished_at"] == done["finished_at"] and again["attempts"] == 2
         listing = client.get(f"/api/v1/projects/{pid}/analyses", headers=h).json()
         assert listing["total"] == 1
+        record("worker-sigkill", status=done["status"], attempts=done["attempts"],
+               findings=items["total"], duplicate_fingerprints=len(fingerprints) - len(set(fingerprints)),
+               analyses_listed=listing["total"])  # fmt: skip

@@ -45,7 +45,7 @@ class Inbox:
     def notifications(self) -> list[tuple[list[str], EmailMessage]]:
         return [(to, m) for to, m in self.messages if m["Subject"].startswith("[PyForge]")]
 
-    async def wait(self, count: int, timeout: float = 15.0) -> list[tuple[list[str], EmailMessage]]:
+    async def wait(self, count: int, timeout: float = 60.0) -> list[tuple[list[str], EmailMessage]]:
         deadline = time.monotonic() + timeout
         while len(self.notifications()) < count:
             assert time.monotonic() < deadline, self.notifications()
@@ -216,7 +216,7 @@ async def test_embedded_mail_goes_to_the_file_sink(
         project = await make_project(session, owner.id, name="sinky")
     await runtime.events.emit("analysis.failed", {
         "project_id": str(project.id), "analysis_id": "a-1", "reason": "parser crashed"})
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while True:
         mails = [m for m in sink_messages(forge_settings.mail_sink_dir)
                  if m["Subject"].startswith("[PyForge]")]
@@ -284,7 +284,7 @@ async def test_project_created_through_the_api_notifies_an_opted_in_owner(
     resp = await client.post("/api/v1/projects", json={"name": "Billing"}, headers=owner.headers)
     assert resp.status_code == 201, resp.text
     project_id = resp.json()["id"]
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while not (mails := [m for m in sink_messages(forge_settings.mail_sink_dir)
                          if m["Subject"].startswith("[PyForge]")]):
         assert time.monotonic() < deadline

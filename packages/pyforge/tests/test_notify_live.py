@@ -61,7 +61,7 @@ async def no_message(ws: ClientConnection, wait: float = 0.5) -> None:
 @asynccontextmanager
 async def live(url: str, token: str | None = None, **kwargs: Any) -> AsyncIterator[ClientConnection]:
     target = f"{url}?token={token}" if token else url
-    async with connect(target, open_timeout=5, close_timeout=2, **kwargs) as ws:
+    async with connect(target, open_timeout=30, close_timeout=2, **kwargs) as ws:
         if token or kwargs.get("additional_headers"):
             assert (await recv(ws))["type"] == "welcome"
         yield ws
@@ -153,8 +153,8 @@ async def test_idle_connections_get_pings(
 ) -> None:
     user = await register_and_login(client)
     async with live(server, user.access_token) as ws:
-        assert await recv(ws, timeout=2, skip_pings=False) == {"type": "ping"}
-        assert await recv(ws, timeout=2, skip_pings=False) == {"type": "ping"}
+        assert await recv(ws, timeout=10, skip_pings=False) == {"type": "ping"}
+        assert await recv(ws, timeout=10, skip_pings=False) == {"type": "ping"}
 
 
 async def test_losing_access_ends_the_subscription(
@@ -173,7 +173,7 @@ async def test_losing_access_ends_the_subscription(
         assert (await subscribe(ws, project.id))["type"] == "subscribed"
         async with runtime.db.transaction() as session:
             await session.execute(delete(TeamMember).where(TeamMember.user_id == member.id))
-        revoked = await recv(ws, timeout=5)
+        revoked = await recv(ws, timeout=30)
         assert revoked["type"] == "error" and revoked["code"] == "access_revoked"
         await runtime.events.emit("analysis.started", {"project_id": str(project.id),
                                                        "analysis_id": "x"})
@@ -221,9 +221,9 @@ async def test_handshakes_count_against_the_default_rate_limit(
     async with app.router.lifespan_context(app), serve_asgi(app) as base:
         url = base.replace("http://", "ws://") + "/ws"
         for _ in range(2):
-            async with connect(url, open_timeout=5, close_timeout=2) as ws:
+            async with connect(url, open_timeout=30, close_timeout=2) as ws:
                 await ws.send(json.dumps({"action": "ping"}))
         with pytest.raises(InvalidStatus) as refused:
-            async with connect(url, open_timeout=5, close_timeout=2):
+            async with connect(url, open_timeout=30, close_timeout=2):
                 pass
     assert refused.value.response.status_code == 403

@@ -62,7 +62,7 @@ async def add_webhook(client, user, project, url: str, events=("analysis.complet
     return resp.json()
 
 
-async def wait_deliveries(client, user, project, hook_id, *, count=1, timeout=15.0,
+async def wait_deliveries(client, user, project, hook_id, *, count=1, timeout=60.0,
                           done=True) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
@@ -232,9 +232,9 @@ async def test_timeouts_and_429_are_retried_until_the_maximum_age(
         hook_slow = await add_webhook(client, owner, project, slow_url)
         hook_limited = await add_webhook(client, owner, project, limited_url)
         await runtime.events.emit("analysis.completed", completed_payload(project.id))
-        [row_slow] = await wait_deliveries(client, owner, project, hook_slow["id"], timeout=20)
+        [row_slow] = await wait_deliveries(client, owner, project, hook_slow["id"], timeout=60)
         [row_limited] = await wait_deliveries(client, owner, project, hook_limited["id"],
-                                              timeout=20)
+                                              timeout=60)
 
     for row in (row_slow, row_limited):
         assert row["status"] == "failed", row

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from forgekit import __version__
-from forgekit.errors import install_error_handlers
+from forgekit.errors import PROBLEM_RESPONSES, install_error_handlers
 from forgekit.identity.browser import browser_router
 from forgekit.identity.deps import principal_rate_key
 from forgekit.identity.mfa.router import mfa_router
@@ -32,6 +32,7 @@ from forgekit.ratelimit.http import default_rate_limit
 from forgekit.runtime import Runtime, freeze_startup_heap
 from forgekit.settings import Environment, ForgeSettings
 from forgekit.storage.router import storage_router
+from forgekit.text_guard import reject_invalid_text
 
 log = logging.getLogger("forgekit.app")
 
@@ -93,7 +94,11 @@ def create_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        dependencies=[Depends(default_rate_limit)] if settings.rate_limit_enabled else [],
+        responses=PROBLEM_RESPONSES,
+        dependencies=[
+            Depends(reject_invalid_text),
+            *([Depends(default_rate_limit)] if settings.rate_limit_enabled else []),
+        ],
     )
     app.state.runtime = rt
     app.state.metrics = metrics

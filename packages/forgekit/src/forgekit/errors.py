@@ -9,6 +9,7 @@ answered 500 with that id.
 
 from __future__ import annotations
 
+import errno
 import logging
 from contextvars import ContextVar, Token
 from typing import Any
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from forgekit.observability.context import get_request_id
 
@@ -109,6 +111,14 @@ class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class InsufficientStorage(ProblemError):
+    status, slug, title = 507, "insufficient-storage", "Insufficient storage"
+
+
+#: ``errno`` values of a full disk or an exhausted quota.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 _STATUS_SLUGS: dict[int, tuple[str, str]] = {
     cls.status: (cls.slug, cls.title)
     for cls in (
@@ -122,11 +132,39 @@ _STATUS_SLUGS: dict[int, tuple[str, str]] = {
         Unprocessable,
         TooManyRequests,
         ServiceUnavailable,
+        InsufficientStorage,
     )
 }
 _STATUS_SLUGS[405] = ("method-not-allowed", "Method not allowed")
 _STATUS_SLUGS[406] = ("not-acceptable", "Not acceptable")
 _STATUS_SLUGS[500] = ("internal-error", "Internal server error")
+
+
+#: The OpenAPI ``default`` response of every operation: any status not documented otherwise is
+#: an RFC 9457 problem document (clients and schema fuzzers can rely on the shape).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "description": "An error, as an RFC 9457 problem document.",
+        "content": {
+            PROBLEM_CONTENT_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "title": "Problem",
+                    "required": ["type", "title", "status"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                        "request_id": {"type": ["string", "null"]},
+                        "errors": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def problem_response(
@@ -199,14 +237,31 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    methods = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(methods) if methods else None
+
+
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
     return problem_response(
         exc.status_code,
         detail=detail,
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
@@ -229,6 +284,21 @@ async def _handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if exc.connection_invalidated:
         return await _handle_backend_unavailable(request, exc)
+    return await _handle_unexpected(request, exc)
+
+
+async def _handle_os_error(request: Request, exc: Exception) -> JSONResponse:
+    # A full disk (local object storage, staging of an upload) is the server's condition, not
+    # a bug: 507 with advice to retry later; the writer has already removed its partial file.
+    assert isinstance(exc, OSError)
+    if exc.errno in DISK_FULL:
+        log.error("disk full: %s", exc, extra={"path": request.url.path})
+        return problem_response(
+            507,
+            detail="The server has no space left to store this; retry later.",
+            instance=request.url.path,
+            headers={"Retry-After": "60"},
+        )
     return await _handle_unexpected(request, exc)
 
 
@@ -257,4 +327,5 @@ def install_error_handlers(app: FastAPI) -> None:
         redis.exceptions.TimeoutError,
     ):
         app.add_exception_handler(transient, _handle_backend_unavailable)
+    app.add_exception_handler(OSError, _handle_os_error)
     app.add_exception_handler(Exception, _handle_unexpected)

@@ -66,11 +66,12 @@ def _runtime() -> type[PyForgeRuntime]:
 def _consumers() -> Sequence[Registration]:
     from pyforge.analyses import tasks as analyses_tasks
     from pyforge.branches import tasks as branches_tasks
+    from pyforge.files import tasks as files_tasks
     from pyforge.notify import tasks as notify_tasks
     from pyforge.predictions import tasks as predictions_tasks
 
     return [analyses_tasks.register, notify_tasks.register, predictions_tasks.register,
-            branches_tasks.register]
+            branches_tasks.register, files_tasks.register]
 
 
 PRODUCT: Product[PyForgeSettings, PyForgeRuntime] = Product(

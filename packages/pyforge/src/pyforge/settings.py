@@ -75,6 +75,11 @@ class PyForgeSettings(ProductSettings):
     #: How often each process runs the retention purge.
     branch_retention_interval_s: float = 3600.0
 
+    # Storage reconciliation (pyforge.files.tasks): orphan objects and partial uploads left by
+    # a process that died mid-upload are removed once older than the grace period.
+    storage_reconcile_interval_s: float = 3600.0
+    storage_reconcile_grace_s: float = 3600.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> PyForgeSettings:

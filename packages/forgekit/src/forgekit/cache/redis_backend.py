@@ -24,8 +24,18 @@ def escape_glob(text: str) -> str:
     return "".join("\\" + ch if ch in "\\*?[]^" else ch for ch in text)
 
 
+#: What a lost Redis connection raises (refused, reset, timed out).
+_UNAVAILABLE = (RedisError, OSError)
+
+
 class RedisCache(Cache):
-    """A cache stored in Redis: shared by every API and worker process."""
+    """A cache stored in Redis: shared by every API and worker process.
+
+    Degradation policy: the cache *fails open*. While Redis cannot be reached a read is a miss
+    (the caller loads from the database), a write or an invalidation is skipped with a
+    warning, so the API keeps answering from its database instead of failing. An entry that an
+    invalidation could not remove lives at most its TTL after Redis is back.
+    """
 
     def __init__(self, client: Redis, namespace: str, *, owns_client: bool = True) -> None:
         super().__init__(namespace)
@@ -38,21 +48,42 @@ class RedisCache(Cache):
         return cls(redis_from_url(url, **client_kwargs), namespace)
 
     async def _get_raw(self, full_key: str) -> str | bytes | None:
-        value: str | bytes | None = await self.client.get(full_key)
+        try:
+            value: str | bytes | None = await self.client.get(full_key)
+        except _UNAVAILABLE as exc:
+            log.warning("redis cache unavailable, read as a miss: %s", exc)
+            return None
         return value
 
     async def _set_raw(self, full_key: str, text: str, ttl: float | None) -> None:
         # PX keeps sub-second TTLs exact; a TTL always rounds up so it never becomes 0 ms.
         px = None if ttl is None else max(1, int(ttl * 1000 + 0.999))
-        await self.client.set(full_key, text.encode(), px=px)
+        try:
+            await self.client.set(full_key, text.encode(), px=px)
+        except _UNAVAILABLE as exc:
+            log.warning("redis cache unavailable, write skipped: %s", exc)
 
     async def _delete_raw(self, full_keys: list[str]) -> int:
+        try:
+            return await self._unlink_batches(full_keys)
+        except _UNAVAILABLE as exc:
+            log.warning("redis cache unavailable, invalidation skipped: %s", exc)
+            return 0
+
+    async def _unlink_batches(self, full_keys: list[str]) -> int:
         deleted = 0
         for start in range(0, len(full_keys), _UNLINK_BATCH):
             deleted += int(await self.client.unlink(*full_keys[start : start + _UNLINK_BATCH]))
         return deleted
 
     async def _delete_prefix_raw(self, full_prefix: str) -> int:
+        try:
+            return await self._unlink_matching(full_prefix)
+        except _UNAVAILABLE as exc:
+            log.warning("redis cache unavailable, invalidation skipped: %s", exc)
+            return 0
+
+    async def _unlink_matching(self, full_prefix: str) -> int:
         # SCAN, never KEYS: KEYS blocks the server for the whole keyspace walk.
         pattern = escape_glob(full_prefix) + "*"
         deleted = 0
@@ -70,7 +101,7 @@ class RedisCache(Cache):
         """Return ``True`` when Redis answers, ``False`` (logged) when it cannot be reached."""
         try:
             return bool(await self.client.ping())
-        except (RedisError, OSError) as exc:
+        except _UNAVAILABLE as exc:
             log.warning("redis cache ping failed: %s", exc)
             return False
 

@@ -61,7 +61,9 @@ def _ok(results: dict[str, dict[str, Any]]) -> bool:
 
 def _verdict(results: dict[str, dict[str, Any]], body: dict[str, Any]) -> JSONResponse:
     # 200 only when every backend answered; load balancers and probes read the status code.
-    return JSONResponse(body, status_code=200 if _ok(results) else 503)
+    if _ok(results):
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 @router.get("/health", summary="Health summary")

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from forgekit.ratelimit.base import RateLimiter
 from forgekit.ratelimit.decision import RateLimitDecision
 from forgekit.ratelimit.gcra import check_cost
+from forgekit.ratelimit.memory import MemoryRateLimiter
 from forgekit.ratelimit.rate import Rate
 from forgekit.redis_client import redis_from_url
 
@@ -21,12 +22,18 @@ GCRA_LUA = files("forgekit.ratelimit").joinpath("gcra.lua").read_text(encoding="
 
 
 class RedisRateLimiter(RateLimiter):
-    """GCRA in Redis: read, decide and write happen in one script, under the server's clock."""
+    """GCRA in Redis: read, decide and write happen in one script, under the server's clock.
+
+    Degradation policy: while Redis cannot be reached, decisions fall back to an in-process
+    limiter with the same rates (never *fail open*: a login brute force stays throttled, per
+    API process instead of across them). Counting returns to Redis as soon as it answers.
+    """
 
     def __init__(self, client: Redis, namespace: str, *, owns_client: bool = True) -> None:
         super().__init__(namespace)
         self.client = client
         self._owns_client = owns_client
+        self.fallback = MemoryRateLimiter(namespace)
         # register_script sends EVALSHA and reloads the script on NOSCRIPT (after a restart).
         self._script = client.register_script(GCRA_LUA)
 
@@ -36,6 +43,17 @@ class RedisRateLimiter(RateLimiter):
         return cls(redis_from_url(url, **client_kwargs), namespace)
 
     async def _run(self, key: str, rate: Rate, cost: int, commit: bool) -> RateLimitDecision:
+        try:
+            return await self._run_script(key, rate, cost, commit)
+        except (RedisError, OSError) as exc:
+            log.warning("redis rate limiter unavailable, counting in process: %s", exc)
+        if commit:
+            return await self.fallback.hit(key, rate, cost)
+        return await self.fallback.peek(key, rate)
+
+    async def _run_script(
+        self, key: str, rate: Rate, cost: int, commit: bool
+    ) -> RateLimitDecision:
         reply = await self._script(
             keys=[self._full_key(key)],
             args=[rate.interval_us, rate.burst_us, cost, "1" if commit else "0"],
@@ -59,8 +77,12 @@ class RedisRateLimiter(RateLimiter):
         return await self._run(key, rate, 1, commit=False)
 
     async def reset(self, key: str) -> None:
-        """See :meth:`RateLimiter.reset`."""
-        await self.client.unlink(self._full_key(key))
+        """See :meth:`RateLimiter.reset` (both the shared and the fallback count)."""
+        await self.fallback.reset(key)
+        try:
+            await self.client.unlink(self._full_key(key))
+        except (RedisError, OSError) as exc:
+            log.warning("redis rate limiter unavailable, reset in process only: %s", exc)
 
     async def ping(self) -> bool:
         """Return ``True`` when Redis answers, ``False`` (logged) when it cannot be reached."""

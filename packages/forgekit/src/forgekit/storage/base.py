@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from forgekit.errors import BadRequest, PayloadTooLarge
@@ -69,6 +70,14 @@ async def _slices(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield bytes(view[start : start + size])
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One stored object as a listing sees it."""
+
+    key: str
+    modified_at: datetime
+
+
 class ObjectStorage(ABC):
     """Immutable blobs addressed by the SHA-256 of their content.
 
@@ -76,6 +85,21 @@ class ObjectStorage(ABC):
     (64 lowercase hex characters) and raises :class:`~forgekit.storage.keys.InvalidObjectKey`
     otherwise; reading a missing key raises :class:`~forgekit.errors.NotFound`.
     """
+
+    async def listing(self) -> AsyncIterator[ListedObject]:
+        """Every stored object with its modification time (for reconciliation, not hot paths).
+
+        Backends that cannot list raise :class:`NotImplementedError`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot list its objects")
+        yield  # pragma: no cover - makes this an async generator
+
+    async def remove_stale_partials(self, older_than: datetime) -> int:
+        """Remove temporaries of uploads cut short before ``older_than``; returns the count.
+
+        A process killed mid-upload leaves its temporary behind; nothing else ever will.
+        """
+        return 0
 
     @abstractmethod
     async def put_stream(

@@ -6,7 +6,8 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -14,12 +15,13 @@ from urllib.parse import urlencode
 from forgekit.errors import NotFound
 from forgekit.storage.base import (
     CHUNK_SIZE,
+    ListedObject,
     ObjectStorage,
     SizedDigest,
     StoredObject,
     check_expiry,
 )
-from forgekit.storage.keys import safe_filename, validate_key
+from forgekit.storage.keys import is_valid_key, safe_filename, validate_key
 from forgekit.storage.signing import UrlSigner
 
 # Writes go to disk in blocks of this size from a worker thread: one thread hop per block
@@ -31,6 +33,10 @@ ROUTE_PREFIX = "/storage"
 def _write_block(fh: BinaryIO, digest: SizedDigest, block: bytearray) -> None:
     digest.update(block)
     fh.write(block)
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -140,6 +146,36 @@ class LocalStorage(ObjectStorage):
         tmp.replace(final)
         _fsync_dir(final.parent)
         return True
+
+    def _listed(self) -> list[ListedObject]:
+        found = []
+        for path in self.root.glob("??/??/*"):
+            try:
+                if is_valid_key(path.name) and path == self.path_for(path.name):
+                    found.append(ListedObject(path.name, _mtime(path)))
+            except FileNotFoundError:
+                continue  # deleted while listing
+        return found
+
+    async def listing(self) -> AsyncIterator[ListedObject]:
+        """See :meth:`ObjectStorage.listing` (objects only, never temporaries)."""
+        for item in await asyncio.to_thread(self._listed):
+            yield item
+
+    def _remove_partials(self, older_than: datetime) -> int:
+        removed = 0
+        for path in self._tmp.glob("up-*"):
+            try:
+                if _mtime(path) < older_than:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # its upload finished or failed meanwhile
+        return removed
+
+    async def remove_stale_partials(self, older_than: datetime) -> int:
+        """See :meth:`ObjectStorage.remove_stale_partials`."""
+        return await asyncio.to_thread(self._remove_partials, older_than)
 
     async def open(self, key: str, *, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
         """See :meth:`ObjectStorage.open`."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any
 
 import boto3
@@ -18,12 +18,18 @@ from botocore.exceptions import ClientError
 from forgekit.errors import NotFound
 from forgekit.storage.base import (
     CHUNK_SIZE,
+    ListedObject,
     ObjectStorage,
     SizedDigest,
     StoredObject,
     check_expiry,
 )
-from forgekit.storage.keys import content_disposition, safe_filename, validate_key
+from forgekit.storage.keys import (
+    content_disposition,
+    is_valid_key,
+    safe_filename,
+    validate_key,
+)
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
@@ -203,6 +209,23 @@ class S3Storage(ObjectStorage):
         if head is None:
             raise NotFound(f"Object {key} not found.")
         return int(head["ContentLength"])
+
+    def _listed(self) -> list[ListedObject]:
+        found = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", ()):
+                name = item["Key"][len(self.prefix) :]
+                if "/" not in name and is_valid_key(name):  # tmp/ uploads are not objects
+                    found.append(ListedObject(name, item["LastModified"]))
+        return found
+
+    async def listing(self) -> AsyncIterator[ListedObject]:
+        """See :meth:`ObjectStorage.listing` (``tmp/`` is left to the bucket lifecycle rule)."""
+        for item in await asyncio.to_thread(self._listed):
+            yield item
 
     async def delete(self, key: str) -> None:
         """See :meth:`ObjectStorage.delete`."""

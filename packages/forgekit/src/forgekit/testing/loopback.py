@@ -111,7 +111,7 @@ class HttpReceiver:
                     "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
 
-    async def wait_for(self, count: int, timeout_s: float = 15.0) -> list[ReceivedRequest]:
+    async def wait_for(self, count: int, timeout_s: float = 60.0) -> list[ReceivedRequest]:
         """Wait until ``count`` requests arrived; returns them."""
         deadline = time.monotonic() + timeout_s
         while len(self.requests) < count:

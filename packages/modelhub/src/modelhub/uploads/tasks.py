@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from forgekit.periodic import PeriodicJob
 from modelhub.uploads.service import uploads
 
 if TYPE_CHECKING:
@@ -15,43 +14,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("modelhub.uploads")
 
 
-class UploadJanitor:
+class UploadJanitor(PeriodicJob):
     """A background service: every ``upload_janitor_interval_s``, expire stale uploads."""
 
     consumer_group: str | None = None
+    name = "modelhub-upload-janitor"
 
     def __init__(self, runtime: ModelhubRuntime) -> None:
+        super().__init__(runtime.app_settings.upload_janitor_interval_s)
         self.runtime = runtime
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start the loop."""
-        self._task = asyncio.create_task(self._loop(), name="modelhub-upload-janitor")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def sweep(self) -> int:
         """Expire what is due now; returns how many uploads expired."""
         async with self.runtime.db.session() as session:
             return await uploads.expire_stale(session, self.runtime.storage)
 
-    async def _loop(self) -> None:
-        interval = self.runtime.app_settings.upload_janitor_interval_s
-        while True:
-            try:
-                expired = await self.sweep()
-                if expired:
-                    log.info("expired %d uploads", expired)
-            except Exception:
-                # A failed sweep is retried at the next interval; the loop must survive it.
-                log.exception("upload janitor sweep failed")
-            await asyncio.sleep(interval)
+    async def run_once(self) -> int:
+        """One pass: :meth:`sweep`, logged."""
+        expired = await self.sweep()
+        if expired:
+            log.info("expired %d uploads", expired)
+        return expired
 
 
 def register(runtime: ModelhubRuntime) -> UploadJanitor:

@@ -123,7 +123,12 @@ async def list_findings(
     )  # fmt: skip
 
 
-@router.get("/analyses/{analysis_id}/sarif")
+@router.get(
+    "/analyses/{analysis_id}/sarif",
+    response_class=Response,
+    responses={200: {"description": "A SARIF 2.1.0 log.",
+                     "content": {"application/sarif+json": {"schema": {"type": "object"}}}}},
+)
 async def get_sarif(
     analysis_id: uuid.UUID,
     principal: CurrentPrincipal,

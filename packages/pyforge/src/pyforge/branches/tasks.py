@@ -8,13 +8,12 @@ harmless: a row deleted by one is simply not found by the other.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from forgekit.db.base import utcnow
+from forgekit.periodic import PeriodicJob
 from pyforge.branches import service
 
 if TYPE_CHECKING:
@@ -23,15 +22,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyforge.branches")
 
 
-class BranchRetention:
+class BranchRetention(PeriodicJob):
     """A background service of the runtime that purges old branch analyses periodically."""
 
     #: Runs where analyses run (workers, and the API in embedded mode), not in every process.
     consumer_group: str | None = "analysis"
+    name = "branch-retention"
 
     def __init__(self, runtime: PyForgeRuntime) -> None:
+        super().__init__(runtime.app_settings.branch_retention_interval_s)
         self.runtime = runtime
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> service.Purged:
         """One retention pass (committed, and the purged analyses dropped from the cache)."""
@@ -44,28 +44,9 @@ class BranchRetention:
                      len(purged.analyses), purged.branches)  # fmt: skip
         return purged
 
-    async def _loop(self) -> None:
-        interval = self.runtime.app_settings.branch_retention_interval_s
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                # The next pass retries; a failed purge must not stop the process.
-                log.warning("branch retention pass failed", exc_info=True)
-            await asyncio.sleep(interval)
-
-    async def start(self) -> None:
-        """Start the periodic purge (off when the retention age is 0)."""
-        if self.runtime.app_settings.branch_retention_days > 0:
-            self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        """Stop the periodic purge."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    def enabled(self) -> bool:
+        """Off when the retention age is 0."""
+        return self.runtime.app_settings.branch_retention_days > 0
 
 
 def register(runtime: PyForgeRuntime) -> BranchRetention:
