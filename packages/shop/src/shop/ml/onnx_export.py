@@ -53,6 +53,33 @@ def sklearn_to_onnx(
         [(input_name, StringTensorType([None, 1]))] if text
         else [(input_name, FloatTensorType([None, n_features]))]
     )  # fmt: skip
-    options = {id(model): {"zipmap": False}} if hasattr(model, "predict_proba") else None
-    onx = convert_sklearn(model, initial_types=initial, target_opset=OPSET, options=options)
+    options: dict[int, dict[str, Any]] = {}
+    if hasattr(model, "predict_proba"):
+        options[_final(model)] = {"zipmap": False}  # probabilities as a plain tensor
+    for vectorizer in _vectorizers(model):
+        # ONNX Runtime lowercases through a C++ locale; C.UTF-8 exists on every Linux image,
+        # en_US.UTF-8 (skl2onnx's default) often does not.
+        options[id(vectorizer)] = {"locale": "C.UTF-8"}
+    # ai.onnx.ml 3: the newest domain version skl2onnx writes for tree ensembles.
+    opsets = {"": OPSET, "ai.onnx.ml": 3}
+    onx = convert_sklearn(
+        model, initial_types=initial, target_opset=opsets, options=options or None
+    )
     return bytes(onx.SerializeToString())
+
+
+def _final(model: Any) -> int:
+    """Id of the estimator that produces the output (the last step of a pipeline)."""
+    steps = getattr(model, "steps", None)
+    return id(steps[-1][1]) if steps else id(model)
+
+
+def _vectorizers(model: Any) -> list[Any]:
+    """Every text vectorizer inside a pipeline or feature union."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if isinstance(model, CountVectorizer):
+        return [model]
+    children = [s for _, s in getattr(model, "steps", [])]
+    children += [t for _, t in getattr(model, "transformer_list", [])]
+    return [v for child in children for v in _vectorizers(child)]

@@ -56,7 +56,7 @@ def fit_gbm(history: np.ndarray, season: int, seed: int = 0) -> HistGradientBoos
     first = 2 * season
     x = np.vstack([lag_features(history, t, season) for t in range(first, len(history))])
     y = history[first:]
-    model = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, random_state=seed)
+    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.08, random_state=seed)
     # One thread: on a few hundred rows OpenMP start-up and spinning on a shared machine
     # cost several times the work itself.
     with threadpool_limits(1):

@@ -29,7 +29,9 @@ class Decision(StrEnum):
 class FraudParams:
     """Training knobs; shares of training orders sent to review and declined."""
 
-    trees: int = 100
+    # 50 trees: the held-out AUC is flat beyond that, and the ONNX export grows faster than
+    # linearly with the forest.
+    trees: int = 50
     model_weight: float = 0.5
     review_share: float = 0.05
     decline_share: float = 0.01

@@ -57,10 +57,12 @@ def _honest(rng: np.random.Generator, cid: int, cfg: FraudSynthConfig) -> list[O
 
 
 def _takeover(rng: np.random.Generator, victim: OrderRow, n: int) -> list[OrderRow]:
-    country = COUNTRIES[int(rng.integers(7, 12))]
+    # Careful takeovers stay in the victim's country and spend modestly.
+    careful = rng.random() < 0.4
+    country = victim.bill_country if careful else COUNTRIES[int(rng.integers(7, 12))]
     return [OrderRow(
         order_id=f"f-ato-{n}", customer=victim.customer,
-        amount_minor=int(victim.amount_minor * rng.uniform(3, 12)), currency="EUR",
+        amount_minor=int(victim.amount_minor * rng.uniform(1.5, 10)), currency="EUR",
         time=victim.time + float(rng.uniform(1, 10)) * DAY, device=f"evil-{n}",
         address=f"drop-{n}", bill_country=victim.bill_country, ship_country=country,
         ip_country=country, account_created=victim.account_created, fraud=True,
@@ -88,7 +90,7 @@ def _reshipping(rng: np.random.Generator, n: int, days: int) -> list[OrderRow]:
         device=f"rs-dev-{n}", address=f"rs-addr-{n}",
         bill_country=COUNTRIES[int(rng.integers(0, 7))],
         ship_country=COUNTRIES[int(rng.integers(7, 12))],
-        ip_country=COUNTRIES[int(rng.integers(7, 12))], account_created=created, fraud=True,
+        ip_country=COUNTRIES[int(rng.integers(0, 12))], account_created=created, fraud=True,
     )]  # fmt: skip
 
 

@@ -17,6 +17,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from shop.ml.sentiment.data import LABELS
 
+#: Words of two or more ASCII letters, digits or underscores.
+WORD_PATTERN = "[a-zA-Z0-9_][a-zA-Z0-9_]+"
+
 
 @dataclass(frozen=True)
 class SentimentParams:
@@ -30,10 +33,13 @@ class SentimentParams:
 
 def build_pipeline(p: SentimentParams = SentimentParams()) -> Pipeline:
     """An untrained pipeline (text in, class probabilities out)."""
+    # Both vectorizers stay within what skl2onnx converts exactly: an explicit token pattern
+    # that re2 (ONNX Runtime's regex engine) reads the same way, and ``char`` rather than
+    # ``char_wb`` n-grams.
     features = FeatureUnion([
         ("word", TfidfVectorizer(ngram_range=(1, 2), max_features=p.word_features,
-                                 sublinear_tf=True, lowercase=True)),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
+                                 sublinear_tf=True, token_pattern=WORD_PATTERN)),
+        ("char", TfidfVectorizer(analyzer="char", ngram_range=(2, 4),
                                  max_features=p.char_features, sublinear_tf=True)),
     ])  # fmt: skip
     clf = LogisticRegression(C=p.c, max_iter=2000, class_weight="balanced", random_state=p.seed)
