@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
-    return []
+    from shop.catalogue.router import router as catalogue_router
+    from shop.search.router import router as search_router
+
+    return [catalogue_router, search_router]
 
 
 def _runtime() -> type[ShopRuntime]:
@@ -28,7 +31,9 @@ def _runtime() -> type[ShopRuntime]:
 
 
 def _consumers() -> Sequence[Registration]:
-    return []
+    from shop import demo
+
+    return [demo.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

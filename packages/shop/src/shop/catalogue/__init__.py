@@ -1,0 +1,1 @@
+"""The catalogue: channels, categories, products, variants, prices and their history."""

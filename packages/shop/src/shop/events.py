@@ -1,0 +1,33 @@
+"""Shop's event types and their payloads (published through the kit's outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+from pydantic import BaseModel
+
+from forgekit.events.types import EventType
+
+
+class ProductEvent(BaseModel):
+    """A product changed state (``shop.product.*``)."""
+
+    product_id: uuid.UUID
+    slug: str
+
+
+class PriceChanged(BaseModel):
+    """``shop.price.changed``: a variant's price in a channel changed."""
+
+    variant_id: uuid.UUID
+    channel: str
+    amount: int
+    currency: str
+    previous: int | None
+
+
+PRODUCT_PUBLISHED: Final = EventType("shop.product.published", ProductEvent)
+PRODUCT_UNPUBLISHED: Final = EventType("shop.product.unpublished", ProductEvent)
+PRODUCT_DELETED: Final = EventType("shop.product.deleted", ProductEvent)
+PRICE_CHANGED: Final = EventType("shop.price.changed", PriceChanged)

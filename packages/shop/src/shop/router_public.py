@@ -1,0 +1,15 @@
+"""The operations anyone may call without an account: the storefront's reads."""
+
+from __future__ import annotations
+
+#: ``"METHOD path"`` of every public Shop operation (the route-walking auth test allows them).
+PUBLIC_OPERATIONS = frozenset(
+    {
+        "GET /api/v1/channels",
+        "GET /api/v1/categories",
+        "GET /api/v1/categories/{category_id}/breadcrumb",
+        "GET /api/v1/products/{slug}",
+        "GET /api/v1/search",
+        "GET /api/v1/search/suggest",
+    }
+)

@@ -1,0 +1,1 @@
+"""Storefront search: full text, typo tolerance, filters, facets, sorts and autocomplete."""
