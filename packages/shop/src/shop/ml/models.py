@@ -16,10 +16,12 @@ from forgekit.db.types import JSONType, UTCDateTime
 
 
 class VersionState(StrEnum):
-    """``active`` serves; ``standby`` is kept for rollback; ``retired`` is past the history."""
+    """``active`` serves; ``standby`` was active and is kept for rollback; ``rejected`` never
+    beat the active one; ``retired`` fell out of the kept history or was rolled back."""
 
     ACTIVE = "active"
     STANDBY = "standby"
+    REJECTED = "rejected"
     RETIRED = "retired"
 
 
