@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 def _routers() -> Sequence[APIRouter]:
     from shop.catalogue.router import router as catalogue_router
+    from shop.ml.router import router as ml_router
     from shop.search.router import router as search_router
 
-    return [catalogue_router, search_router]
+    return [catalogue_router, search_router, ml_router]
 
 
 def _runtime() -> type[ShopRuntime]:
@@ -32,8 +33,9 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
+    from shop.ml import tasks as ml_tasks
 
-    return [demo.register]
+    return [demo.register, ml_tasks.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

@@ -28,6 +28,8 @@ class VersionState(StrEnum):
 class CaseStatus(StrEnum):
     """A fraud case waits for staff, who confirm fraud or clear it as a false positive."""
 
+    #: Approved at checkout: never queued, but kept as history and as training data.
+    APPROVED = "approved"
     OPEN = "open"
     CONFIRMED_FRAUD = "confirmed_fraud"
     FALSE_POSITIVE = "false_positive"
@@ -106,6 +108,9 @@ class FraudCase(UUIDPrimaryKey, Base):
     decision: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
     features: Mapped[dict[str, float]] = mapped_column(JSONType, nullable=False, default=dict)
+    #: The order as scored (:class:`shop.ml.fraud.data.OrderRow` fields): the customer's
+    #: history for later orders and the retraining set.
+    order_data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(24), nullable=False, default=CaseStatus.OPEN)
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)

@@ -4,7 +4,7 @@ Hand-checked autogenerate output, chained after shop_0001 (which stays part 1's)
 
 Revision ID: shop_0002
 Revises: shop_0001
-Create Date: 2026-12-03 06:49:51.454767
+Create Date: 2026-12-03 06:57:01.305775
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=16), nullable=False),
     sa.Column('hits', forgekit.db.types.JSONType(), nullable=False),
     sa.Column('features', forgekit.db.types.JSONType(), nullable=False),
+    sa.Column('order_data', forgekit.db.types.JSONType(), nullable=False),
     sa.Column('model_version', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('resolved_by', sa.Uuid(), nullable=True),

@@ -25,6 +25,13 @@ class Decision(StrEnum):
     DECLINE = "decline"
 
 
+def decide(score: float, review: float, decline: float) -> Decision:
+    """Approve, review or decline by the two thresholds."""
+    if score >= decline:
+        return Decision.DECLINE
+    return Decision.REVIEW if score >= review else Decision.APPROVE
+
+
 @dataclass(frozen=True)
 class FraudParams:
     """Training knobs; shares of training orders sent to review and declined."""
@@ -63,11 +70,7 @@ class FraudModel:
 
     def decide(self, score: float) -> Decision:
         """Approve, review or decline by the thresholds."""
-        if score >= self.decline_threshold:
-            return Decision.DECLINE
-        if score >= self.review_threshold:
-            return Decision.REVIEW
-        return Decision.APPROVE
+        return decide(score, self.review_threshold, self.decline_threshold)
 
 
 @dataclass(frozen=True)

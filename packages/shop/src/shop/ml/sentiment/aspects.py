@@ -38,23 +38,19 @@ def aspects_of(clause: str) -> list[str]:
     return [name for name, words in ASPECTS.items() if any(w in low for w in words)]
 
 
-def aspect_sentiment(
-    text: str, classify: Callable[[Sequence[str]], np.ndarray]
-) -> dict[str, dict[str, float | str]]:
-    """Per mentioned aspect: label and the probability of each label.
+def aspect_clauses(text: str) -> list[tuple[str, list[str]]]:
+    """The clauses that name at least one aspect, with those aspects."""
+    tagged = [(c, aspects_of(c)) for c in clauses(text)]
+    return [(c, names) for c, names in tagged if names]
 
-    ``classify`` maps texts to (n, 3) probabilities in :data:`LABELS` order (the ONNX model
-    or the pipeline).
-    """
-    parts = clauses(text)
-    tagged = [(c, aspects_of(c)) for c in parts]
-    mentioned = [c for c, names in tagged if names]
-    if not mentioned:
-        return {}
-    proba = classify(mentioned)
+
+def aggregate(
+    tagged: Sequence[tuple[str, list[str]]], proba: np.ndarray
+) -> dict[str, dict[str, float | str]]:
+    """Per aspect, the mean probabilities of its clauses (rows of ``proba``) and the label."""
     by_aspect: dict[str, list[np.ndarray]] = {}
-    for row, clause in zip(proba, mentioned, strict=True):
-        for name in aspects_of(clause):
+    for row, (_, names) in zip(proba, tagged, strict=True):
+        for name in names:
             by_aspect.setdefault(name, []).append(row)
     out: dict[str, dict[str, float | str]] = {}
     for name, rows in by_aspect.items():
@@ -65,3 +61,17 @@ def aspect_sentiment(
         entry["label"] = LABELS[int(np.argmax(mean))]
         out[name] = entry
     return out
+
+
+def aspect_sentiment(
+    text: str, classify: Callable[[Sequence[str]], np.ndarray]
+) -> dict[str, dict[str, float | str]]:
+    """Per mentioned aspect: label and the probability of each label.
+
+    ``classify`` maps texts to (n, 3) probabilities in :data:`LABELS` order (the pipeline);
+    the API runs the ONNX model on the clauses itself and calls :func:`aggregate`.
+    """
+    tagged = aspect_clauses(text)
+    if not tagged:
+        return {}
+    return aggregate(tagged, classify([c for c, _ in tagged]))

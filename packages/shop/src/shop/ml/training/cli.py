@@ -27,7 +27,8 @@ async def _run(kind: str, payload: Any) -> str:
     settings = PRODUCT.settings()
     runtime = PRODUCT.build_runtime(settings.kit(), settings)
     try:
-        run = await run_training(runtime.db, runtime.storage, kind, payload)
+        async with runtime.db.transaction() as session:
+            run = await run_training(session, runtime.storage, kind, payload)
     finally:
         await runtime.close()
     source = "SYNTHETIC data" if run.synthetic else "the given table"

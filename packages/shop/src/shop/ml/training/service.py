@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
-from forgekit.db.engine import Database
 from forgekit.errors import Conflict, NotFound
 from forgekit.storage import ObjectStorage
 from shop.ml.bundle import Candidate
@@ -49,10 +48,9 @@ async def read_files(storage: ObjectStorage, version: MlModelVersion) -> dict[st
 
 
 async def _active_score(
-    db: Database, storage: ObjectStorage, kind: str, data: Any
+    session: AsyncSession, storage: ObjectStorage, kind: str, data: Any
 ) -> tuple[float | None, int | None]:
-    async with db.session() as session:
-        active = await repository.active_version(session, kind)
+    active = await repository.active_version(session, kind)
     if active is None:
         return None, None
     files = await read_files(storage, active)
@@ -60,38 +58,47 @@ async def _active_score(
     return score, active.version
 
 
-async def run_training(db: Database, storage: ObjectStorage, kind: str, data: Any) -> MlRun:
-    """Train ``kind`` on ``data``, log the run, register and maybe promote the model."""
+async def run_training(
+    session: AsyncSession, storage: ObjectStorage, kind: str, data: Any, params: Any = None
+) -> MlRun:
+    """Train ``kind`` on ``data``, then :func:`register` it in ``session`` (caller commits)."""
     check_kind(kind)
-    candidate = await asyncio.to_thread(train, kind, data)
-    active_score, active_version = await _active_score(db, storage, kind, data)
+    candidate = await asyncio.to_thread(train, kind, data, params)
+    return await register(session, storage, candidate, data)
+
+
+async def register(
+    session: AsyncSession, storage: ObjectStorage, candidate: Candidate, data: Any
+) -> MlRun:
+    """Log the run of a trained candidate, register it, and promote it if it beats the active
+    version on ``data``'s held-out window. The caller commits ``session``."""
+    kind = candidate.kind
+    active_score, active_version = await _active_score(session, storage, kind, data)
     promote = beats(candidate, active_score)
     keys = {name: (await storage.put_bytes(blob)).key for name, blob in candidate.files.items()}
     main_file = "model.onnx" if "model.onnx" in candidate.files else next(iter(candidate.files))
     sha = hashlib.sha256(candidate.files[main_file]).hexdigest()
-    async with db.transaction() as session:
-        number = await repository.next_version(session, kind)
-        card = {**candidate.card, "version": number, "sha256": sha, "files": keys,
-                "compared_with": {"version": active_version, "score": active_score}}  # fmt: skip
-        if promote:
-            await _demote_active(session, kind)
-        version = MlModelVersion(
-            kind=kind, version=number, files=keys, card=card, primary_metric=candidate.primary,
-            score=candidate.score, sha256=sha,
-            state=VersionState.ACTIVE if promote else VersionState.REJECTED,
-        )  # fmt: skip
-        if promote:
-            version.promoted_at = utcnow()
-        session.add(version)
-        run = MlRun(
-            kind=kind, outcome="promoted" if promote else "kept", params=candidate.params,
-            metrics=candidate.metrics, data_window=candidate.window,
-            synthetic=bool(candidate.card["data"]["synthetic"]),
-            primary_metric=candidate.primary, score=candidate.score, active_score=active_score,
-            model_sha256=sha, version=number, finished_at=utcnow(),
-        )  # fmt: skip
-        session.add(run)
-        await _retire_old(session, kind)
+    number = await repository.next_version(session, kind)
+    card = {**candidate.card, "version": number, "sha256": sha, "files": keys,
+            "compared_with": {"version": active_version, "score": active_score}}  # fmt: skip
+    if promote:
+        await _demote_active(session, kind)
+    version = MlModelVersion(
+        kind=kind, version=number, files=keys, card=card, primary_metric=candidate.primary,
+        score=candidate.score, sha256=sha, promoted_at=utcnow() if promote else None,
+        state=VersionState.ACTIVE if promote else VersionState.REJECTED,
+    )  # fmt: skip
+    session.add(version)
+    run = MlRun(
+        kind=kind, outcome="promoted" if promote else "kept", params=candidate.params,
+        metrics=candidate.metrics, data_window=candidate.window,
+        synthetic=bool(candidate.card["data"]["synthetic"]),
+        primary_metric=candidate.primary, score=candidate.score, active_score=active_score,
+        model_sha256=sha, version=number, finished_at=utcnow(),
+    )  # fmt: skip
+    session.add(run)
+    await _retire_old(session, kind)
+    await session.flush()
     return run
 
 
@@ -103,22 +110,24 @@ async def _demote_active(session: AsyncSession, kind: str) -> None:
 
 
 async def _retire_old(session: AsyncSession, kind: str) -> None:
+    await session.flush()
     for old in (await repository.standby_versions(session, kind))[KEEP_STANDBY:]:
         old.state = VersionState.RETIRED
 
 
-async def rollback(db: Database, kind: str) -> MlModelVersion:
-    """Retire the active version and reactivate the newest standby one (409 when none)."""
+async def rollback(session: AsyncSession, kind: str) -> MlModelVersion:
+    """Retire the active version and reactivate the newest standby one (409 when none);
+    commits."""
     check_kind(kind)
-    async with db.transaction() as session:
-        standby = await repository.standby_versions(session, kind)
-        if not standby:
-            raise Conflict(f"No earlier {kind} version is kept to roll back to.")
-        active = await repository.active_version(session, kind)
-        if active is not None:
-            active.state = VersionState.RETIRED
-            await session.flush()
-        target = standby[0]
-        target.state = VersionState.ACTIVE
-        target.promoted_at = utcnow()
+    standby = await repository.standby_versions(session, kind)
+    if not standby:
+        raise Conflict(f"No earlier {kind} version is kept to roll back to.")
+    active = await repository.active_version(session, kind)
+    if active is not None:
+        active.state = VersionState.RETIRED
+        await session.flush()
+    target = standby[0]
+    target.state = VersionState.ACTIVE
+    target.promoted_at = utcnow()
+    await session.commit()
     return target

@@ -7,8 +7,10 @@ files on the same held-out window, so the registry compares like with like.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,7 +19,8 @@ import onnxruntime as ort
 from sklearn.metrics import f1_score
 
 from shop.ml.bundle import Candidate, npz_bytes, read_npz
-from shop.ml.forecast.backtest import evaluate_series, summarize
+from shop.ml.forecast.backtest import evaluate_series, forecast_series, summarize
+from shop.ml.forecast.data import Series
 from shop.ml.fraud.evaluate import evaluate as evaluate_fraud
 from shop.ml.fraud.features import featurize
 from shop.ml.fraud.model import FraudParams
@@ -153,6 +156,15 @@ def _rescore_sentiment(files: dict[str, bytes], data: SentimentData) -> float:
     return float(f1_score(data.labels[cut:], list(labels), average="macro"))
 
 
+def _future(series: Series, horizon: int, model: str, folds: int) -> dict[str, Any]:
+    """The served forecast: the chosen model refit on the whole series, with intervals."""
+    fc, _ = forecast_series(series.values, horizon, series.season, folds=folds, candidates=[model])
+    start = series.start + dt.timedelta(days=len(series.values))
+    return {"start": start.isoformat(), "level": fc.level,
+            "point": np.round(fc.point, 3).tolist(), "lower": np.round(fc.lower, 3).tolist(),
+            "upper": np.round(fc.upper, 3).tolist()}  # fmt: skip
+
+
 def train_forecast(data: ForecastData, folds: int = 2) -> Candidate:
     """Backtest choice per series, MASE against seasonal naive on the last 28 days."""
     horizon = max(FORECAST_HORIZONS)
@@ -164,8 +176,9 @@ def train_forecast(data: ForecastData, folds: int = 2) -> Candidate:
             metrics[f"{name}_{h}d" if name != "coverage" else "coverage_90"] = value
     per_series = {
         r.key: {"model": r.chosen, "mase": r.mase, "naive_mase": r.naive_mase,
-                "coverage": r.coverage, "backtest": r.backtest_mase}
-        for r in reports
+                "coverage": r.coverage, "backtest": r.backtest_mase,
+                "forecast": _future(s, horizon, r.chosen, folds)}
+        for s, r in zip(data.series, reports, strict=True)
     }  # fmt: skip
     window = {"series": len(data.series), "held_out_days": horizon}
     card = model_card("forecast", metrics=metrics, window=window, params={"folds": folds},
@@ -175,17 +188,16 @@ def train_forecast(data: ForecastData, folds: int = 2) -> Candidate:
                      {"folds": folds})  # fmt: skip
 
 
-def train(kind: str, data: Any) -> Candidate:
-    """Train the model of ``kind`` on ``data`` (see :mod:`shop.ml.training.data`)."""
-    if kind == "recs":
-        return train_recs(data)
-    if kind == "fraud":
-        return train_fraud(data)
-    if kind == "sentiment":
-        return train_sentiment_model(data)
-    if kind == "forecast":
-        return train_forecast(data)
-    raise ValueError(f"unknown model kind {kind!r}")
+def train(kind: str, data: Any, params: Any = None) -> Candidate:
+    """Train the model of ``kind`` on ``data`` (see :mod:`shop.ml.training.data`); ``params``
+    is the kind's parameter object (the defaults when None)."""
+    trainers: dict[str, Callable[..., Candidate]] = {
+        "recs": train_recs, "fraud": train_fraud, "sentiment": train_sentiment_model,
+        "forecast": train_forecast,
+    }  # fmt: skip
+    if kind not in trainers:
+        raise ValueError(f"unknown model kind {kind!r}")
+    return trainers[kind](data) if params is None else trainers[kind](data, params)
 
 
 def rescore(kind: str, files: dict[str, bytes], card: dict[str, Any], data: Any) -> float:
