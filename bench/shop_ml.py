@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -202,6 +203,9 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    load = os.getloadavg()
+    print(f"# shop ML services (seed {args.seed}); {os.cpu_count()} CPUs, load average "
+          f"{load[0]:.1f} / {load[1]:.1f} (per-request latencies on a shared machine)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         storage = LocalStorage(tmp, signing_key="bench-shop-ml-signing-key", base_url="")
         runtime = InferenceRuntime(registry=CollectorRegistry(), namespace="bench")

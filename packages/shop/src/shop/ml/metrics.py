@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
 
 import numpy as np
+
+
+class Figures:
+    """Mixin for a dataclass of held-out figures: plain numbers for a run record or a card."""
+
+    def as_dict(self) -> dict[str, float]:
+        """Every field as a float."""
+        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
+        return {key: float(value) for key, value in fields.items()}
 
 
 def precision_recall_at_k(

@@ -160,12 +160,10 @@ async def sentiment(
 async def forecast(
     product: str,
     warehouse: str,
+    query: Annotated[schemas.ForecastQuery, Query()],
     runtime: ShopRuntimeDep,
     _: Staff,
     session: SessionDep,
-    horizon: Annotated[int, Query(ge=1, le=28)] = 28,
-    on_hand: Annotated[float | None, Query(ge=0)] = None,
-    lead_time: Annotated[int, Query(ge=1, le=28)] = 7,
 ) -> schemas.ForecastOut:
     """The latest daily forecast with its interval, accuracy, and a reorder suggestion when
     ``on_hand`` is given."""
@@ -176,14 +174,17 @@ async def forecast(
     if entry is None:
         raise NotFound(f"No forecast for product {product!r} at warehouse {warehouse!r}.")
     f: dict[str, Any] = entry["forecast"]
-    cut = {k: np.asarray(f[k][:horizon]) for k in ("point", "lower", "upper")}
-    fc = Forecast(entry["model"], cut["point"], cut["lower"], cut["upper"], f["level"])
+    cut = {k: f[k][: query.horizon] for k in ("point", "lower", "upper")}
+    arrays = [np.asarray(cut[k]) for k in ("point", "lower", "upper")]
+    fc = Forecast(entry["model"], arrays[0], arrays[1], arrays[2], f["level"])
+    reorder = None
+    if query.on_hand is not None:
+        reorder = reorder_suggestion(fc, query.lead_time, query.on_hand)
     return schemas.ForecastOut(
         product=product, warehouse=warehouse, model=entry["model"], start=f["start"],
-        level=f["level"], point=f["point"][:horizon], lower=f["lower"][:horizon],
-        upper=f["upper"][:horizon], mase={str(k): v for k, v in entry["mase"].items()},
-        coverage=entry["coverage"],
-        reorder=None if on_hand is None else reorder_suggestion(fc, lead_time, on_hand),
+        level=f["level"], point=cut["point"], lower=cut["lower"], upper=cut["upper"],
+        mase={str(k): v for k, v in entry["mase"].items()}, coverage=entry["coverage"],
+        reorder=reorder,
         model_version=serving.forecast_version, synthetic=serving.forecast_synthetic,
     )  # fmt: skip
 

@@ -110,6 +110,14 @@ class SentimentOut(BaseModel):
     model_version: int
 
 
+class ForecastQuery(BaseModel):
+    """How far ahead, and the stock to turn into a reorder suggestion."""
+
+    horizon: int = Field(default=28, ge=1, le=28)
+    on_hand: float | None = Field(default=None, ge=0)
+    lead_time: int = Field(default=7, ge=1, le=28)
+
+
 class ForecastOut(BaseModel):
     """Daily forecast of one product at one warehouse."""
 

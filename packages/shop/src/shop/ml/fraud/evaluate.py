@@ -7,7 +7,7 @@ orders, and precision/recall at the review threshold. Takes any labelled orders 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,11 +15,11 @@ from shop.ml.fraud.data import OrderRow
 from shop.ml.fraud.features import featurize
 from shop.ml.fraud.model import FraudModel, FraudParams, train_fraud
 from shop.ml.fraud.rules import DEFAULT_RULES, Rule, RulesEngine
-from shop.ml.metrics import roc_auc
+from shop.ml.metrics import Figures, roc_auc
 
 
 @dataclass(frozen=True)
-class FraudReport:
+class FraudReport(Figures):
     """Test-window figures of the combined score and of each part alone."""
 
     test_orders: int
@@ -30,10 +30,6 @@ class FraudReport:
     precision_at_review: float
     recall_at_review: float
     review_threshold: float
-
-    def as_dict(self) -> dict[str, float]:
-        """Plain numbers for a run record or a model card."""
-        return {key: float(value) for key, value in asdict(self).items()}
 
 
 def evaluate(

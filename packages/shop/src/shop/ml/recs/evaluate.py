@@ -8,18 +8,18 @@ same code.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from shop.ml.metrics import coverage, precision_recall_at_k
+from shop.ml.metrics import Figures, coverage, precision_recall_at_k
 from shop.ml.recs.als import AlsModel, AlsParams, train_als
 from shop.ml.recs.data import Catalogue, Interactions
 from shop.ml.recs.popularity import popularity
 
 
 @dataclass(frozen=True)
-class RecsReport:
+class RecsReport(Figures):
     """Held-out figures of ALS and of the popularity baseline, at the same k."""
 
     k: int
@@ -31,10 +31,6 @@ class RecsReport:
     baseline_precision: float
     baseline_recall: float
     baseline_coverage: float
-
-    def as_dict(self) -> dict[str, float]:
-        """Plain numbers for a run record or a model card."""
-        return {key: float(value) for key, value in asdict(self).items()}
 
 
 def bought_mask(inter: Interactions) -> np.ndarray:
