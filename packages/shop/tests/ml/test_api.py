@@ -195,3 +195,23 @@ async def test_a_better_model_is_promoted_and_can_be_rolled_back(
     states = {v["version"]: v["state"] for v in (await client.get(
         "/api/v1/ml/models", headers=staff.headers)).json()}  # fmt: skip
     assert states == {1: "active", 2: "retired"}
+
+
+async def test_a_training_job_on_the_worker_logs_a_run(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    import asyncio
+
+    from shop.ml.events import TRAIN_REQUESTED
+    from shop.ml.models import MlRun
+    from sqlalchemy import select
+
+    await runtime.events.emit(TRAIN_REQUESTED, {"kind": "fraud", "reason": "test"})
+    deadline = asyncio.get_running_loop().time() + 240
+    runs: list[MlRun] = []
+    while not runs and asyncio.get_running_loop().time() < deadline:
+        async with runtime.db.session() as session:
+            runs = list((await session.execute(select(MlRun))).scalars())
+        if not runs:
+            await asyncio.sleep(0.5)
+    assert [(r.kind, r.outcome, r.synthetic) for r in runs] == [("fraud", "promoted", True)]

@@ -60,3 +60,13 @@ def test_drift_monitor_sets_gauge_and_alerts() -> None:
     assert monitor.alerts(figures) == ["b"]
     assert registry.get_sample_value("shop_feature_psi", {"feature": "b"}) == figures["b"]
     assert "shop_feature_psi" in str(ALERT_RULE["expr"])
+
+
+def test_nightly_schedule_waits_for_the_next_occurrence() -> None:
+    import datetime as dt
+
+    from shop.ml.tasks import seconds_until
+
+    now = dt.datetime(2026, 12, 3, 2, 30, tzinfo=dt.UTC)
+    assert seconds_until("03:00", now) == 1800
+    assert seconds_until("02:30", now) == 24 * 3600  # now has passed: tomorrow

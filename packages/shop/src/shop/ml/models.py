@@ -41,6 +41,8 @@ class MlRun(UUIDPrimaryKey, Base):
     __tablename__ = "ml_runs"
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    #: The job's event id when the worker ran it: a redelivered job cannot log a second run.
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     #: ``promoted``, ``kept`` (not better than the active version) or ``failed``.
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)

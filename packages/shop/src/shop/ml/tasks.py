@@ -83,18 +83,59 @@ class NightlySchedule:
                 await self._task
 
 
-async def handle_train(runtime: ShopRuntime, event: Event, session: AsyncSession) -> None:
-    """Run one training job (synthetic data until part 1's tables feed the trainers)."""
-    from shop.ml.training.data import synthetic
-    from shop.ml.training.service import check_kind, run_training
+class TrainingJobs:
+    """Runs training jobs outside the event's transaction.
 
-    payload = TRAIN_REQUESTED.parse(event)
-    kind = check_kind(payload.kind)
-    data = await asyncio.to_thread(synthetic, kind)
-    # The run and the version commit with the event's processed mark: at-least-once delivery
-    # never registers one job twice. Serving processes pick the new version up on refresh.
-    run = await run_training(session, runtime.storage, kind, data)
-    log.info("trained %s v%s (%s): %s", kind, run.version, payload.reason, run.outcome)
+    Training takes seconds to a minute; holding the consumer's transaction that long would
+    lock SQLite's single writer for the whole embedded app. The handler starts the job and
+    returns; the job registers its run in its own transaction, keyed by the event id (unique),
+    so a redelivered job is logged once. A job lost to a crash mid-training is rerun by the
+    next request or the next night.
+    """
+
+    consumer_group: str | None = "ml"
+
+    def __init__(self, runtime: ShopRuntime) -> None:
+        self.runtime = runtime
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, event: Event, session: AsyncSession) -> None:
+        """Start the job named by a ``shop.ml.train.requested`` event."""
+        from shop.ml.training.service import check_kind
+
+        payload = TRAIN_REQUESTED.parse(event)
+        task = asyncio.create_task(self.run(check_kind(payload.kind), str(event.id)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, kind: str, job_id: str) -> None:
+        """Train on the synthetic data (until part 1's tables feed the trainers), register."""
+        from sqlalchemy.exc import IntegrityError
+
+        from shop.ml.training.data import synthetic
+        from shop.ml.training.service import register
+        from shop.ml.training.trainers import train
+
+        data = await asyncio.to_thread(synthetic, kind)
+        candidate = await asyncio.to_thread(train, kind, data)
+        try:
+            async with self.runtime.db.transaction() as session:
+                run = await register(session, self.runtime.storage, candidate, data, job_id)
+        except IntegrityError:
+            log.info("training job %s was already logged", job_id)
+            return
+        log.info("trained %s v%s (job %s): %s", kind, run.version, job_id, run.outcome)
+
+    async def start(self) -> None:
+        """Nothing to start: jobs begin with their events."""
+
+    async def stop(self) -> None:
+        """Cancel running jobs (their events are already processed: see the class note)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def register(runtime: ShopRuntime) -> ServingService:
@@ -102,9 +143,8 @@ def register(runtime: ShopRuntime) -> ServingService:
     serving = ServingService(runtime)
     runtime.services.append(serving)
 
-    async def on_train(event: Event, session: AsyncSession) -> None:
-        await handle_train(runtime, event, session)
-
-    runtime.events.subscribe(CONSUMER, [str(TRAIN_REQUESTED)], on_train, prefetch=1)
+    jobs = TrainingJobs(runtime)
+    runtime.services.append(jobs)
+    runtime.events.subscribe(CONSUMER, [str(TRAIN_REQUESTED)], jobs.handle, prefetch=1)
     runtime.services.append(NightlySchedule(runtime, MlSettings()))
     return serving

@@ -4,7 +4,7 @@ Hand-checked autogenerate output, chained after shop_0001 (which stays part 1's)
 
 Revision ID: shop_0002
 Revises: shop_0001
-Create Date: 2026-12-03 06:57:01.305775
+Create Date: 2026-12-03 07:22:18.507236
 """
 
 from collections.abc import Sequence
@@ -75,6 +75,7 @@ def upgrade() -> None:
     )
     op.create_table('ml_runs',
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('job_id', sa.String(length=64), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('params', forgekit.db.types.JSONType(), nullable=False),
     sa.Column('metrics', forgekit.db.types.JSONType(), nullable=False),
@@ -89,7 +90,8 @@ def upgrade() -> None:
     sa.Column('started_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', forgekit.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ml_runs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ml_runs')),
+    sa.UniqueConstraint('job_id', name=op.f('uq_ml_runs_job_id'))
     )
     with op.batch_alter_table('ml_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ml_runs_kind'), ['kind'], unique=False)

@@ -68,7 +68,11 @@ async def run_training(
 
 
 async def register(
-    session: AsyncSession, storage: ObjectStorage, candidate: Candidate, data: Any
+    session: AsyncSession,
+    storage: ObjectStorage,
+    candidate: Candidate,
+    data: Any,
+    job_id: str | None = None,
 ) -> MlRun:
     """Log the run of a trained candidate, register it, and promote it if it beats the active
     version on ``data``'s held-out window. The caller commits ``session``."""
@@ -94,7 +98,7 @@ async def register(
         metrics=candidate.metrics, data_window=candidate.window,
         synthetic=bool(candidate.card["data"]["synthetic"]),
         primary_metric=candidate.primary, score=candidate.score, active_score=active_score,
-        model_sha256=sha, version=number, finished_at=utcnow(),
+        model_sha256=sha, version=number, finished_at=utcnow(), job_id=job_id,
     )  # fmt: skip
     session.add(run)
     await _retire_old(session, kind)
