@@ -117,6 +117,8 @@ def test_the_kit_declares_only_its_own_event_types() -> None:
         "user.registered",
         "user.verification_requested",
         "user.password_reset_requested",
+        "user.mfa_enabled",
+        "user.mfa_disabled",
     }
 
 

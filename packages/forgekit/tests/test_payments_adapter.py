@@ -17,7 +17,7 @@ from forgekit.payments import (
     ProviderUnavailable,
     StripeAdapter,
 )
-from forgekit.payments.objects import Customer
+from forgekit.payments.objects import Customer, PaymentIntent
 from forgekit.testing.payments import (  # noqa: F401 (fixture)
     FakeProvider,
     fake_provider,
@@ -51,6 +51,17 @@ async def events_about(fake: FakeProvider, type_: str, **fields: str) -> list[di
 async def calls_with_key(fake: FakeProvider, idempotency_key: str) -> list[dict[str, object]]:
     """The API requests the fake answered for one idempotency key."""
     return [r for r in await fake.control.requests() if r["idempotency_key"] == idempotency_key]
+
+
+async def authorise(stripe: StripeAdapter, amount: int) -> PaymentIntent:
+    """An intent authorised on a card, waiting for its manual capture."""
+    return await stripe.create_payment_intent(
+        amount,
+        "usd",
+        payment_method="pm_card_visa",
+        capture_method="manual",
+        idempotency_key=key(),
+    )
 
 
 async def paying_customer(stripe: StripeAdapter, card: str = "pm_card_visa") -> Customer:
@@ -154,13 +165,7 @@ async def test_declined_answer_is_replayed_not_retried(
 
 
 async def test_manual_capture_partial_and_cancel(stripe: StripeAdapter) -> None:
-    held = await stripe.create_payment_intent(
-        5000,
-        "usd",
-        payment_method="pm_card_visa",
-        capture_method="manual",
-        idempotency_key=key(),
-    )
+    held = await authorise(stripe, 5000)
     assert held.status == "requires_capture" and held.amount_capturable == 5000
     with pytest.raises(InvalidRequest):
         await stripe.capture_payment_intent(held.id, 6000, idempotency_key=key())
@@ -200,13 +205,7 @@ async def test_refunds_full_partial_and_over_refund(stripe: StripeAdapter) -> No
     with pytest.raises(InvalidRequest) as info:
         await stripe.create_refund(intent.id, 1, idempotency_key=key())
     assert info.value.code == "charge_already_refunded"
-    pending = await stripe.create_payment_intent(
-        400,
-        "usd",
-        payment_method="pm_card_visa",
-        capture_method="manual",
-        idempotency_key=key(),
-    )
+    pending = await authorise(stripe, 400)
     with pytest.raises(InvalidRequest):
         await stripe.create_refund(pending.id, idempotency_key=key())
 
@@ -215,13 +214,7 @@ async def test_timeout_is_unavailable_and_the_retry_captures_once(
     stripe: StripeAdapter,
     payment_provider: FakeProvider,  # noqa: F811
 ) -> None:
-    held = await stripe.create_payment_intent(
-        2500,
-        "usd",
-        payment_method="pm_card_visa",
-        capture_method="manual",
-        idempotency_key=key(),
-    )
+    held = await authorise(stripe, 2500)
     await payment_provider.control.fail_next("timeout", hang_s=3.0)
     k = key("capture")
     async with payment_provider.adapter(timeout_s=0.5) as impatient:
@@ -244,8 +237,14 @@ async def test_server_errors_are_retried_with_the_same_key(
         await stripe.create_customer("e@example.com", idempotency_key=key())
     assert info.value.status == 500
     await payment_provider.control.fail_next("rate_limit")
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderUnavailable) as info:
         await stripe.create_customer("e@example.com", idempotency_key=key())
+    assert info.value.status == 429
+    customer = await stripe.create_customer("e@example.com", idempotency_key=key())
+    await payment_provider.control.fail_next("error")
+    with pytest.raises(ProviderUnavailable):  # reads fail too
+        await stripe.retrieve_customer(customer.id)
+    assert await stripe.retrieve_customer(customer.id) == customer
     await payment_provider.control.fail_next("error", count=2)
     k = key("retry")
     async with payment_provider.adapter(max_retries=2, retry_backoff_s=0.01) as patient:

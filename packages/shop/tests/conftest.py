@@ -23,6 +23,8 @@ def app_factory():
     from shop.settings import ShopSettings
 
     def build(settings: ForgeSettings) -> FastAPI:
-        return create_app(settings, ShopSettings(_env_file=None, demo_catalogue=False))
+        return create_app(
+            settings, ShopSettings(_env_file=None, demo_catalogue=False, payments_fake=False)
+        )
 
     return build

@@ -24,29 +24,43 @@ async def test_products_with_variants_are_seen_once_published(
     await make_channel(client, staff, "eu", "eur")
     await make_channel(client, staff, "us", "usd")
     body = {
-        "slug": "rain-jacket", "name": "Rain jacket", "attributes": {"brand": "Fjord"},
+        "slug": "rain-jacket",
+        "name": "Rain jacket",
+        "attributes": {"brand": "Fjord"},
         "variants": [
-            {"sku": "RJ-Y-M", "attributes": {"colour": "yellow", "size": "M"},
-             "weight_grams": 420, "prices": {"eu": 12900, "us": 13900}},
-            {"sku": "RJ-Y-L", "attributes": {"colour": "yellow", "size": "L"},
-             "weight_grams": 440, "prices": {"eu": 12900}},
+            {
+                "sku": "RJ-Y-M",
+                "attributes": {"colour": "yellow", "size": "M"},
+                "weight_grams": 420,
+                "prices": {"eu": 12900, "us": 13900},
+            },
+            {
+                "sku": "RJ-Y-L",
+                "attributes": {"colour": "yellow", "size": "L"},
+                "weight_grams": 440,
+                "prices": {"eu": 12900},
+            },
         ],
-    }  # fmt: skip
+    }
     # Customers may not create; an unauthenticated call is 401.
-    assert (await client.post("/api/v1/products", json=body, headers=customer.headers)
-            ).status_code == 403  # fmt: skip
+    assert (
+        await client.post("/api/v1/products", json=body, headers=customer.headers)
+    ).status_code == 403
     created = await client.post("/api/v1/products", json=body, headers=staff.headers)
     assert created.status_code == 201, created.text
     product = created.json()
     assert product["published"] is False
     # A draft is hidden from customers and anonymous visitors, visible to staff.
     assert (await client.get("/api/v1/products/rain-jacket")).status_code == 404
-    assert (await client.get("/api/v1/products/rain-jacket", headers=customer.headers)
-            ).status_code == 404  # fmt: skip
-    assert (await client.get("/api/v1/products/rain-jacket", headers=staff.headers)
-            ).status_code == 200  # fmt: skip
-    published = await client.post(f"/api/v1/products/{product['id']}/publish",
-                                  headers=staff.headers)  # fmt: skip
+    assert (
+        await client.get("/api/v1/products/rain-jacket", headers=customer.headers)
+    ).status_code == 404
+    assert (
+        await client.get("/api/v1/products/rain-jacket", headers=staff.headers)
+    ).status_code == 200
+    published = await client.post(
+        f"/api/v1/products/{product['id']}/publish", headers=staff.headers
+    )
     assert published.status_code == 200 and published.json()["published"] is True
     us = (await client.get("/api/v1/products/rain-jacket", params={"channel": "us"})).json()
     assert us["channel"] == "us"
@@ -55,8 +69,9 @@ async def test_products_with_variants_are_seen_once_published(
     eu = (await client.get("/api/v1/products/rain-jacket")).json()
     assert [v["price"]["amount"] for v in eu["variants"]] == [12900, 12900]
     assert eu["variants"][1]["attributes"] == {"colour": "yellow", "size": "M"}
-    unpublished = await client.post(f"/api/v1/products/{product['id']}/unpublish",
-                                    headers=staff.headers)  # fmt: skip
+    unpublished = await client.post(
+        f"/api/v1/products/{product['id']}/unpublish", headers=staff.headers
+    )
     assert unpublished.json()["published"] is False
     assert (await client.get("/api/v1/products/rain-jacket")).status_code == 404
 
@@ -67,8 +82,11 @@ async def test_category_tree_moves_with_breadcrumbs(
     staff = await staff_user(client, runtime)
 
     async def category(slug: str, parent: str | None = None) -> str:
-        resp = await client.post("/api/v1/categories", headers=staff.headers,
-                                 json={"slug": slug, "name": slug.title(), "parent_id": parent})  # fmt: skip
+        resp = await client.post(
+            "/api/v1/categories",
+            headers=staff.headers,
+            json={"slug": slug, "name": slug.title(), "parent_id": parent},
+        )
         assert resp.status_code == 201, resp.text
         return str(resp.json()["id"])
 
@@ -79,27 +97,36 @@ async def test_category_tree_moves_with_breadcrumbs(
     crumbs = (await client.get(f"/api/v1/categories/{pans}/breadcrumb")).json()
     assert [c["slug"] for c in crumbs] == ["home", "kitchen", "pans"]
     # Moving kitchen under garden carries pans along.
-    moved = await client.post(f"/api/v1/categories/{kitchen}/move", headers=staff.headers,
-                              json={"parent_id": garden})  # fmt: skip
+    moved = await client.post(
+        f"/api/v1/categories/{kitchen}/move", headers=staff.headers, json={"parent_id": garden}
+    )
     assert moved.status_code == 200, moved.text
     crumbs = (await client.get(f"/api/v1/categories/{pans}/breadcrumb")).json()
     assert [c["slug"] for c in crumbs] == ["garden", "kitchen", "pans"]
     tree = (await client.get("/api/v1/categories")).json()
     assert [(n["slug"], [c["slug"] for c in n["children"]]) for n in tree] == [
-        ("garden", ["kitchen"]), ("home", [])]  # fmt: skip
+        ("garden", ["kitchen"]),
+        ("home", []),
+    ]
     # A node cannot move below itself or its own descendants.
     for target in (kitchen, pans):
-        cycle = await client.post(f"/api/v1/categories/{kitchen}/move", headers=staff.headers,
-                                  json={"parent_id": target})  # fmt: skip
+        cycle = await client.post(
+            f"/api/v1/categories/{kitchen}/move", headers=staff.headers, json={"parent_id": target}
+        )
         assert cycle.status_code == 409 and cycle.headers["content-type"] == PROBLEM
-    missing = await client.post(f"/api/v1/categories/{kitchen}/move", headers=staff.headers,
-                                json={"parent_id": str(uuid.uuid4())})  # fmt: skip
+    missing = await client.post(
+        f"/api/v1/categories/{kitchen}/move",
+        headers=staff.headers,
+        json={"parent_id": str(uuid.uuid4())},
+    )
     assert missing.status_code == 404
-    to_root = await client.post(f"/api/v1/categories/{pans}/move", headers=staff.headers,
-                                json={"parent_id": None})  # fmt: skip
+    to_root = await client.post(
+        f"/api/v1/categories/{pans}/move", headers=staff.headers, json={"parent_id": None}
+    )
     assert to_root.json()["parent_id"] is None
-    duplicate = await client.post("/api/v1/categories", headers=staff.headers,
-                                  json={"slug": "home", "name": "Again"})  # fmt: skip
+    duplicate = await client.post(
+        "/api/v1/categories", headers=staff.headers, json={"slug": "home", "name": "Again"}
+    )
     assert duplicate.status_code == 409
 
 
@@ -111,11 +138,13 @@ async def test_price_history_and_lowest_price_of_30_days(
     product = await make_product(client, staff, slug="lamp", prices={"eu": 1000})
     variant = product["variants"][0]["id"]
     for amount in (800, 800, 1200):  # the repeated price is no change
-        resp = await client.put(f"/api/v1/variants/{variant}/prices/eu", headers=staff.headers,
-                                json={"amount": amount})  # fmt: skip
+        resp = await client.put(
+            f"/api/v1/variants/{variant}/prices/eu", headers=staff.headers, json={"amount": amount}
+        )
         assert resp.status_code == 200 and resp.json() == {"amount": amount, "currency": "eur"}
-    history = (await client.get(f"/api/v1/variants/{variant}/prices/eu/history",
-                                headers=staff.headers)).json()  # fmt: skip
+    history = (
+        await client.get(f"/api/v1/variants/{variant}/prices/eu/history", headers=staff.headers)
+    ).json()
     assert [h["amount"] for h in history] == [1200, 800, 1000]
     assert [h["valid_to"] is None for h in history] == [True, False, False]
     assert history[0]["changed_by"] == str(staff.id)
@@ -123,9 +152,17 @@ async def test_price_history_and_lowest_price_of_30_days(
     async with runtime.db.transaction() as session:
         old = utcnow() - timedelta(days=45)
         channel_id = (await session.execute(select(PriceHistory.channel_id))).scalars().first()
-        session.add(PriceHistory(variant_id=uuid.UUID(variant), channel_id=channel_id, amount=5,
-                                 currency="eur", valid_from=old - timedelta(days=5),
-                                 valid_to=old, open_marker=None))  # fmt: skip
+        session.add(
+            PriceHistory(
+                variant_id=uuid.UUID(variant),
+                channel_id=channel_id,
+                amount=5,
+                currency="eur",
+                valid_from=old - timedelta(days=5),
+                valid_to=old,
+                open_marker=None,
+            )
+        )
     shown = (await client.get("/api/v1/products/lamp")).json()["variants"][0]
     assert shown["price"] == {"amount": 1200, "currency": "eur"}
     assert shown["lowest_price_30d"] == {"amount": 800, "currency": "eur"}
@@ -138,18 +175,27 @@ async def test_concurrent_price_changes_leave_one_current_price(
     await make_channel(client, staff)
     product = await make_product(client, staff, prices={"eu": 1000})
     variant = product["variants"][0]["id"]
-    results = await asyncio.gather(*(
-        client.put(f"/api/v1/variants/{variant}/prices/eu", headers=staff.headers,
-                   json={"amount": 2000 + i}) for i in range(8)))  # fmt: skip
+    results = await asyncio.gather(
+        *(
+            client.put(
+                f"/api/v1/variants/{variant}/prices/eu",
+                headers=staff.headers,
+                json={"amount": 2000 + i},
+            )
+            for i in range(8)
+        )
+    )
     assert {r.status_code for r in results} <= {200, 409}, [r.text for r in results]
     assert any(r.status_code == 200 for r in results)
     async with runtime.db.session() as session:
-        open_rows = await session.scalar(select(func.count()).select_from(PriceHistory).where(
-            PriceHistory.valid_to.is_(None)))  # fmt: skip
+        open_rows = await session.scalar(
+            select(func.count()).select_from(PriceHistory).where(PriceHistory.valid_to.is_(None))
+        )
     assert open_rows == 1
     current = (await client.get(f"/api/v1/products/{product['slug']}")).json()
-    history = (await client.get(f"/api/v1/variants/{variant}/prices/eu/history",
-                                headers=staff.headers)).json()  # fmt: skip
+    history = (
+        await client.get(f"/api/v1/variants/{variant}/prices/eu/history", headers=staff.headers)
+    ).json()
     assert current["variants"][0]["price"]["amount"] == history[0]["amount"]
 
 
@@ -173,8 +219,9 @@ async def test_bad_input_is_a_problem_and_writes_nothing(
         assert resp.headers["content-type"] == PROBLEM
     # None of the refused products was half-written.
     assert (await client.get("/api/v1/products/cup", headers=staff.headers)).status_code == 404
-    bad_price = await client.put(f"/api/v1/variants/{uuid.uuid4()}/prices/eu",
-                                 headers=staff.headers, json={"amount": 5})  # fmt: skip
+    bad_price = await client.put(
+        f"/api/v1/variants/{uuid.uuid4()}/prices/eu", headers=staff.headers, json={"amount": 5}
+    )
     assert bad_price.status_code == 404
 
 
@@ -189,6 +236,7 @@ async def test_soft_deleted_products_disappear(client: httpx.AsyncClient, runtim
     again = await client.post(f"/api/v1/products/{product['id']}/publish", headers=staff.headers)
     assert again.status_code == 404
     # The slug stays taken: old orders and links still name it.
-    reuse = await client.post("/api/v1/products", json={"slug": "kettle", "name": "K"},
-                              headers=staff.headers)  # fmt: skip
+    reuse = await client.post(
+        "/api/v1/products", json={"slug": "kettle", "name": "K"}, headers=staff.headers
+    )
     assert reuse.status_code == 409

@@ -51,7 +51,9 @@ async def test_words_filters_facets_and_sorts(client: httpx.AsyncClient, runtime
     blue = await _search(client, attr=["colour:blue"], sort="name")
     assert _slugs(blue) == ["denim-jacket", "cotton-tee", "breton-tee"]
     assert _slugs(await _search(client, attr=["colour:blue", "brand:Marin"], sort="name")) == [
-        "denim-jacket", "breton-tee"]  # fmt: skip
+        "denim-jacket",
+        "breton-tee",
+    ]
     # Price filters read the lowest variant price (the cotton tee starts at 19.00).
     cheap = await _search(client, min_price=2000, max_price=5000, sort="price_asc")
     assert _slugs(cheap) == ["breton-tee", "skillet", "linen-shirt"]
@@ -74,11 +76,18 @@ async def test_typos_autocomplete_and_bad_input(
         assert (await client.get("/api/v1/search", params={"q": q})).status_code == 200
     suggest = (await client.get("/api/v1/search/suggest", params={"q": "li"})).json()
     assert [(s["kind"], s["slug"]) for s in suggest] == [
-        ("product", "linen-shirt"), ("product", "table-lamp")]  # fmt: skip
+        ("product", "linen-shirt"),
+        ("product", "table-lamp"),
+    ]
     kitchen = (await client.get("/api/v1/search/suggest", params={"q": "kit"})).json()
     assert [(s["kind"], s["slug"]) for s in kitchen] == [("category", "kitchen")]
-    for params in ({"attr": "colour"}, {"attr": "Bad Key:x"}, {"sort": "random"},
-                   {"limit": 0}, {"min_price": -1}):  # fmt: skip
+    for params in (
+        {"attr": "colour"},
+        {"attr": "Bad Key:x"},
+        {"sort": "random"},
+        {"limit": 0},
+        {"min_price": -1},
+    ):
         bad = await client.get("/api/v1/search", params=params)
         assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert (await client.get("/api/v1/search", params={"category": "nope"})).status_code == 404
@@ -149,9 +158,14 @@ async def test_postgresql_and_sqlite_give_the_same_results(
     answers = []
     for position, url in enumerate(both_databases):
         settings = ForgeSettings(
-            _env_file=None, env=Environment.TEST, app_name="forgetest", log_json=False,
-            database_url=url, data_dir=tmp_path / f"data{position}", **FAST_PASSWORD_HASHING,
-        )  # fmt: skip
+            _env_file=None,
+            env=Environment.TEST,
+            app_name="forgetest",
+            log_json=False,
+            database_url=url,
+            data_dir=tmp_path / f"data{position}",
+            **FAST_PASSWORD_HASHING,
+        )
         answers.append(await _answers(app_factory, settings))
     sqlite, postgres = answers
     for left, right in zip(sqlite, postgres, strict=True):

@@ -20,6 +20,7 @@ from forgekit import __version__
 from forgekit.errors import install_error_handlers
 from forgekit.identity.browser import browser_router
 from forgekit.identity.deps import principal_rate_key
+from forgekit.identity.mfa.router import mfa_router
 from forgekit.identity.router import auth_router, teams_router
 from forgekit.observability.health import router as health_router
 from forgekit.observability.logging import configure_logging
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(browser_router)
+    app.include_router(mfa_router)
     app.include_router(teams_router)
     app.include_router(storage_router)
     for router in routers:

@@ -53,6 +53,10 @@ class ProductSettings(BaseSettings):
     api_key_prefix: ClassVar[str] = "fgk_"
     #: Global role of a self-registered account (registered by the product's permissions).
     default_user_role: ClassVar[str] = "owner"
+    #: Holders of these global roles, or of any of these permissions, must use MFA: until
+    #: they enrol, their sessions reach only the enrolment endpoints (the shop's staff).
+    mfa_required_roles: ClassVar[tuple[str, ...]] = ()
+    mfa_required_permissions: ClassVar[tuple[str, ...]] = ()
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -71,9 +75,19 @@ class ProductSettings(BaseSettings):
             **self.identity(),
         )
 
-    def identity(self) -> dict[str, str]:
+    def identity(self) -> dict[str, Any]:
         """The kit settings that are the product's identity, whatever the deployment."""
-        return {"api_key_prefix": self.api_key_prefix, "default_user_role": self.default_user_role}
+        identity: dict[str, Any] = {
+            "api_key_prefix": self.api_key_prefix,
+            "default_user_role": self.default_user_role,
+        }
+        # Only what the product declares: a product without an MFA rule leaves the
+        # deployment's FORGE_MFA_REQUIRED_* in force.
+        if self.mfa_required_roles:
+            identity["mfa_required_roles"] = list(self.mfa_required_roles)
+        if self.mfa_required_permissions:
+            identity["mfa_required_permissions"] = list(self.mfa_required_permissions)
+        return identity
 
 
 S = TypeVar("S", bound=ProductSettings)

@@ -75,6 +75,16 @@ class ForgeSettings(BaseSettings):
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
     password_hash_parallelism: int = 4
+    # Multi-factor authentication (TOTP). A product names the roles and permissions whose
+    # holders must enrol (ProductSettings.mfa_required_roles / _permissions).
+    #: The issuer shown in authenticator apps; empty: the app name.
+    mfa_issuer: str = ""
+    #: Lifetime of the challenge a password login of an MFA user returns.
+    mfa_challenge_ttl_s: int = 300
+    #: Wrong codes allowed per account (a success resets the count).
+    mfa_failures_per_account: str = "5/5minute"
+    mfa_required_roles: list[str] = Field(default_factory=list)
+    mfa_required_permissions: list[str] = Field(default_factory=list)
 
     # Rate limits ("N/period" where period is second, minute, hour or day).
     rate_limit_enabled: bool = True

@@ -17,14 +17,18 @@ import io
 import os
 import re
 import shutil
+import time
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from forgekit.identity.testing import register_and_login
 from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
 
@@ -285,3 +289,32 @@ async def test_viewer_sees_no_actions_and_outsiders_get_404(
     assert watch.outside == []
     for ctx in (owner_ctx, viewer_ctx):
         await ctx.close()
+
+
+async def test_sign_in_asks_an_mfa_account_for_its_code(
+    browser: Browser, base_url: str, client: httpx.AsyncClient
+) -> None:
+    user = await register_and_login(client)
+    secret = (await client.post("/auth/mfa/totp", headers=user.headers)).json()["secret"]
+    authenticator = pyotp.TOTP(secret)
+    confirmed_at = time.time()
+    confirmed = await client.post(
+        "/auth/mfa/totp/confirm", json={"code": authenticator.at(confirmed_at)}, headers=user.headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+    page = await (await browser.new_context()).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    watch = Watch(page, base_url)
+    await page.goto(base_url + "/signin")
+    await page.get_by_label("Email or username").fill(user.username)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign in").click()
+    code_box = page.get_by_label("Authentication code")
+    await expect(code_box).to_be_visible()
+    assert page.url.endswith("/signin")  # no session without the code
+    # A later time step than the confirmation's: each step is accepted once.
+    await code_box.fill(authenticator.at(max(time.time(), confirmed_at + 30)))
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(base_url + "/")
+    assert watch.errors == [] and watch.outside == []

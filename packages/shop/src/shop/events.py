@@ -31,3 +31,19 @@ PRODUCT_PUBLISHED: Final = EventType("shop.product.published", ProductEvent)
 PRODUCT_UNPUBLISHED: Final = EventType("shop.product.unpublished", ProductEvent)
 PRODUCT_DELETED: Final = EventType("shop.product.deleted", ProductEvent)
 PRICE_CHANGED: Final = EventType("shop.price.changed", PriceChanged)
+
+
+class OrderTransition(BaseModel):
+    """``shop.order.<action>``: an order moved from one status to another."""
+
+    order_id: uuid.UUID
+    action: str
+    from_status: str
+    to_status: str
+    total: int
+    currency: str
+
+
+def order_event(action: str) -> EventType[OrderTransition]:
+    """The event type of an order action (``shop.order.confirm``...)."""
+    return EventType(f"shop.order.{action}", OrderTransition)

@@ -18,11 +18,25 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from shop.cart.router import router as cart_router
     from shop.catalogue.router import router as catalogue_router
+    from shop.checkout.router import router as checkout_router
+    from shop.inventory.router import router as inventory_router
     from shop.ml.router import router as ml_router
+    from shop.orders.router import router as orders_router
+    from shop.payments.router import router as payments_router
     from shop.search.router import router as search_router
 
-    return [catalogue_router, search_router, ml_router]
+    return [
+        catalogue_router,
+        search_router,
+        inventory_router,
+        cart_router,
+        checkout_router,
+        orders_router,
+        payments_router,
+        ml_router,
+    ]
 
 
 def _runtime() -> type[ShopRuntime]:
@@ -33,9 +47,11 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
+    from shop.inventory import tasks as inventory_tasks
     from shop.ml import tasks as ml_tasks
+    from shop.payments import local as local_payments
 
-    return [demo.register, ml_tasks.register]
+    return [demo.register, inventory_tasks.register, local_payments.register, ml_tasks.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

@@ -11,5 +11,8 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/products/{slug}",
         "GET /api/v1/search",
         "GET /api/v1/search/suggest",
+        "POST /api/v1/carts",
+        # The provider's signature is the credential (verified before anything is read).
+        "POST /api/v1/payments/webhook",
     }
 )

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from forgekit.product import ProductSettings
@@ -19,6 +20,11 @@ class ShopSettings(ProductSettings):
     api_key_prefix: ClassVar[str] = "shk_"
     #: Self-registered accounts are customers; staff are made by an administrator.
     default_user_role: ClassVar[str] = "customer"
+    #: Staff (and admins, who hold everything) must enrol TOTP before any staff action: the
+    #: kit's MFA policy holds their sessions to the enrolment endpoints until they do.
+    mfa_required_permissions: ClassVar[tuple[str, ...]] = (
+        "catalogue:manage", "order:manage", "order:refund", "review:moderate",
+    )  # fmt: skip
 
     port: int = 8003
     data_dir: Path = Path(".shop-data")
@@ -26,6 +32,36 @@ class ShopSettings(ProductSettings):
     max_page_size: int = 100
     #: Seed a demo catalogue when the API starts on an empty catalogue (``make run``).
     demo_catalogue: bool = True
+
+    # Carts (shop.cart).
+    #: A cart untouched this long is forgotten.
+    cart_ttl_s: int = 7 * 24 * 3600
+    #: Most units of one variant in a cart.
+    cart_max_quantity: int = 99
+
+    # Checkout, inventory and orders (shop.orders, shop.inventory).
+    #: An unpaid order holds its stock this long, then expires (released by the sweep job).
+    reservation_ttl_s: int = 15 * 60
+    #: How often the sweep job looks for expired reservations.
+    reservation_sweep_interval_s: float = 30.0
+    #: Tax added to the discounted subtotal and shipping, in basis points (2000 = 20 %).
+    tax_rate_bp: int = 2000
+    #: Shipping: a base fee plus a fee per started kilogram, free from a subtotal on.
+    shipping_base: int = 490
+    shipping_per_kg: int = 100
+    shipping_free_from: int = 10_000
+
+    # Payments (shop.payments, on forgekit.payments).
+    #: The provider's API base URL (Stripe's, or the kit's fake); empty: no online payments.
+    payments_url: str = ""
+    payments_api_key: SecretStr = SecretStr("")
+    #: The secret webhooks are signed with (``t=,v1=`` HMAC-SHA256, 300 s tolerance).
+    payments_webhook_secret: SecretStr = SecretStr("")
+    payments_timeout_s: float = 10.0
+    #: With no ``payments_url``: start the kit's fake provider on this port and use it
+    #: (shop.payments.local; what ``make run APP=shop`` pays through).
+    payments_fake: bool = True
+    payments_fake_port: int = 8103
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,8 @@ from starlette.requests import HTTPConnection
 
 from forgekit.deps import RuntimeDep, SessionDep
 from forgekit.errors import Forbidden, Unauthorized
+from forgekit.identity.mfa.schemas import MfaChallengeResponse, MfaVerifyRequest
+from forgekit.identity.mfa.service import MfaChallenge, MfaThrottle, mfa
 from forgekit.identity.schemas import UserRead
 from forgekit.identity.security import InvalidTokenError, TokenType, decode_token
 from forgekit.identity.service import LoginThrottle, auth
@@ -128,12 +130,16 @@ def _check_csrf(request: Request, settings: ForgeSettings) -> None:
         raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
 
 
-@browser_router.post("", response_model=UserRead)
+@browser_router.post("", response_model=UserRead | MfaChallengeResponse)
 async def sign_in(
     request: Request, response: Response, form: PasswordForm,
     session: SessionDep, runtime: RuntimeDep,
 ) -> object:  # fmt: skip
-    """Sign a browser in (the login form's fields); the session lives in HttpOnly cookies."""
+    """Sign a browser in (the login form's fields); the session lives in HttpOnly cookies.
+
+    An account with MFA gets the challenge instead (no cookie yet): the page asks for a code
+    and posts both to ``/auth/session/mfa``.
+    """
     if not _same_origin(request):
         # Login CSRF: another site must not sign the browser into the attacker's account.
         raise Forbidden("Sign in from this site's own page.")
@@ -144,9 +150,33 @@ async def sign_in(
         session, settings, LoginThrottle(runtime.rate_limiter, settings),
         identifier=form.username, password=form.password, ip=client_ip(request),
     )  # fmt: skip
+    if isinstance(pair, MfaChallenge):
+        response.headers["Cache-Control"] = "no-store"
+        return MfaChallengeResponse(mfa_token=pair.token, expires_in=pair.expires_in)
+    return await _start_session(request, response, session, settings, pair)
+
+
+async def _start_session(
+    request: Request, response: Response, session: SessionDep, settings: ForgeSettings,
+    pair: TokenPair,
+) -> object:  # fmt: skip
     _set_cookies(request, response, settings, pair)
     principal = await sessions.authenticate(session, settings, pair.access_token)
     return principal.user
+
+
+@browser_router.post("/mfa", response_model=UserRead)
+async def sign_in_mfa(
+    data: MfaVerifyRequest, request: Request, response: Response, session: SessionDep,
+    runtime: RuntimeDep,
+) -> object:  # fmt: skip
+    """Finish a browser sign-in of an MFA account with the challenge and a code."""
+    if not _same_origin(request):
+        raise Forbidden("Sign in from this site's own page.")
+    settings = runtime.settings
+    throttle = MfaThrottle(runtime.rate_limiter, settings)
+    pair = await mfa.complete_login(session, settings, throttle, data.mfa_token, data.code)
+    return await _start_session(request, response, session, settings, pair)
 
 
 @browser_router.post("/refresh", response_model=UserRead)

@@ -29,6 +29,7 @@ from forgekit.deps import SessionDep, get_runtime
 from forgekit.errors import Forbidden, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.browser import cookie_credential
+from forgekit.identity.mfa.gate import mark_enrolment_required, refuse_if_held
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import check_permission
 from forgekit.identity.security import InvalidTokenError, TokenType, decode_token, sha256_hex
@@ -36,6 +37,7 @@ from forgekit.identity.tokens import sessions
 
 __all__ = [
     "CurrentPrincipal",
+    "MfaSetupPrincipal",
     "OptionalPrincipal",
     "Principal",
     "authenticated",
@@ -98,16 +100,32 @@ async def get_optional_principal(
         principal = await sessions.authenticate(
             session, settings, credential, claims=getattr(request.state, _CLAIMS_ATTR, None)
         )
+        principal = await mark_enrolment_required(session, settings, principal)
     setattr(request.state, _STATE_ATTR, principal)
     return principal
+
+
+async def get_mfa_setup_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    """The caller, even one whose session may only enrol in MFA; 401 without credentials."""
+    if principal is None:
+        raise Unauthorized("Authentication required.")
+    return principal
+
+
+MfaSetupPrincipal = Annotated[Principal, Depends(get_mfa_setup_principal)]
+"""Any authenticated caller, including a session held back until its MFA enrolment (for the
+enrolment endpoints, ``/auth/me`` and logout)."""
 
 
 async def get_current_principal(
     principal: Annotated[Principal | None, Depends(get_optional_principal)],
 ) -> Principal:
-    """The caller; 401 without credentials."""
+    """The caller; 401 without credentials, 403 while the account must still enrol in MFA."""
     if principal is None:
         raise Unauthorized("Authentication required.")
+    refuse_if_held(principal)
     return principal
 
 

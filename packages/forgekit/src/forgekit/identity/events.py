@@ -28,10 +28,15 @@ USER_VERIFICATION_REQUESTED: Final = EventType("user.verification_requested", Ac
 USER_PASSWORD_RESET_REQUESTED: Final = EventType(
     "user.password_reset_requested", AccountEvent
 )
+#: MFA turned on or off (for the audit log and any alerting a product adds).
+USER_MFA_ENABLED: Final = EventType("user.mfa_enabled", AccountEvent)
+USER_MFA_DISABLED: Final = EventType("user.mfa_disabled", AccountEvent)
 
 #: Every event type the kit emits.
 KIT_EVENT_TYPES: Final = (
     USER_REGISTERED,
     USER_VERIFICATION_REQUESTED,
     USER_PASSWORD_RESET_REQUESTED,
+    USER_MFA_ENABLED,
+    USER_MFA_DISABLED,
 )

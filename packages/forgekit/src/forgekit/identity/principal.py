@@ -33,6 +33,9 @@ class Principal:
     is_admin: bool
     #: The verified access token of a login session (None for API keys).
     access: TokenClaims | None = None
+    #: The product requires MFA of this account and it has none yet: the session may only
+    #: enrol (see :func:`forgekit.identity.deps.get_current_principal`).
+    mfa_enrolment_required: bool = False
 
     @classmethod
     def for_session(cls, user: User, claims: TokenClaims) -> Principal:

@@ -18,10 +18,13 @@ from forgekit.errors import BadRequest
 from forgekit.identity.apikeys import api_keys
 from forgekit.identity.deps import (
     CurrentPrincipal,
+    MfaSetupPrincipal,
     client_ip,
     require_scopes,
     require_session_or_scopes,
 )
+from forgekit.identity.mfa.schemas import MfaChallengeResponse, MfaVerifyRequest
+from forgekit.identity.mfa.service import MfaChallenge, MfaThrottle, mfa
 from forgekit.identity.pages import page
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import KitPermission
@@ -82,7 +85,7 @@ async def register(data: RegisterRequest, session: SessionDep, runtime: RuntimeD
 async def _login(
     request: Request, response: Response, form: OAuth2PasswordRequestForm,
     session: SessionDep, runtime: RuntimeDep,
-) -> TokenResponse:  # fmt: skip
+) -> TokenResponse | MfaChallengeResponse:  # fmt: skip
     pair = await auth.login(
         session,
         runtime.settings,
@@ -91,6 +94,9 @@ async def _login(
         password=form.password,
         ip=client_ip(request),
     )
+    if isinstance(pair, MfaChallenge):
+        response.headers["Cache-Control"] = "no-store"
+        return MfaChallengeResponse(mfa_token=pair.token, expires_in=pair.expires_in)
     return _tokens(pair, response)
 
 
@@ -98,8 +104,9 @@ async def _login(
 async def login(
     request: Request, response: Response, form: PasswordForm,
     session: SessionDep, runtime: RuntimeDep,
-) -> TokenResponse:  # fmt: skip
-    """Log in with the OAuth2 password form (``username`` may be the email)."""
+) -> TokenResponse | MfaChallengeResponse:  # fmt: skip
+    """Log in with the OAuth2 password form (``username`` may be the email). An account with
+    MFA gets ``{"mfa_required": true, "mfa_token"}`` instead: finish at ``/auth/mfa/verify``."""
     return await _login(request, response, form, session, runtime)
 
 
@@ -107,9 +114,22 @@ async def login(
 async def token(
     request: Request, response: Response, form: PasswordForm,
     session: SessionDep, runtime: RuntimeDep,
-) -> TokenResponse:  # fmt: skip
+) -> TokenResponse | MfaChallengeResponse:  # fmt: skip
     """The OAuth2 token endpoint (same as ``/auth/login``; what OpenAPI clients call)."""
     return await _login(request, response, form, session, runtime)
+
+
+@auth_router.post("/mfa/verify")
+async def verify_mfa(
+    data: MfaVerifyRequest, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> TokenResponse:
+    """Finish an MFA login: the challenge's ``mfa_token`` and an authenticator or recovery
+    code give the session."""
+    throttle = MfaThrottle(runtime.rate_limiter, runtime.settings)
+    pair = await mfa.complete_login(
+        session, runtime.settings, throttle, data.mfa_token, data.code
+    )
+    return _tokens(pair, response)
 
 
 @auth_router.post("/refresh")
@@ -122,7 +142,7 @@ async def refresh(
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+async def logout(principal: MfaSetupPrincipal, session: SessionDep) -> None:
     """End this login session: its refresh tokens and this access token stop working."""
     if principal.access is None:
         raise BadRequest("API keys have no session; revoke a key with DELETE /auth/api-keys/{id}.")
@@ -130,7 +150,7 @@ async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
 
 
 @auth_router.get("/me", response_model=UserRead)
-async def me(principal: CurrentPrincipal) -> object:
+async def me(principal: MfaSetupPrincipal) -> object:
     """The caller's account (any valid credential; no scope needed)."""
     return principal.user
 

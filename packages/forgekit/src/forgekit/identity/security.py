@@ -129,6 +129,9 @@ class TokenType(StrEnum):
 
     ACCESS = "access"
     REFRESH = "refresh"
+    #: The short-lived proof that a password was right, exchanged with a second factor for
+    #: a session (:mod:`forgekit.identity.mfa`); no endpoint accepts it as a credential.
+    MFA_CHALLENGE = "mfa_challenge"
 
 
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "type", "sub"]

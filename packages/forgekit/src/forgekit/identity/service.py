@@ -30,6 +30,7 @@ from forgekit.identity.events import (
     USER_VERIFICATION_REQUESTED,
     AccountEvent,
 )
+from forgekit.identity.mfa.service import MfaChallenge, mfa
 from forgekit.identity.models import Team, TeamMember, User
 from forgekit.identity.principal import Principal
 from forgekit.identity.rbac import KitPermission, Permission, Role, check_role, role_has
@@ -172,11 +173,12 @@ class AuthService:
         identifier: str,
         password: str,
         ip: str,
-    ) -> TokenPair:
+    ) -> TokenPair | MfaChallenge:
         """Check a username-or-email and password; issue a session. Commits.
 
         Unknown, inactive and deleted accounts cost one argon2 verification like a wrong
         password and get the same message, so neither timing nor text reveals accounts.
+        An account with MFA gets a challenge instead, completed at ``/auth/mfa/verify``.
         """
         await throttle.check_ip(ip)
         identifier = identifier.strip().lower()
@@ -201,6 +203,9 @@ class AuthService:
             # Costs were raised (or the hash predates argon2id): upgrade while we know the
             # password, the only moment we can.
             user.password_hash = await hasher.hash(password)
+        if await mfa.is_enrolled(session, user.id):
+            await session.commit()
+            return mfa.challenge(settings, user)
         user.last_login_at = utcnow()
         pair = await sessions.issue(session, settings, user)
         await session.commit()

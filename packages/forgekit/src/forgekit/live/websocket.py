@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forgekit.errors import Forbidden, ProblemError, Unauthorized
 from forgekit.identity.apikeys import api_keys, looks_like_api_key
 from forgekit.identity.browser import cookie_credential
+from forgekit.identity.mfa.gate import mark_enrolment_required, refuse_if_held
 from forgekit.identity.principal import Principal
 from forgekit.identity.tokens import sessions
 from forgekit.live.hub import LiveHub, LiveSubscriber
@@ -92,7 +93,10 @@ async def authenticate_credential(
     """The principal of an access token or API key, as the HTTP dependencies resolve it."""
     if looks_like_api_key(credential):
         return await api_keys.authenticate(session, credential)
-    return await sessions.authenticate(session, runtime.settings, credential)
+    principal = await sessions.authenticate(session, runtime.settings, credential)
+    # A session held back until its MFA enrolment follows nothing live either.
+    refuse_if_held(await mark_enrolment_required(session, runtime.settings, principal))
+    return principal
 
 
 def credential_from_handshake(websocket: WebSocket, settings: ForgeSettings) -> str | None:
@@ -260,7 +264,7 @@ class LiveConnection(LiveSubscriber):
                     self.principal = await authenticate_credential(
                         session, self.runtime, self.credential
                     )
-            except Unauthorized:
+            except (Unauthorized, Forbidden):
                 self.offer(_error("unauthorized", "Credential expired or revoked."))
                 # Let the error frame go out before closing.
                 await asyncio.sleep(0.05)
@@ -312,7 +316,7 @@ async def serve_websocket(
                 raise Unauthorized("Send {\"action\": \"auth\", \"token\": ...} first.")
             async with runtime.db.session() as session:
                 principal = await authenticate_credential(session, runtime, credential)
-        except Unauthorized as exc:
+        except (Unauthorized, Forbidden) as exc:  # Forbidden: held until MFA enrolment
             await websocket.send_text(json.dumps(_error("unauthorized", exc.detail)))
             await _close(websocket, CLOSE_UNAUTHORIZED, "unauthorized")
             return

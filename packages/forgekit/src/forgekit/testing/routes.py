@@ -33,6 +33,9 @@ KIT_PUBLIC = frozenset(
         "POST /auth/session",
         "POST /auth/session/refresh",
         "DELETE /auth/session",
+        # The second step of an MFA login: the challenge token is the credential.
+        "POST /auth/mfa/verify",
+        "POST /auth/session/mfa",
         "GET /auth/verify-email",
         "POST /auth/verify-email",
         "GET /auth/password-reset",

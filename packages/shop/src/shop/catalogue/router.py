@@ -107,9 +107,12 @@ async def get_product(
 
 @router.patch("/products/{product_id}")
 async def update_product(
-    product_id: uuid.UUID, data: ProductUpdate, _: Staff, session: SessionDep,
+    product_id: uuid.UUID,
+    data: ProductUpdate,
+    _: Staff,
+    session: SessionDep,
     channel: ChannelQuery = None,
-) -> ProductRead:  # fmt: skip
+) -> ProductRead:
     """Change a product's name, description, category or attributes (staff)."""
     product = await products.update(session, product_id, data)
     return await products.read(session, product, await _channel(session, channel))
@@ -121,9 +124,15 @@ async def add_variant(
 ) -> VariantRead:
     """Add a variant with its prices (staff)."""
     variant = await products.add_variant(session, principal.user_id, product_id, data)
-    return VariantRead(id=variant.id, sku=variant.sku, name=variant.name,
-                       attributes=variant.attributes, weight_grams=variant.weight_grams,
-                       price=None, lowest_price_30d=None)  # fmt: skip
+    return VariantRead(
+        id=variant.id,
+        sku=variant.sku,
+        name=variant.name,
+        attributes=variant.attributes,
+        weight_grams=variant.weight_grams,
+        price=None,
+        lowest_price_30d=None,
+    )
 
 
 @router.post("/products/{product_id}/publish")
@@ -152,9 +161,12 @@ async def delete_product(product_id: uuid.UUID, principal: Staff, session: Sessi
 
 @router.put("/variants/{variant_id}/prices/{channel_code}")
 async def set_price(
-    variant_id: uuid.UUID, channel_code: ChannelCode, data: PriceSet, principal: Staff,
+    variant_id: uuid.UUID,
+    channel_code: ChannelCode,
+    data: PriceSet,
+    principal: Staff,
     session: SessionDep,
-) -> Money:  # fmt: skip
+) -> Money:
     """Set a variant's price in a channel; the old one stays in the history (staff)."""
     return await products.set_price(
         session, principal.user_id, variant_id, channel_code, data.amount

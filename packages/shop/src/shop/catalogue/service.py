@@ -172,9 +172,12 @@ class ProductService:
         return product
 
     async def add_variant(
-        self, session: AsyncSession, actor: uuid.UUID | None, product_id: uuid.UUID,
+        self,
+        session: AsyncSession,
+        actor: uuid.UUID | None,
+        product_id: uuid.UUID,
         data: VariantCreate,
-    ) -> Variant:  # fmt: skip
+    ) -> Variant:
         """A new variant of a live product. Commits."""
         product = await self.get(session, product_id)
         variant = await self._add_variant(session, actor, product, data)
@@ -245,14 +248,22 @@ class ProductService:
         product = await self.get(session, product_id)
         product.deleted_at = utcnow()
         product.published_at = None
-        await enqueue(session, PRODUCT_DELETED, ProductEvent(product_id=product.id,
-                      slug=product.slug), metadata=_actor(actor))  # fmt: skip
+        await enqueue(
+            session,
+            PRODUCT_DELETED,
+            ProductEvent(product_id=product.id, slug=product.slug),
+            metadata=_actor(actor),
+        )
         await session.commit()
 
     async def set_price(
-        self, session: AsyncSession, actor: uuid.UUID | None, variant_id: uuid.UUID,
-        channel_code: str, amount: int,
-    ) -> Money:  # fmt: skip
+        self,
+        session: AsyncSession,
+        actor: uuid.UUID | None,
+        variant_id: uuid.UUID,
+        channel_code: str,
+        amount: int,
+    ) -> Money:
         """A variant's new price in a channel (history kept). Commits; 409 on a race."""
         variant = await _live_variant(session, variant_id)
         channel = await channel_by_code(session, channel_code)
@@ -276,35 +287,54 @@ class ProductService:
         prices = PriceRepository(session)
         current = await prices.current(ids, channel.id)
         lowest = await prices.lowest_since(ids, channel.id, utcnow() - PRIOR_PRICE_WINDOW)
-        crumbs = await CategoryRepository(session).ancestors(product.category_id) if (
-            product.category_id) else []  # fmt: skip
+        crumbs = (
+            await CategoryRepository(session).ancestors(product.category_id)
+            if (product.category_id)
+            else []
+        )
         return ProductRead(
-            id=product.id, slug=product.slug, name=product.name,
-            description=product.description, category_id=product.category_id,
+            id=product.id,
+            slug=product.slug,
+            name=product.name,
+            description=product.description,
+            category_id=product.category_id,
             breadcrumb=[CategoryRead.model_validate(c) for c in crumbs],
-            attributes=product.attributes, published=product.published_at is not None,
-            published_at=product.published_at, deleted=product.deleted_at is not None,
-            created_at=product.created_at, channel=channel.code,
-            variants=[_variant_read(v, current.get(v.id), lowest.get(v.id), channel)
-                      for v in variants],
-        )  # fmt: skip
+            attributes=product.attributes,
+            published=product.published_at is not None,
+            published_at=product.published_at,
+            deleted=product.deleted_at is not None,
+            created_at=product.created_at,
+            channel=channel.code,
+            variants=[
+                _variant_read(v, current.get(v.id), lowest.get(v.id), channel) for v in variants
+            ],
+        )
 
 
 def _variant_read(
     variant: Variant, price: VariantPrice | None, lowest: int | None, channel: Channel
 ) -> VariantRead:
     return VariantRead(
-        id=variant.id, sku=variant.sku, name=variant.name, attributes=variant.attributes,
+        id=variant.id,
+        sku=variant.sku,
+        name=variant.name,
+        attributes=variant.attributes,
         weight_grams=variant.weight_grams,
         price=Money(amount=price.amount, currency=price.currency) if price else None,
-        lowest_price_30d=(Money(amount=lowest, currency=channel.currency)
-                          if lowest is not None else None),
-    )  # fmt: skip
+        lowest_price_30d=(
+            Money(amount=lowest, currency=channel.currency) if lowest is not None else None
+        ),
+    )
 
 
 def _price_point(row: PriceHistory) -> PricePoint:
-    return PricePoint(amount=row.amount, currency=row.currency, valid_from=row.valid_from,
-                      valid_to=row.valid_to, changed_by=row.changed_by)  # fmt: skip
+    return PricePoint(
+        amount=row.amount,
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        changed_by=row.changed_by,
+    )
 
 
 async def _check_category(session: AsyncSession, category_id: uuid.UUID | None) -> None:
@@ -330,17 +360,40 @@ async def _set_price(
         return
     now = utcnow()
     await PriceRepository(session).close_current(variant.id, channel.id, now)
-    session.add(PriceHistory(variant_id=variant.id, channel_id=channel.id, amount=amount,
-                             currency=channel.currency, valid_from=now, open_marker=1,
-                             changed_by=actor))  # fmt: skip
+    session.add(
+        PriceHistory(
+            variant_id=variant.id,
+            channel_id=channel.id,
+            amount=amount,
+            currency=channel.currency,
+            valid_from=now,
+            open_marker=1,
+            changed_by=actor,
+        )
+    )
     if current is None:
-        session.add(VariantPrice(variant_id=variant.id, channel_id=channel.id, amount=amount,
-                                 currency=channel.currency))  # fmt: skip
+        session.add(
+            VariantPrice(
+                variant_id=variant.id,
+                channel_id=channel.id,
+                amount=amount,
+                currency=channel.currency,
+            )
+        )
     else:
         current.amount = amount
-    await enqueue(session, PRICE_CHANGED, PriceChanged(
-        variant_id=variant.id, channel=channel.code, amount=amount, currency=channel.currency,
-        previous=previous), metadata=_actor(actor))  # fmt: skip
+    await enqueue(
+        session,
+        PRICE_CHANGED,
+        PriceChanged(
+            variant_id=variant.id,
+            channel=channel.code,
+            amount=amount,
+            currency=channel.currency,
+            previous=previous,
+        ),
+        metadata=_actor(actor),
+    )
     await _flush_unique(session, "The price changed concurrently; try again.")
 
 

@@ -56,8 +56,10 @@ def pg_typo_match(stmt: Select[Any], terms: list[str]) -> Select[Any]:
     for position, term in enumerate(terms):
         name = f"typo_{position}"
         # Only constants and the parameter's name (from an int) are formatted in.
-        exists = text(f"EXISTS (SELECT 1 FROM {_PG_WORDS} AS w(word) "  # noqa: S608
-                      f"WHERE similarity(w.word, :{name}) >= {TYPO_THRESHOLD})")  # fmt: skip
+        exists = text(
+            f"EXISTS (SELECT 1 FROM {_PG_WORDS} AS w(word) "  # noqa: S608
+            f"WHERE similarity(w.word, :{name}) >= {TYPO_THRESHOLD})"
+        )
         stmt = stmt.where(exists.bindparams(bindparam(name, term)))
     return stmt
 

@@ -36,13 +36,19 @@ async def search_products(
     attr: Annotated[list[str], Query(max_length=10, description="key:value")] = [],  # noqa: B006
     min_price: Annotated[int | None, Query(ge=0)] = None,
     max_price: Annotated[int | None, Query(ge=0)] = None,
+    in_stock: bool = False,
     sort: SearchSort | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> SearchPage:
     """Published products matching words and filters, with facet counts (public)."""
-    filters = SearchFilters(category=category, attributes=_attributes(attr),
-                            min_price=min_price, max_price=max_price)  # fmt: skip
+    filters = SearchFilters(
+        category=category,
+        attributes=_attributes(attr),
+        min_price=min_price,
+        max_price=max_price,
+        in_stock=in_stock,
+    )
     found = await channel_by_code(session, channel) if channel else await channels.default(session)
     return await search.search(session, found, q, filters, sort=sort, limit=limit, offset=offset)
 

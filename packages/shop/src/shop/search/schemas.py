@@ -32,6 +32,8 @@ class SearchFilters(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     min_price: int | None = Field(default=None, ge=0)
     max_price: int | None = Field(default=None, ge=0)
+    #: Only products with a variant in stock (on hand minus reserved > 0).
+    in_stock: bool = False
 
 
 class SearchHit(BaseModel):

@@ -22,6 +22,7 @@ from forgekit.search import search_terms
 from shop.catalogue.models import Category, Channel, Product, Variant, VariantPrice
 from shop.catalogue.repository import CategoryRepository
 from shop.catalogue.schemas import Money
+from shop.inventory.repository import in_stock
 from shop.search import query
 from shop.search.schemas import (
     PRICE_BUCKETS,
@@ -41,13 +42,14 @@ _UNPRICED = 2**62
 def _from_price(channel: Channel) -> Any:
     """Per product: its lowest live variant price in ``channel``."""
     return (
-        select(Variant.product_id.label("product_id"),
-               func.min(VariantPrice.amount).label("amount"))
+        select(
+            Variant.product_id.label("product_id"), func.min(VariantPrice.amount).label("amount")
+        )
         .join(VariantPrice, VariantPrice.variant_id == Variant.id)
         .where(Variant.deleted_at.is_(None), VariantPrice.channel_id == channel.id)
         .group_by(Variant.product_id)
         .subquery("from_price")
-    )  # fmt: skip
+    )
 
 
 def _price_bucket(amount: int | None) -> str:
@@ -85,19 +87,28 @@ class SearchService:
             stmt = query.matching(base, terms, dialect)
             if not await _exists(session, stmt):
                 stmt, approximate = await self._typo(session, base, terms, dialect), True
-        matches = list((await session.execute(
-            stmt.with_only_columns(Product.id, Product.category_id, price.c.amount)
-        )).all())  # fmt: skip
+        matches = list(
+            (
+                await session.execute(
+                    stmt.with_only_columns(Product.id, Product.category_id, price.c.amount)
+                )
+            ).all()
+        )
         order = sort or (SearchSort.RELEVANCE if terms else SearchSort.NEWEST)
         ordered = stmt.order_by(*_order(order, terms, price, dialect, approximate))
-        rows = (await session.execute(
-            ordered.with_only_columns(Product, price.c.amount).offset(offset).limit(limit)
-        )).all()  # fmt: skip
+        rows = (
+            await session.execute(
+                ordered.with_only_columns(Product, price.c.amount).offset(offset).limit(limit)
+            )
+        ).all()
         return SearchPage(
             items=[_hit(p, amount, channel) for p, amount in rows],
-            total=len(matches), limit=limit, offset=offset, approximate=approximate,
+            total=len(matches),
+            limit=limit,
+            offset=offset,
+            approximate=approximate,
             facets=await _facets(session, matches, dialect),
-        )  # fmt: skip
+        )
 
     async def _filtered(
         self,
@@ -113,18 +124,22 @@ class SearchService:
             .where(Product.deleted_at.is_(None), Product.published_at.is_not(None))
         )
         if filters.category:
-            found = await session.scalar(select(Category.id).where(
-                Category.slug == filters.category))  # fmt: skip
+            found = await session.scalar(
+                select(Category.id).where(Category.slug == filters.category)
+            )
             if found is None:
                 raise NotFound(f"Unknown category {filters.category!r}.")
-            stmt = stmt.where(Product.category_id.in_(
-                await CategoryRepository(session).subtree_ids(found)))  # fmt: skip
+            stmt = stmt.where(
+                Product.category_id.in_(await CategoryRepository(session).subtree_ids(found))
+            )
         for key, value in sorted(filters.attributes.items()):
             stmt = stmt.where(query.has_attribute(key, value, dialect))
         if filters.min_price is not None:
             stmt = stmt.where(price.c.amount >= filters.min_price)
         if filters.max_price is not None:
             stmt = stmt.where(price.c.amount <= filters.max_price)
+        if filters.in_stock:
+            stmt = stmt.where(in_stock())
         return stmt
 
     async def _typo(
@@ -132,32 +147,45 @@ class SearchService:
     ) -> Select[Any]:
         if dialect == "postgresql":
             return query.pg_typo_match(base, terms)
-        candidates = (await session.execute(
-            base.with_only_columns(Product.id, Product.name).limit(TYPO_CANDIDATES)
-        )).all()  # fmt: skip
+        candidates = (
+            await session.execute(
+                base.with_only_columns(Product.id, Product.name).limit(TYPO_CANDIDATES)
+            )
+        ).all()
         hits = [pid for pid, name in candidates if query.python_typo_match(name, terms)]
         return base.where(Product.id.in_(hits) if hits else Product.id.is_(None))
 
-    async def suggest(
-        self, session: AsyncSession, q: str, limit: int
-    ) -> list[Suggestion]:
+    async def suggest(self, session: AsyncSession, q: str, limit: int) -> list[Suggestion]:
         """Categories, then published products, whose names start with the typed words."""
         terms = search_terms(q)
         if not terms:
             return []
         dialect = session.get_bind().dialect.name
         prefix = terms[-1]
-        cats = (await session.execute(
-            select(Category).order_by(Category.name, Category.id)
-        )).scalars().all()  # fmt: skip
-        out = [Suggestion(kind="category", slug=c.slug, name=c.name) for c in cats
-               if any(w.startswith(prefix) for w in search_terms(c.name))][:limit]  # fmt: skip
+        cats = (
+            (await session.execute(select(Category).order_by(Category.name, Category.id)))
+            .scalars()
+            .all()
+        )
+        out = [
+            Suggestion(kind="category", slug=c.slug, name=c.name)
+            for c in cats
+            if any(w.startswith(prefix) for w in search_terms(c.name))
+        ][:limit]
         visible = select(Product).where(
-            Product.deleted_at.is_(None), Product.published_at.is_not(None))  # fmt: skip
-        found = (await session.execute(
-            query.matching(visible, terms, dialect).order_by(_by_name(dialect), Product.id)
-            .limit(limit * 4)
-        )).scalars().all()  # fmt: skip
+            Product.deleted_at.is_(None), Product.published_at.is_not(None)
+        )
+        found = (
+            (
+                await session.execute(
+                    query.matching(visible, terms, dialect)
+                    .order_by(_by_name(dialect), Product.id)
+                    .limit(limit * 4)
+                )
+            )
+            .scalars()
+            .all()
+        )
         for product in found:
             # Autocomplete completes names: the typed words must begin words of the name.
             words = search_terms(product.name)
@@ -193,10 +221,13 @@ def _order(
 
 def _hit(product: Product, amount: int | None, channel: Channel) -> SearchHit:
     return SearchHit(
-        id=product.id, slug=product.slug, name=product.name, category_id=product.category_id,
+        id=product.id,
+        slug=product.slug,
+        name=product.name,
+        category_id=product.category_id,
         attributes=product.attributes,
         from_price=Money(amount=amount, currency=channel.currency) if amount is not None else None,
-    )  # fmt: skip
+    )
 
 
 async def _facets(
@@ -223,10 +254,12 @@ async def _attribute_facets(
     pairs: set[tuple[uuid.UUID, str, str]] = set()
     for stmt in (
         query.attribute_pairs(Product.attributes, Product.id, dialect)
-        .select_from(Product).where(Product.id.in_(ids)),
+        .select_from(Product)
+        .where(Product.id.in_(ids)),
         query.attribute_pairs(Variant.attributes, Variant.product_id, dialect)
-        .select_from(Variant).where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None)),
-    ):  # fmt: skip
+        .select_from(Variant)
+        .where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None)),
+    ):
         pairs.update((pid, str(k), str(v)) for pid, k, v in (await session.execute(stmt)).all())
     facets: dict[str, dict[str, int]] = {}
     for (key, value), count in sorted(Counter((k, v) for _, k, v in pairs).items()):

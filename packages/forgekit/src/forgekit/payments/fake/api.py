@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -85,23 +84,33 @@ def _authorised(state: FakeState, request: Request) -> bool:
     return request.headers.get("authorization") == f"Bearer {state.api_key}"
 
 
-def _refusal(state: FakeState, request: Request) -> Response | None:
-    """An answer that precedes any work: bad key, or an injected error / rate limit."""
-    if not _authorised(state, request):
-        return _json(
-            401,
-            FakeError(
-                401, "invalid_request_error", "Invalid API Key provided", "api_key_invalid"
-            ).body(),
-        )
-    return None
+Answer = Callable[[Request], Awaitable[Response]]
 
 
-def _read_endpoint(state: FakeState) -> Callable[[Request], Any]:
+def _guarded(state: FakeState, answer: Answer) -> Answer:
+    """``answer`` behind the API key check and the armed faults: an injected error or rate
+    limit answers before any work; a timeout does the work and then holds the answer back,
+    as a lost response would."""
+
     async def endpoint(request: Request) -> Response:
-        refusal = _refusal(state, request)
-        if refusal is not None:
-            return refusal
+        if not _authorised(state, request):
+            error = FakeError(401, "invalid_request_error", "Invalid API Key provided",
+                              "api_key_invalid")  # fmt: skip
+            return _json(401, error.body())
+        fault = state.take_fault()
+        if fault is not None and fault.mode in ("error", "rate_limit"):
+            status = 500 if fault.mode == "error" else 429
+            return _json(status, FakeError(status, "api_error", "Injected fault").body())
+        response = await answer(request)
+        if fault is not None and fault.mode == "timeout":
+            await asyncio.sleep(fault.hang_s)
+        return response
+
+    return endpoint
+
+
+def _read_endpoint(state: FakeState) -> Answer:
+    async def answer(request: Request) -> Response:
         kind = COLLECTIONS.get(request.path_params["collection"])
         try:
             if kind is None:
@@ -111,7 +120,7 @@ def _read_endpoint(state: FakeState) -> Callable[[Request], Any]:
             return _json(exc.status, exc.body())
         return _json(200, public(obj))
 
-    return endpoint
+    return _guarded(state, answer)
 
 
 def _fingerprint(request: Request, pairs: list[tuple[str, str]]) -> str:
@@ -119,24 +128,14 @@ def _fingerprint(request: Request, pairs: list[tuple[str, str]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write_endpoint(state: FakeState, handler: Handler) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        refusal = _refusal(state, request)
-        if refusal is not None:
-            return refusal
-        fault = state.take_fault()
-        if fault is not None and fault.mode in ("error", "rate_limit"):
-            status = 500 if fault.mode == "error" else 429
-            return _json(status, FakeError(status, "api_error", "Injected fault").body())
+def _write_endpoint(state: FakeState, handler: Handler) -> Answer:
+    async def answer(request: Request) -> Response:
         pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
         status, body, replayed = _execute(state, request, handler, pairs)
-        if fault is not None and fault.mode == "timeout":
-            # The work is done and stored: only the answer is lost, as with a real timeout.
-            await asyncio.sleep(fault.hang_s)
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return _json(status, body, headers)
 
-    return endpoint
+    return _guarded(state, answer)
 
 
 def _execute(

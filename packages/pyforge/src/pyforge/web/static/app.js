@@ -128,11 +128,24 @@ function pageSignIn() {
   if (new URLSearchParams(location.search).has("next") && csrfToken()) {
     refreshSession().then((ok) => { if (ok) location.assign(safeNext()); });
   }
+  // An account with MFA answers a challenge: ask for the code, then finish with it.
+  let mfaToken = null;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
     try {
-      await signIn(data.get("username"), data.get("password"));
+      if (mfaToken) {
+        const json = { mfa_token: mfaToken, code: data.get("code") };
+        await api("POST", "/auth/session/mfa", { json, retry: false });
+      } else {
+        const answer = await signIn(data.get("username"), data.get("password"));
+        if (answer && answer.mfa_required) {
+          mfaToken = answer.mfa_token;
+          document.getElementById("code-field").hidden = false;
+          document.getElementById("code").focus();
+          return;
+        }
+      }
       location.assign(safeNext());
     } catch (err) { showProblem(err, form); }
   });

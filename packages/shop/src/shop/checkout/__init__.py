@@ -1,0 +1,1 @@
+"""Checkout: a cart becomes an order holding its stock; discount codes, tax and shipping."""

@@ -1,0 +1,1 @@
+"""Inventory: warehouses, stock per variant, and reservations that expire."""

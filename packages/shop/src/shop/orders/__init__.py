@@ -1,0 +1,1 @@
+"""Orders: the state machine, lines, history, and the checkout that creates them."""

@@ -1,0 +1,1 @@
+"""Payments for orders on the kit's payment port (``forgekit.payments``)."""
