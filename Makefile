@@ -20,6 +20,8 @@ $(STAMP): $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) requirements-dev
 	$(BIN)/python -m pip install -q $(foreach p,$(PACKAGES),-e packages/$(p)) -r requirements-dev.txt
 	# Aquaculture's training test needs its `train` extra (torch==2.13.0: the CPU wheel on disk).
 	$(BIN)/python -m pip install -q -e 'packages/aquaculture[train]'
+	# Shop's ML services (statsmodels, vaderSentiment, py3langid, scikit-learn, skl2onnx).
+	$(BIN)/python -m pip install -q -e 'packages/shop[ml]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from forgekit.cli import add_role_commands
+from shop.ml.training import cli as train_commands
 
 if TYPE_CHECKING:
     from forgekit.product import Product
@@ -27,6 +28,7 @@ def _product() -> Product[Any, Any]:
 
 
 add_role_commands(app, _product, title="Shop", env_prefix="SHOP_")
+train_commands.register(app)  # `shop train recs|fraud|sentiment|forecast` (shop.ml)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Imports every table (kit and Shop) so that ``Base.metadata`` is complete."""
 
 import forgekit.models  # noqa: F401
+import shop.ml.models  # noqa: F401  (the ML services' tables, migration shop_0002_ml)
 from shop.catalogue import models as _catalogue_models  # noqa: F401
 from shop.checkout import models as _checkout_models  # noqa: F401
 from shop.inventory import models as _inventory_models  # noqa: F401

@@ -22,6 +22,7 @@ def _routers() -> Sequence[APIRouter]:
     from shop.catalogue.router import router as catalogue_router
     from shop.checkout.router import router as checkout_router
     from shop.inventory.router import router as inventory_router
+    from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
     from shop.payments.router import router as payments_router
     from shop.search.router import router as search_router
@@ -34,6 +35,7 @@ def _routers() -> Sequence[APIRouter]:
         checkout_router,
         orders_router,
         payments_router,
+        ml_router,
     ]
 
 
@@ -46,9 +48,10 @@ def _runtime() -> type[ShopRuntime]:
 def _consumers() -> Sequence[Registration]:
     from shop import demo
     from shop.inventory import tasks as inventory_tasks
+    from shop.ml import tasks as ml_tasks
     from shop.payments import local as local_payments
 
-    return [demo.register, inventory_tasks.register, local_payments.register]
+    return [demo.register, inventory_tasks.register, local_payments.register, ml_tasks.register]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

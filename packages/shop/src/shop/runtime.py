@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from fastapi import Depends
 
@@ -15,6 +15,9 @@ from shop.payments.local import with_local_fake
 from shop.payments.service import PaymentService
 from shop.settings import ShopSettings
 
+if TYPE_CHECKING:
+    from shop.ml.serving import MlServing
+
 
 @dataclass(kw_only=True)
 class ShopRuntime(ProductRuntime[ShopSettings]):
@@ -22,6 +25,7 @@ class ShopRuntime(ProductRuntime[ShopSettings]):
 
     carts: CartStore
     payments: PaymentService
+    ml: MlServing | None = None  # the served ML models (shop.ml.tasks sets it at start)
 
     @classmethod
     def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:

@@ -1,0 +1,1 @@
+"""Fraud scoring: order features, an IsolationForest, editable rules and a combined decision."""

@@ -1,0 +1,1 @@
+"""Recommendations: implicit ALS with category cold start, co-purchase, popularity fallback."""

@@ -1,0 +1,1 @@
+"""Review sentiment: TF-IDF + logistic regression by star label, aspects, language."""

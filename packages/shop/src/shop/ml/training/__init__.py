@@ -1,0 +1,1 @@
+"""Training service: trainers per model kind, the run table, the version registry."""
