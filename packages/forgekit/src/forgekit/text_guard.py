@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from forgekit.errors import Unprocessable
 
@@ -68,11 +69,19 @@ async def _json_body(request: Request) -> Any:
         return None  # malformed: the route's own parsing answers 400
 
 
-async def reject_invalid_text(request: Request) -> None:
-    """App-wide dependency: 422 when any text input carries NUL or an unpaired surrogate."""
-    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+async def reject_invalid_text(connection: HTTPConnection) -> None:
+    """App-wide dependency: 422 when any text input carries NUL or an unpaired surrogate.
+
+    It is typed on the connection, not the request, because app-wide dependencies also run for
+    WebSocket routes (whose query and path are checked the same way; they have no body).
+    """
+    params = [*connection.query_params.multi_items(), *connection.path_params.items()]
+    for name, value in params:
         if invalid_text(name) or invalid_text(str(value)):
             raise _refuse(f"query.{name}")
+    if not isinstance(connection, Request):
+        return
+    request = connection
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         where = _first_invalid(await _json_body(request))
