@@ -25,6 +25,7 @@ def _routers() -> Sequence[APIRouter]:
     from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
     from shop.payments.router import router as payments_router
+    from shop.reviews.router import router as reviews_router
     from shop.search.router import router as search_router
 
     return [
@@ -35,6 +36,7 @@ def _routers() -> Sequence[APIRouter]:
         checkout_router,
         orders_router,
         payments_router,
+        reviews_router,
         ml_router,
     ]
 
