@@ -51,9 +51,16 @@ def _consumers() -> Sequence[Registration]:
     from shop import demo
     from shop.inventory import tasks as inventory_tasks
     from shop.ml import tasks as ml_tasks
+    from shop.orders import mail as order_mail
     from shop.payments import local as local_payments
 
-    return [demo.register, inventory_tasks.register, local_payments.register, ml_tasks.register]
+    return [
+        demo.register,
+        inventory_tasks.register,
+        local_payments.register,
+        order_mail.register,
+        ml_tasks.register,
+    ]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(
