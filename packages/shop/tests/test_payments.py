@@ -18,7 +18,7 @@ from shop.testing import ADDRESS, make_channel, make_product, staff_user, stock_
 from sqlalchemy import func, select, update
 
 from forgekit.db.base import utcnow
-from forgekit.identity.testing import TestUser, register_and_login
+from forgekit.identity.testing import TestUser, register_and_login, sink_messages
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
@@ -147,6 +147,18 @@ async def test_pay_capture_refund_and_declines(
     async with runtime.db.session() as session:
         payment = await session.scalar(select(Payment))
         assert payment is not None and payment.refunded == payment.captured == order["total"]
+    # Each refund mailed the customer once, with its amount.
+    await runtime.events.drain(timeout_s=20)
+    refunds = [
+        m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        for m in sink_messages(runtime.settings.mail_sink_dir)
+        if m["Subject"] == f"Refund for order {oid[:8].upper()}"
+    ]
+    rest_amount = order["total"] - 1000
+    rest_text = f"{rest_amount // 100}.{rest_amount % 100:02d} EUR"
+    assert sorted(text.split(" for your order")[0] for text in refunds) == sorted(
+        ["We have refunded 10.00 EUR", f"We have refunded {rest_text}"]
+    )
 
     # The provider's webhooks arrive, are verified and are recorded once each.
     async def handled() -> int:

@@ -47,3 +47,23 @@ class OrderTransition(BaseModel):
 def order_event(action: str) -> EventType[OrderTransition]:
     """The event type of an order action (``shop.order.confirm``...)."""
     return EventType(f"shop.order.{action}", OrderTransition)
+
+
+class Shipped(BaseModel):
+    """``shop.shipment.created``: units of an order left under a tracking number."""
+
+    order_id: uuid.UUID
+    fulfilment_id: uuid.UUID
+
+
+class Refunded(BaseModel):
+    """``shop.refund.succeeded``: money went back on an order's payment (minor units)."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: int
+    currency: str
+
+
+SHIPMENT_CREATED: Final = EventType("shop.shipment.created", Shipped)
+REFUND_SUCCEEDED: Final = EventType("shop.refund.succeeded", Refunded)

@@ -7,3 +7,4 @@ from shop.checkout import models as _checkout_models  # noqa: F401
 from shop.inventory import models as _inventory_models  # noqa: F401
 from shop.orders import models as _order_models  # noqa: F401
 from shop.payments import models as _payment_models  # noqa: F401
+from shop.reviews import models as _review_models  # noqa: F401

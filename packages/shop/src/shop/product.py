@@ -25,6 +25,7 @@ def _routers() -> Sequence[APIRouter]:
     from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
     from shop.payments.router import router as payments_router
+    from shop.reviews.router import router as reviews_router
     from shop.search.router import router as search_router
 
     return [
@@ -35,6 +36,7 @@ def _routers() -> Sequence[APIRouter]:
         checkout_router,
         orders_router,
         payments_router,
+        reviews_router,
         ml_router,
     ]
 
@@ -49,9 +51,16 @@ def _consumers() -> Sequence[Registration]:
     from shop import demo
     from shop.inventory import tasks as inventory_tasks
     from shop.ml import tasks as ml_tasks
+    from shop.orders import mail as order_mail
     from shop.payments import local as local_payments
 
-    return [demo.register, inventory_tasks.register, local_payments.register, ml_tasks.register]
+    return [
+        demo.register,
+        inventory_tasks.register,
+        local_payments.register,
+        order_mail.register,
+        ml_tasks.register,
+    ]
 
 
 PRODUCT: Product[ShopSettings, ShopRuntime] = Product(

@@ -9,6 +9,8 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/categories",
         "GET /api/v1/categories/{category_id}/breadcrumb",
         "GET /api/v1/products/{slug}",
+        # Approved reviews and the rating are part of the product page.
+        "GET /api/v1/products/{product_id}/reviews",
         "GET /api/v1/search",
         "GET /api/v1/search/suggest",
         "POST /api/v1/carts",

@@ -148,8 +148,13 @@ async def build_search_catalogue(client: httpx.AsyncClient, staff: TestUser) -> 
         assert published.status_code == 200, published.text
 
 
-ADDRESS = {"name": "Ada Lovelace", "line1": "1 Analytical Row", "city": "London",
-           "postcode": "N1 1AA", "country": "GB"}  # fmt: skip
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "1 Analytical Row",
+    "city": "London",
+    "postcode": "N1 1AA",
+    "country": "GB",
+}
 
 
 async def stock_variant(
@@ -183,3 +188,36 @@ async def anonymous_cart(
     )
     assert resp.status_code == 200, resp.text
     return headers
+
+
+async def delivered_order(
+    client: httpx.AsyncClient, staff: TestUser, customer: TestUser, variant_id: str
+) -> dict[str, Any]:
+    """A one-unit order of the variant by ``customer``, paid (staff confirm) and shipped in
+    full: what makes a verified purchase. The variant must have stock."""
+    resp = await client.post(
+        "/api/v1/cart/lines", headers=customer.headers, json={"variant_id": variant_id}
+    )
+    assert resp.status_code == 200, resp.text
+    order = await client.post(
+        "/api/v1/checkout", headers=customer.headers, json={"shipping_address": ADDRESS}
+    )
+    assert order.status_code == 201, order.text
+    oid = order.json()["id"]
+    confirmed = await client.post(f"/api/v1/orders/{oid}/confirm", headers=staff.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    line = order.json()["lines"][0]["id"]
+    shipped = await client.post(
+        f"/api/v1/orders/{oid}/fulfilments",
+        headers=staff.headers,
+        json={
+            "carrier": "DHL",
+            "tracking_number": f"T{oid[:8]}",
+            "lines": [{"line_id": line, "quantity": 1}],
+        },
+    )
+    assert shipped.status_code == 201, shipped.text
+    fresh: dict[str, Any] = (
+        await client.get(f"/api/v1/orders/{oid}", headers=staff.headers)
+    ).json()
+    return fresh

@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.errors import Conflict, Unprocessable
+from forgekit.events.outbox import enqueue
+from shop.events import SHIPMENT_CREATED, Shipped
 from shop.inventory.service import inventory
 from shop.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
 from shop.orders.service import transition
@@ -67,6 +69,7 @@ async def fulfil(
     done = await _complete(session, order.id, "fulfilled", "quantity")
     await transition(session, order, Action.FULFIL if done else Action.FULFIL_PART, actor,
                      f"{carrier} {tracking_number}")  # fmt: skip
+    await enqueue(session, SHIPMENT_CREATED, Shipped(order_id=order.id, fulfilment_id=shipment.id))
     await session.commit()
     return shipment
 

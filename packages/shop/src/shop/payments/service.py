@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db import Database
 from forgekit.errors import Conflict, NotFound, ProblemError, ServiceUnavailable
+from forgekit.events.outbox import enqueue
 from forgekit.payments import CardDeclined, PaymentError, PaymentProvider, ProviderEvent
 from forgekit.payments.errors import ProviderUnavailable
+from shop.events import REFUND_SUCCEEDED, Refunded
 from shop.inventory.service import OutOfStock
 from shop.orders.models import Order
 from shop.orders.service import orders
@@ -210,6 +212,10 @@ class PaymentService:
             await session.commit()
             raise PaymentsUnavailable(f"The refund failed: {exc}") from None
         refund.status, refund.provider_id = "succeeded", sent.id
+        # The refund e-mail's event commits with the succeeded status (outbox).
+        done = Refunded(order_id=payment.order_id, refund_id=refund.id, amount=refund.amount,
+                        currency=payment.currency)  # fmt: skip
+        await enqueue(session, REFUND_SUCCEEDED, done)
         await session.commit()
 
     async def handle_event(self, event: ProviderEvent) -> str:

@@ -18,6 +18,8 @@ class SearchSort(StrEnum):
     PRICE_DESC = "price_desc"
     NEWEST = "newest"
     NAME = "name"
+    #: Best average of approved reviews first; unrated products last.
+    RATING = "rating"
 
 
 #: Upper bounds (exclusive, minor units) of the price facet's buckets; the last is open.

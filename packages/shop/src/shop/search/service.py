@@ -23,6 +23,7 @@ from shop.catalogue.models import Category, Channel, Product, Variant, VariantPr
 from shop.catalogue.repository import CategoryRepository
 from shop.catalogue.schemas import Money
 from shop.inventory.repository import in_stock
+from shop.reviews.service import ratings
 from shop.search import query
 from shop.search.schemas import (
     PRICE_BUCKETS,
@@ -95,7 +96,10 @@ class SearchService:
             ).all()
         )
         order = sort or (SearchSort.RELEVANCE if terms else SearchSort.NEWEST)
-        ordered = stmt.order_by(*_order(order, terms, price, dialect, approximate))
+        if order is SearchSort.RATING:
+            ordered = _by_rating(stmt)
+        else:
+            ordered = stmt.order_by(*_order(order, terms, price, dialect, approximate))
         rows = (
             await session.execute(
                 ordered.with_only_columns(Product, price.c.amount).offset(offset).limit(limit)
@@ -217,6 +221,16 @@ def _order(
     if order is SearchSort.RELEVANCE and terms and not approximate:
         return [query.relevance(terms, dialect), *tie]
     return [_by_name(dialect), *tie]
+
+
+def _by_rating(stmt: Select[Any]) -> Select[Any]:
+    """Order by the approved reviews' average, then their count; unrated products last."""
+    rated = ratings()
+    return stmt.outerjoin(rated, rated.c.product_id == Product.id).order_by(
+        func.coalesce(rated.c.average, -1.0).desc(),
+        func.coalesce(rated.c.count, 0).desc(),
+        Product.id,
+    )
 
 
 def _hit(product: Product, amount: int | None, channel: Channel) -> SearchHit:

@@ -1,0 +1,1 @@
+"""Product reviews: verified purchases only, a staff moderation queue and helpful votes."""

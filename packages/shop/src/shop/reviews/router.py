@@ -1,0 +1,63 @@
+"""Reviews over HTTP: customers write and vote, everyone reads, staff moderate."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from forgekit.deps import SessionDep
+from forgekit.identity.deps import require_scopes
+from forgekit.identity.principal import Principal
+from shop.permissions import Permission
+from shop.reviews import service
+from shop.reviews.schemas import Moderation, ReviewCreate, ReviewPage, ReviewRead
+
+router = APIRouter(prefix="/api/v1", tags=["reviews"])
+
+Customer = Annotated[Principal, Depends(require_scopes(Permission.SHOP))]
+Moderator = Annotated[Principal, Depends(require_scopes(Permission.MODERATE))]
+
+
+@router.post("/products/{product_id}/reviews", status_code=status.HTTP_201_CREATED)
+async def write_review(
+    product_id: uuid.UUID, data: ReviewCreate, principal: Customer, session: SessionDep
+) -> ReviewRead:
+    """Review a product the caller received; it waits in the moderation queue."""
+    return await service.create(session, product_id, principal.user_id, data)
+
+
+@router.get("/products/{product_id}/reviews")
+async def read_reviews(
+    product_id: uuid.UUID,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ReviewPage:
+    """A product's approved reviews and its average rating (public)."""
+    return await service.product_reviews(session, product_id, limit, offset)
+
+
+@router.get("/reviews/queue")
+async def moderation_queue(
+    principal: Moderator,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ReviewRead]:
+    """Reviews waiting for moderation, oldest first (staff)."""
+    return await service.queue(session, limit)
+
+
+@router.post("/reviews/{review_id}/moderation")
+async def moderate(
+    review_id: uuid.UUID, data: Moderation, principal: Moderator, session: SessionDep
+) -> ReviewRead:
+    """Approve or reject a pending review (staff)."""
+    return await service.moderate(session, review_id, data.decision, principal.user_id)
+
+
+@router.post("/reviews/{review_id}/helpful")
+async def helpful(review_id: uuid.UUID, principal: Customer, session: SessionDep) -> ReviewRead:
+    """Say an approved review helped (once per user)."""
+    return await service.vote(session, review_id, principal.user_id)
