@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forgekit.db import Database
 from forgekit.events import Event, EventBus, create_event_bus, enqueue, outbox_stats
 from forgekit.events.audit import register_audit
-from forgekit.events.consumer import Outcome, deliver
+from forgekit.events.consumer import Outcome, Subscription, deliver
 from forgekit.events.inprocess import InProcessEventBus, dead_letters
 from forgekit.events.models import AuditLog, OutboxMessage, ProcessedEvent
 from forgekit.events.outbox import current_event
@@ -83,11 +83,11 @@ async def make_bus(forge_settings: ForgeSettings, db: Database) -> AsyncIterator
                 settings = settings.model_copy(update={"amqp_url": amqp_url})
             bus = RabbitMQEventBus(settings, db, reconnect_interval_s=0.2, publish_timeout_s=3)
             if audit:
-                register_audit(bus)
+                register_audit(bus, settings.audit_exclude)
         else:
             bus = InProcessEventBus(settings, db)
             if audit:
-                register_audit(bus)
+                register_audit(bus, settings.audit_exclude)
         created.append(bus)
         return bus
 
@@ -152,6 +152,38 @@ async def test_commit_delivered_once_and_audited(db: Database, make_bus: BusFact
     assert sorted(processed) == ["audit", "counter"]
     assert event.metadata["source"] == "forgetest"
     assert await outbox_stats(db) == (0, 0.0)
+
+
+async def test_audit_leaves_out_excluded_types(db: Database, make_bus: BusFactory) -> None:
+    """An excluded type (per-call metering) costs no audit row and no idempotency record;
+    every other type is still audited, and other consumers still get the excluded one."""
+    bus = make_bus(audit_exclude=["usage.*"])
+    bus.subscribe("counter", ["#"], counting("counter"))
+    await bus.start(consume=True)
+
+    async with db.transaction() as s:
+        metered = await enqueue(s, "usage.recorded", {"n": 1})
+        kept = await enqueue(s, "project.created", {"name": "p"})
+    await bus.drain(20)
+
+    assert sorted(await effect_ids(db)) == sorted([str(metered.id), str(kept.id)])
+    async with db.session() as s:
+        audited = (await s.execute(select(AuditLog.event_id))).scalars().all()
+        claims = select(ProcessedEvent.consumer).where(ProcessedEvent.event_id == metered.id)
+        metered_claims = (await s.execute(claims)).scalars().all()
+    assert audited == [kept.id]
+    assert metered_claims == ["counter"]
+    assert await outbox_stats(db) == (0, 0.0)
+
+
+async def test_deliver_skips_excluded_type_without_a_transaction(db: Database) -> None:
+    sub = Subscription(name="audit", patterns=("#",), handler=counting("audit"),
+                       exclude=("usage.recorded",))
+    event = Event(type="usage.recorded", payload={"n": 1})
+    assert await deliver(db, sub, event) is Outcome.SKIPPED
+    assert await effect_ids(db, "audit") == []
+    with pytest.raises(ValueError):
+        Subscription(name="x", patterns=("#",), handler=counting("x"), exclude=("a..b",))
 
 
 async def test_factory_picks_backend_and_registers_audit(

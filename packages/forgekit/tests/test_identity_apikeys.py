@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
 from forgekit.db.base import utcnow
@@ -172,6 +173,28 @@ async def test_last_used_at_written_at_most_once_a_minute(client, runtime):
     assert await last_used() > first - timedelta(minutes=2)
     listed = (await client.get("/auth/api-keys", headers=user.headers)).json()
     assert listed[0]["last_used_at"] is not None
+
+
+async def test_recently_used_key_costs_no_write(client, runtime):
+    """Within the minute the key row read already shows the write is not due: no UPDATE is
+    sent at all (on SQLite even a no-op UPDATE would take the database's write lock)."""
+    user = await register_and_login(client)
+    created = await create_api_key(client, user, [])
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = runtime.db.engine.sync_engine
+    assert (await client.get("/auth/me", headers=bearer(created["key"]))).status_code == 200
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(3):
+            assert (await client.get("/auth/me", headers=bearer(created["key"]))).status_code == 200
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert any("api_keys" in s for s in statements)  # the key was still read each time
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE API_KEYS")]
 
 
 async def test_key_scopes_narrow_when_owner_is_demoted(client, runtime):

@@ -187,3 +187,22 @@ async def test_free_tier_then_402_and_deterministic_answers_are_cached(
     assert [(r["calls"], r["free_calls"], r["billable_calls"]) for r in usage["rows"]] == [
         (2, 2, 0)
     ]
+
+
+async def test_metering_events_are_not_audited(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """``usage.recorded`` (one per billable call) is excluded from the audit log, whose row per
+    call doubled the metering writes; the usage tables record it, other events stay audited."""
+    from forgekit.events.models import AuditLog, OutboxMessage
+
+    hosted = await host_model(client, runtime, affine_onnx())
+    consumer = await register_and_login(client)
+    for _ in range(3):
+        resp = await client.post(hosted.infer_url(), json={"inputs": {"x": [[0.0] * 4]}},
+                                 headers=consumer.headers)  # fmt: skip
+        assert resp.status_code == 200, resp.text
+    assert await _count(runtime, OutboxMessage, event_type="usage.recorded") == 3
+    await runtime.events.drain(30)
+    async with runtime.db.session() as s:
+        audited = set((await s.scalars(select(AuditLog.event_type))).all())
+    assert "usage.recorded" not in audited
+    assert "model.created" in audited

@@ -57,6 +57,9 @@ class ProductSettings(BaseSettings):
     #: they enrol, their sessions reach only the enrolment endpoints (the shop's staff).
     mfa_required_roles: ClassVar[tuple[str, ...]] = ()
     mfa_required_permissions: ClassVar[tuple[str, ...]] = ()
+    #: Event types (topic patterns) not written to the audit log: per-call metering events,
+    #: say, that would otherwise cost an audit row on every request.
+    audit_exclude: ClassVar[tuple[str, ...]] = ()
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -87,6 +90,8 @@ class ProductSettings(BaseSettings):
             identity["mfa_required_roles"] = list(self.mfa_required_roles)
         if self.mfa_required_permissions:
             identity["mfa_required_permissions"] = list(self.mfa_required_permissions)
+        if self.audit_exclude:
+            identity["audit_exclude"] = list(self.audit_exclude)
         return identity
 
 

@@ -56,6 +56,9 @@ class ForgeSettings(BaseSettings):
     redis_prefix: str = ""
     events_exchange: str = ""
     events_queue_prefix: str = ""
+    #: Event type patterns the audit consumer leaves out of ``audit_logs`` (high-volume
+    #: metering events that their own tables already record); empty: every event is audited.
+    audit_exclude: list[str] = Field(default_factory=list)
     #: Base of the ``type`` URI of problem+json errors; empty: ``{public_url}/problems/``.
     problem_base_url: str = ""
 

@@ -20,6 +20,9 @@ class ModelhubSettings(ProductSettings):
     api_key_prefix: ClassVar[str] = "aimpk_"
     #: Self-registered accounts are consumers; publishing needs the publisher role.
     default_user_role: ClassVar[str] = "consumer"
+    #: One ``usage.recorded`` per billable call: the usage tables are its record, an audit
+    #: row per inference call would double the metering writes.
+    audit_exclude: ClassVar[tuple[str, ...]] = ("usage.recorded",)
 
     port: int = 8001
     data_dir: Path = Path(".modelhub-data")

@@ -1,10 +1,14 @@
-"""The audit consumer: every event, whatever its type, becomes one ``audit_logs`` row.
+"""The audit consumer: every event, whatever its type, becomes one ``audit_logs`` row, except
+the types the deployment excludes (``FORGE_AUDIT_EXCLUDE``; a product declares its high-volume
+metering events there, whose own tables already record them).
 
 It is an ordinary consumer (queue ``{prefix}.audit`` bound to ``#``), so the audit trail gets
 the same at-least-once delivery and idempotency as any other consumer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +32,6 @@ async def record_audit(event: Event, session: AsyncSession) -> None:
     )
 
 
-def register_audit(bus: EventBus) -> None:
-    """Subscribe the audit consumer to every event on ``bus``."""
-    bus.subscribe(AUDIT_CONSUMER, ["#"], record_audit, prefetch=50)
+def register_audit(bus: EventBus, exclude: Sequence[str] = ()) -> None:
+    """Subscribe the audit consumer to every event on ``bus`` but those matching ``exclude``."""
+    bus.subscribe(AUDIT_CONSUMER, ["#"], record_audit, prefetch=50, exclude=tuple(exclude))

@@ -49,18 +49,21 @@ class EventBus(abc.ABC):
         handler: Handler,
         *,
         prefetch: int = 10,
+        exclude: list[str] | tuple[str, ...] = (),
     ) -> Subscription:
         """Register consumer ``name`` for events whose type matches any of ``patterns``.
 
         ``handler(event, session)`` runs in a transaction that also records the event as
         processed by ``name``; it must be registered before :meth:`start`. On RabbitMQ the
-        consumer owns the durable queue ``{events_queue_prefix}.{name}``.
+        consumer owns the durable queue ``{events_queue_prefix}.{name}``. Event types matching
+        ``exclude`` are never handled (nor recorded) by this consumer.
         """
         if self._started:
             raise RuntimeError("subscribe() must be called before start()")
         if name in self._subscriptions:
             raise ValueError(f"consumer {name!r} is already subscribed")
-        sub = Subscription(name=name, patterns=tuple(patterns), handler=handler, prefetch=prefetch)
+        sub = Subscription(name=name, patterns=tuple(patterns), handler=handler, prefetch=prefetch,
+                           exclude=tuple(exclude))
         self._subscriptions[name] = sub
         return sub
 

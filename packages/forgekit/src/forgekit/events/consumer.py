@@ -40,20 +40,25 @@ class Subscription:
     patterns: tuple[str, ...]
     handler: Handler
     prefetch: int = 10
+    #: Event types matching one of these are not for this consumer even when ``patterns``
+    #: match (a topic binding cannot exclude, so the consumer drops them unhandled).
+    exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"consumer name {self.name!r} must be lowercase [a-z0-9_.-]")
         if not self.patterns:
             raise ValueError(f"consumer {self.name!r} subscribes to no pattern")
-        for pattern in self.patterns:
+        for pattern in (*self.patterns, *self.exclude):
             validate_pattern(pattern)
         if self.prefetch < 1:
             raise ValueError("prefetch must be at least 1")
 
     def matches(self, event_type: str) -> bool:
         """True when this consumer wants events of ``event_type``."""
-        return matches_any(self.patterns, event_type)
+        return matches_any(self.patterns, event_type) and not matches_any(
+            self.exclude, event_type
+        )
 
 
 class Outcome(Enum):
@@ -61,6 +66,8 @@ class Outcome(Enum):
 
     HANDLED = "handled"
     DUPLICATE = "duplicate"
+    #: Excluded by the subscription: no transaction, no idempotency record, no effect.
+    SKIPPED = "skipped"
 
 
 def retry_delay(base_s: float, retries_done: int) -> float:
@@ -90,7 +97,11 @@ async def deliver(db: Database, subscription: Subscription, event: Event) -> Out
     Opens a transaction, records (consumer, event id) — a record already there means the event
     was handled before and is skipped — runs the handler in the same transaction and commits.
     A handler error propagates after the rollback, leaving no record, so a retry runs again.
+    An event the subscription excludes (delivered anyway by a broad topic binding) is skipped
+    without touching the database.
     """
+    if not subscription.matches(event.type):
+        return Outcome.SKIPPED
     token = current_event.set(event)
     try:
         async with db.transaction() as session:

@@ -10,8 +10,8 @@ from forgekit.settings import ForgeSettings
 def create_event_bus(settings: ForgeSettings, db: Database, *, audit: bool = True) -> EventBus:
     """RabbitMQ when ``settings.amqp_url`` is set, else the in-process bus over the outbox.
 
-    The audit consumer (every event into ``audit_logs``) is registered unless ``audit`` is
-    False.
+    The audit consumer (every event into ``audit_logs`` but ``settings.audit_exclude``) is
+    registered unless ``audit`` is False.
     """
     bus: EventBus
     if settings.amqp_url:
@@ -25,5 +25,5 @@ def create_event_bus(settings: ForgeSettings, db: Database, *, audit: bool = Tru
     if audit:
         from forgekit.events.audit import register_audit
 
-        register_audit(bus)
+        register_audit(bus, settings.audit_exclude)
     return bus

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -46,6 +47,11 @@ def generate_api_key(marker: str = API_KEY_PREFIX) -> tuple[str, str, str]:
 def looks_like_api_key(credential: str) -> bool:
     """True when a credential has an API key's shape (a marker, rather than a JWT)."""
     return _MARKER.match(credential) is not None
+
+
+def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """True when ``last_used_at`` is unset or older than :data:`LAST_USED_RESOLUTION_S`."""
+    return last_used_at is None or (now - last_used_at).total_seconds() >= LAST_USED_RESOLUTION_S
 
 
 class ApiKeyService:
@@ -143,7 +149,12 @@ class ApiKeyService:
         user = await UserRepository(session).get(key.user_id)
         if user is None or not user.is_active:
             raise Unauthorized(INVALID_KEY)
-        if await repo.touch(key.id, now, LAST_USED_RESOLUTION_S):
+        # The row just read says whether a write is due: most requests of a busy key skip
+        # the UPDATE entirely (on SQLite even a no-op UPDATE takes the write lock); the
+        # UPDATE's own condition still keeps concurrent requests to one write per interval.
+        if _touch_due(key.last_used_at, now) and await repo.touch(
+            key.id, now, LAST_USED_RESOLUTION_S
+        ):
             await session.commit()
             # Reflect the write without marking the attribute dirty (no second UPDATE).
             set_committed_value(key, "last_used_at", now)
