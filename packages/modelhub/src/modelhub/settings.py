@@ -68,6 +68,8 @@ class ModelhubSettings(ProductSettings):
     payments_base_url: str = ""
     payments_api_key: str = ""
     payments_timeout_s: float = 10.0
+    #: The secret the provider signs webhooks with (empty: the webhook endpoint answers 503).
+    payments_webhook_secret: str = ""
     #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
     saga_halt_before: str = ""
 
