@@ -70,6 +70,8 @@ class ModelhubSettings(ProductSettings):
     payments_timeout_s: float = 10.0
     #: The secret the provider signs webhooks with (empty: the webhook endpoint answers 503).
     payments_webhook_secret: str = ""
+    #: Subscription plans: name → monthly price in minor units of ``currency``.
+    subscription_plans: dict[str, int] = {"starter": 900, "pro": 2900}
     #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
     saga_halt_before: str = ""
 

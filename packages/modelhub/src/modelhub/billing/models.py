@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forgekit.db.base import Base, UUIDPrimaryKey, utcnow
@@ -41,3 +42,40 @@ class BillingInvoice(UUIDPrimaryKey, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (UniqueConstraint("provider_id", name="uq_billing_invoices_provider_id"),)
+
+
+class BillingCustomer(UUIDPrimaryKey, Base):
+    """A consumer's customer at the provider (one per consumer: unique)."""
+
+    __tablename__ = "billing_customers"
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    provider_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("consumer_id", name="uq_billing_customers_consumer"),)
+
+
+class BillingSubscription(UUIDPrimaryKey, Base):
+    """A consumer's plan subscription as last changed through Modelhub (one per consumer).
+
+    ``version`` counts the changes made: it is part of each provider call's idempotency key,
+    so a retried change replays at the provider and a new change is a new call.
+    """
+
+    __tablename__ = "billing_subscriptions"
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    provider_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    plan: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    current_period_end: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("consumer_id", name="uq_billing_subscriptions_consumer"),)
