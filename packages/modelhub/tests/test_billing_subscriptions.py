@@ -11,7 +11,7 @@ import pytest
 from modelhub.billing.models import BillingSubscription
 from sqlalchemy import select
 
-from forgekit.identity.testing import register_and_login
+from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.runtime import Runtime
 from forgekit.testing.payments import FakeProvider, fake_provider
 
@@ -87,3 +87,25 @@ async def test_refused_subscriptions_are_problems(
     assert missing.status_code == 404
     assert (await client.delete(URL, headers=consumer.headers)).status_code == 404
     assert (await client.get(URL)).status_code == 401
+
+
+async def test_four_auth_cases_of_subscriptions(
+    client: httpx.AsyncClient, runtime: Runtime, provider: FakeProvider
+) -> None:
+    runtime.app_settings.payments_base_url = provider.base_url  # type: ignore[attr-defined]
+    runtime.app_settings.payments_api_key = provider.api_key  # type: ignore[attr-defined]
+    owner = await register_and_login(client)
+    other = await register_and_login(client)
+    narrow = {"X-API-Key": (await create_api_key(client, owner, ["team:read"]))["key"]}
+    body = {"plan": "starter", "payment_method": "pm_card_visa"}
+    assert (await client.put(URL, json=body, headers=owner.headers)).status_code == 200
+    for method in ("GET", "PUT", "DELETE"):
+        kwargs = {"json": body} if method == "PUT" else {}
+        anonymous = await client.request(method, URL, **kwargs)  # type: ignore[arg-type]
+        scoped = await client.request(method, URL, headers=narrow, **kwargs)  # type: ignore[arg-type]
+        assert (anonymous.status_code, scoped.status_code) == (401, 403), method
+        assert scoped.headers["content-type"].startswith("application/problem+json")
+    # Someone else's subscription is not reachable: the other consumer has none of their own.
+    assert (await client.get(URL, headers=other.headers)).status_code == 404
+    assert (await client.delete(URL, headers=other.headers)).status_code == 404
+    assert (await client.get(URL, headers=owner.headers)).json()["plan"] == "starter"
