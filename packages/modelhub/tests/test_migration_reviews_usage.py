@@ -37,8 +37,8 @@ async def _execute(url: str, sql: str, **params: object) -> list[tuple]:
 
 async def test_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
     assert NEW_TABLES <= await table_names(database_url)
-    # Two steps down: modelhub_0003 (part 2's tables), then modelhub_0002.
-    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-2")
+    # Three steps down: modelhub_0004 (billing), modelhub_0003 (part 2's tables), then 0002.
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-3")
     assert not NEW_TABLES & await table_names(database_url)
     assert "published_at" not in await _columns(database_url)
     sqlite = database_url.startswith("sqlite")
@@ -72,13 +72,20 @@ async def test_revision_downgrades_and_upgrades_alone(database_url: str) -> None
 
 
 PART2_TABLES = {"usage_events", "usage_hourly", "model_grants", "inference_jobs", "purchases"}
+BILLING_TABLES = {"payment_events", "billing_invoices", "billing_customers",
+                  "billing_subscriptions"}  # fmt: skip
 
 
 async def test_part2_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
     assert PART2_TABLES <= await table_names(database_url)
+    # modelhub_0004 (billing) goes alone first, leaving part 2's tables.
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
+    tables = await table_names(database_url)
+    assert not BILLING_TABLES & tables
+    assert PART2_TABLES <= tables
     await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
     tables = await table_names(database_url)
     assert not PART2_TABLES & tables
     assert NEW_TABLES <= tables  # modelhub_0002's stay
     await asyncio.to_thread(PRODUCT.upgrade, database_url)
-    assert PART2_TABLES <= await table_names(database_url)
+    assert PART2_TABLES | BILLING_TABLES <= await table_names(database_url)

@@ -1,6 +1,7 @@
 """Imports every table (kit and Modelhub) so that ``Base.metadata`` is complete."""
 
 import forgekit.models  # noqa: F401
+from modelhub.billing import models as _billing_models  # noqa: F401
 from modelhub.grants import models as _grants_models  # noqa: F401
 from modelhub.jobs import models as _jobs_models  # noqa: F401
 from modelhub.purchases import models as _purchases_models  # noqa: F401

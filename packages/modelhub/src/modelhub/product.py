@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 def _routers() -> Sequence[APIRouter]:
     from modelhub.analytics.router import router as analytics_router
+    from modelhub.billing.router import router as billing_router
     from modelhub.cards.router import router as cards_router
     from modelhub.discovery.router import router as discovery_router
     from modelhub.inference.router import router as inference_router
@@ -36,7 +37,7 @@ def _routers() -> Sequence[APIRouter]:
     # ``/models/{owner}/...`` template could claim them.
     return [discovery_router, registry_router, uploads_router, versions_router, search_router,
             reviews_router, cards_router, inference_router, jobs_router, usage_router,
-            analytics_router, purchases_router]  # fmt: skip
+            analytics_router, purchases_router, billing_router]  # fmt: skip
 
 
 def _runtime() -> type[ModelhubRuntime]:

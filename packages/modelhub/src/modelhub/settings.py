@@ -71,6 +71,10 @@ class ModelhubSettings(ProductSettings):
     payments_base_url: str = ""
     payments_api_key: str = ""
     payments_timeout_s: float = 10.0
+    #: The secret the provider signs webhooks with (empty: every delivery is refused, 400).
+    payments_webhook_secret: str = ""
+    #: Subscription plans: name → monthly price in minor units of ``currency``.
+    subscription_plans: dict[str, int] = {"starter": 900, "pro": 2900}
     #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
     saga_halt_before: str = ""
 

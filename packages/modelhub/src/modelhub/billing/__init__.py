@@ -1,0 +1,1 @@
+"""Billing: the payment provider's webhooks and the local mirror of its invoices."""
