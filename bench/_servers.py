@@ -71,20 +71,25 @@ def pyforge_server(env: dict[str, str], port: int, workers: int = 1) -> Iterator
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.3)
+        wait_live(base, proc)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def wait_live(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """Poll ``/live`` until the server answers 200; raise when it exits or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"server at {base} did not start")
+        time.sleep(0.3)
 
 
 def percentiles(samples: Sequence[float]) -> tuple[float, float, float]:

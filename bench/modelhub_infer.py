@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import onnxruntime as ort
-from _servers import bench_env, percentiles, scratch_postgres
+from _servers import bench_env, percentiles, scratch_postgres, wait_live
 from modelhub.testing import affine_onnx
 
 from forgekit.identity.testing import FAST_PASSWORD_HASHING
@@ -132,16 +132,7 @@ def modelhub_server(tmp: Path, db_url: str, batch: int) -> Iterator[str]:
                             stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("modelhub did not start")
-            time.sleep(0.3)
+        wait_live(base, proc)
         yield base
     finally:
         proc.terminate()
