@@ -50,11 +50,22 @@ tools:
 		>/dev/null 2>&1 || true; }
 
 # One pytest process per product: a process imports one product's tables, as in production.
+# Two lanes on the machine's two cores, each a chain of one pytest process per product: the kit
+# and PyForge in one lane, the other products one after another in the other. Each lane's output
+# is prefixed with its name; the target fails when either lane fails.
+PYTEST_ARGS ?=
 test: $(STAMP) browser tools
-	$(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests
-	$(BIN)/python -m pytest packages/modelhub/tests
-	$(BIN)/python -m pytest packages/aquaculture/tests
-	$(BIN)/python -m pytest packages/shop/tests
+	@( set -o pipefail; \
+	  $(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests $(PYTEST_ARGS) 2>&1 \
+	  | sed -u 's/^/[kit+pyforge] /' ) & kit=$$!; \
+	( set -o pipefail; \
+	  ( $(BIN)/python -m pytest packages/modelhub/tests $(PYTEST_ARGS) && \
+	    $(BIN)/python -m pytest packages/aquaculture/tests $(PYTEST_ARGS) && \
+	    $(BIN)/python -m pytest packages/shop/tests $(PYTEST_ARGS) ) 2>&1 \
+	  | sed -u 's/^/[products] /' ) & products=$$!; \
+	wait $$kit; k=$$?; wait $$products; p=$$?; \
+	echo "make test: kit+pyforge lane exit $$k, products lane exit $$p"; \
+	test $$k -eq 0 -a $$p -eq 0
 
 # We use what we sell: PyForge analyses every package's source and must pass its own gate.
 lint: $(STAMP)
