@@ -39,7 +39,8 @@ def tiny_disk(tmp_path: Path) -> AsyncIterator[Path]:
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES}", "tmpfs",
                            str(mount)], capture_output=True, text=True, check=False)  # fmt: skip
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+        # A fault test that cannot set up its fault must fail, never pass silently as a skip.
+        pytest.fail(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:
         yield mount
     finally:
