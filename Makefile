@@ -52,18 +52,24 @@ tools:
 # One pytest process per product: a process imports one product's tables, as in production.
 # Two lanes on the machine's two cores, each a chain of one pytest process per product: the kit
 # and PyForge in one lane, the other products one after another in the other. Each lane's output
-# is prefixed with its name; the target fails when either lane fails.
+# is prefixed with its name and kept in .test-logs/; the target fails when either lane fails,
+# and then repeats the failing tests' summary lines last, where a CI log's tail shows them.
 PYTEST_ARGS ?=
 test: $(STAMP) browser tools
-	@( set -o pipefail; \
+	@mkdir -p .test-logs; \
+	( set -o pipefail; \
 	  $(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests $(PYTEST_ARGS) 2>&1 \
-	  | sed -u 's/^/[kit+pyforge] /' ) & kit=$$!; \
+	  | tee .test-logs/kit+pyforge.log | sed -u 's/^/[kit+pyforge] /' ) & kit=$$!; \
 	( set -o pipefail; \
 	  ( $(BIN)/python -m pytest packages/modelhub/tests $(PYTEST_ARGS) && \
 	    $(BIN)/python -m pytest packages/aquaculture/tests $(PYTEST_ARGS) && \
 	    $(BIN)/python -m pytest packages/shop/tests $(PYTEST_ARGS) ) 2>&1 \
-	  | sed -u 's/^/[products] /' ) & products=$$!; \
+	  | tee .test-logs/products.log | sed -u 's/^/[products] /' ) & products=$$!; \
 	wait $$kit; k=$$?; wait $$products; p=$$?; \
+	if [ $$k -ne 0 -o $$p -ne 0 ]; then \
+	  echo "make test: failures and errors:"; \
+	  grep -h -E '^(FAILED|ERROR) |^E   |[0-9]+ (passed|failed)' .test-logs/*.log | tail -60; \
+	fi; \
 	echo "make test: kit+pyforge lane exit $$k, products lane exit $$p"; \
 	test $$k -eq 0 -a $$p -eq 0
 

@@ -5,9 +5,11 @@ move with the neighbours' load, CPU per request much less); plus the model card'
 accuracy on the generated species and, trained here, on the real-photo stand-in set
 (scikit-image's sample photographs as classes; needs the `train` extra).
 
-The API is `aquaculture serve` on the embedded defaults (SQLite, local storage) in a scratch
-directory, one process; a batch of b images is one upload (a .zip for b > 1), sent by 4
-concurrent clients. `AQUA_BATCH_INLINE_MAX=32` keeps 32-image batches inline (the default
+The API is `aquaculture serve --workers N` on the embedded defaults (SQLite, local storage) in a
+scratch directory, by default one API process per core (`--api-workers 2` on this 2-core
+machine, as a pod per core would run it); a batch of b images is one upload (a .zip for b > 1),
+sent by 4 concurrent clients. Server CPU is summed over the whole process tree.
+`AQUA_BATCH_INLINE_MAX=32` keeps 32-image batches inline (the default
 sends batches over 20 to the worker as jobs). The direct peer is the shipped ONNX model in
 ONNX Runtime with one intra-op thread, as the server runs it. Nothing here is asserted.
 
@@ -127,12 +129,22 @@ async def _setup(base: str) -> tuple[str, dict[str, str]]:
 
 
 def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a process and its live descendants (all their
+    threads), from /proc: with several API workers the parent only supervises."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        children += [int(c) for c in task.read_text().split()]
+    return own + sum(_cpu_s(c) for c in children)
 
 
-def through_api(images: list[bytes], repeat: int) -> dict[int, tuple[float, float, float]]:
+def through_api(
+    images: list[bytes], repeat: int, api_workers: int
+) -> dict[int, tuple[float, float, float]]:
     """Start the server; run every batch size ``repeat`` times; stop it. Per batch size, the
     medians of ``(images/s, p95 ms per image, server CPU ms per request)``."""
     port = free_port()
@@ -148,7 +160,11 @@ def through_api(images: list[bytes], repeat: int) -> dict[int, tuple[float, floa
         cmd = [sys.executable, "-m", "aquaculture.cli"]
         subprocess.run([*cmd, "migrate"], env=env, cwd=tmp, check=True, capture_output=True)
         proc = subprocess.Popen(
-            [*cmd, "serve"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*cmd, "serve", "--workers", str(api_workers)],
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -229,15 +245,19 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--no-stand-in", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="API runs per batch size (medians)")
+    parser.add_argument(
+        "--api-workers", type=int, default=os.cpu_count() or 1, help="API processes (one per core)"
+    )
     args = parser.parse_args()
     card = json.loads((DEFAULT_MODEL_DIR / "card.json").read_text())
     images = [fish_png(i % 6, seed=1000 + i, size=96) for i in range(args.images)]
     direct = onnx_direct(images, card["input_size"])
-    api = through_api(images, args.repeat)
+    api = through_api(images, args.repeat, args.api_workers)
     print(
         f"{args.images} synthetic 96px PNGs; model {card['version']} ({card['input_size']}px), "
-        f"{os.cpu_count()} CPUs; API figures are medians of {args.repeat} runs, CPU is the "
-        "server process's (all threads) per request"
+        f"{os.cpu_count()} CPUs, {args.api_workers} API process(es), {CLIENTS} clients; API "
+        f"figures are medians of {args.repeat} runs, CPU is the server's (every process and "
+        f"thread) per request; load average {os.getloadavg()[0]:.1f}"
     )
     head = ("batch", "API img/s", "API p95 ms/img", "API CPU ms/req", "ORT img/s",
             "ORT p95 ms/img", "API/ORT img/s")  # fmt: skip

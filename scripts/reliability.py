@@ -50,7 +50,8 @@ POLICY = """\
 def run_tests(record: Path, junit_dir: Path) -> list[dict[str, object]]:
     """Run the marked tests of each product; return one row per test case."""
     env = {**os.environ, "FORGE_RELIABILITY_RECORD": str(record),
-           "FORGE_FUZZ_PHASES": "examples,coverage,fuzzing,stateful"}  # fmt: skip
+           "FORGE_FUZZ_PHASES": "examples,coverage,fuzzing,stateful",
+           "FORGE_FUZZ_MAX_TIME": "150"}  # fmt: skip
     rows: list[dict[str, object]] = []
     for i, (name, paths) in enumerate(PROCESSES):
         junit = junit_dir / f"{i}.xml"

@@ -178,7 +178,9 @@ async def test_dashboard_journey(
     assert queued.status == 202, await queued.text()
     await expect(page.locator("tbody tr")).to_have_count(2)
     await expect(page.locator("tbody tr").first).to_contain_text("succeeded", timeout=TIMEOUT_MS)
-    assert any("analysis.completed" in f for f in frames), frames
+    # The row can turn "succeeded" on an earlier frame's refetch (the row is committed before
+    # the completion event is relayed), so wait for the completion frame itself.
+    await until(lambda: any("analysis.completed" in f for f in frames))
     await shot(page, backend, "analyses")
 
     await page.get_by_role("link", name="Overview", exact=True).click()

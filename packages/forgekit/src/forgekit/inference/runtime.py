@@ -135,18 +135,23 @@ class InferenceRuntime:
         Concurrent calls for the same name load once (the others wait for that load).
         """
         digest = sha256 or key
-        current = self._models.get(name)
-        if current is not None and current.sha256 == digest:
-            self._models.move_to_end(name)
+        if (current := self._touch(name, digest)) is not None:
             return current
-        lock = self._loading.setdefault(name, asyncio.Lock())
-        async with lock:
-            current = self._models.get(name)
-            if current is not None and current.sha256 == digest:
-                self._models.move_to_end(name)
+        async with self._loading.setdefault(name, asyncio.Lock()):
+            # Checked again under the lock: the load this call waited for may be the one.
+            if (current := self._touch(name, digest)) is not None:
                 return current
             return await self.load(name, version, storage, key, sha256=sha256,
                                    warm_up_inputs=warm_up_inputs)  # fmt: skip
+
+    def _touch(self, name: str, digest: str) -> ServedModel | None:
+        """The served model ``name`` if it is loaded from the file ``digest``, marked as most
+        recently used; else ``None``."""
+        current = self._models.get(name)
+        if current is None or current.sha256 != digest:
+            return None
+        self._models.move_to_end(name)
+        return current
 
     async def _evict(self, keep: str) -> None:
         """Unload least recently used models until the loaded bytes fit the budget (the model

@@ -91,11 +91,16 @@ def fuzz_product(
     workdir: Path,
     *,
     max_examples: int = 2,
-    max_time_s: int = 150,
+    max_time_s: int | None = None,
     phases: str = "examples,coverage,fuzzing",
     seed: int = 1,
 ) -> FuzzRun:
-    """Serve the product from ``workdir`` and run schemathesis over its OpenAPI schema."""
+    """Serve the product from ``workdir`` and run schemathesis over its OpenAPI schema.
+
+    Without ``max_time_s`` every phase runs once (``max_examples`` per operation), so the run
+    covers every operation and ends when done; with it, schemathesis repeats fuzzing and
+    stateful testing until the budget is spent (``make reliability``'s long run).
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, f"{env_prefix}_DATA_DIR": str(workdir / "data"),
@@ -125,10 +130,11 @@ def fuzz_product(
              "-H", f"Authorization: Bearer {key}",
              "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
              "--exclude-path-regex", EXCLUDED_PATHS, "--max-examples", str(max_examples),
-             "--max-time", str(max_time_s), "--phases", phases, "--seed", str(seed),
+             *(["--max-time", str(max_time_s)] if max_time_s else []),
+             "--phases", phases, "--seed", str(seed),
              "--workers", "1", "--request-timeout", "30", "--no-color",
              "--generation-deterministic"],
-            capture_output=True, text=True, check=False, timeout=max_time_s + 120,
+            capture_output=True, text=True, check=False, timeout=(max_time_s or 900) + 120,
             cwd=workdir,
         )  # fmt: skip
     finally:
@@ -143,11 +149,13 @@ def fuzz_product(
 def assert_schema_holds(cli_module: str, env_prefix: str, workdir: Path, scenario: str) -> None:
     """A product's schemathesis test: run it, record what it counted, fail on any failure.
 
-    ``FORGE_FUZZ_PHASES`` chooses the phases (``make reliability`` adds ``stateful``).
+    ``FORGE_FUZZ_PHASES`` chooses the phases (``make reliability`` adds ``stateful``) and
+    ``FORGE_FUZZ_MAX_TIME`` a time budget to keep fuzzing for (none in ``make test``).
     """
     from forgekit.testing.faults import record
 
     phases = os.environ.get("FORGE_FUZZ_PHASES", "examples,coverage,fuzzing")
-    run = fuzz_product(cli_module, env_prefix, workdir, phases=phases)
+    budget = int(os.environ.get("FORGE_FUZZ_MAX_TIME", "0")) or None
+    run = fuzz_product(cli_module, env_prefix, workdir, phases=phases, max_time_s=budget)
     record(scenario, operations=run.operations, returncode=run.returncode, summary=run.summary)
     assert run.returncode == 0, run.failures
