@@ -50,28 +50,30 @@ tools:
 		>/dev/null 2>&1 || true; }
 
 # One pytest process per product: a process imports one product's tables, as in production.
-# Two lanes on the machine's two cores, each a chain of one pytest process per product: the kit
-# and PyForge in one lane, the other products one after another in the other. Each lane's output
-# is prefixed with its name and kept in .test-logs/; the target fails when either lane fails,
-# and then repeats the failing tests' summary lines last, where a CI log's tail shows them.
+# Two lanes on the machine's two cores, each a chain of one pytest process per product, balanced
+# by their measured durations (kit + PyForge, then Aquaculture | Modelhub, then Shop). Each
+# lane's output is prefixed with its name and kept in .test-logs/; the target fails when either
+# lane fails, and then repeats the failing tests' summary lines last, where a CI log's tail
+# shows them.
 PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest
 test: $(STAMP) browser tools
 	@mkdir -p .test-logs; \
 	( set -o pipefail; \
-	  $(BIN)/python -m pytest packages/forgekit/tests packages/pyforge/tests $(PYTEST_ARGS) 2>&1 \
-	  | tee .test-logs/kit+pyforge.log | sed -u 's/^/[kit+pyforge] /' ) & kit=$$!; \
+	  ( $(PYTEST) packages/forgekit/tests packages/pyforge/tests $(PYTEST_ARGS) && \
+	    $(PYTEST) packages/aquaculture/tests $(PYTEST_ARGS) ) 2>&1 \
+	  | tee .test-logs/lane1.log | sed -u 's/^/[kit+pyforge+aquaculture] /' ) & one=$$!; \
 	( set -o pipefail; \
-	  ( $(BIN)/python -m pytest packages/modelhub/tests $(PYTEST_ARGS) && \
-	    $(BIN)/python -m pytest packages/aquaculture/tests $(PYTEST_ARGS) && \
-	    $(BIN)/python -m pytest packages/shop/tests $(PYTEST_ARGS) ) 2>&1 \
-	  | tee .test-logs/products.log | sed -u 's/^/[products] /' ) & products=$$!; \
-	wait $$kit; k=$$?; wait $$products; p=$$?; \
-	if [ $$k -ne 0 -o $$p -ne 0 ]; then \
+	  ( $(PYTEST) packages/modelhub/tests $(PYTEST_ARGS) && \
+	    $(PYTEST) packages/shop/tests $(PYTEST_ARGS) ) 2>&1 \
+	  | tee .test-logs/lane2.log | sed -u 's/^/[modelhub+shop] /' ) & two=$$!; \
+	wait $$one; a=$$?; wait $$two; b=$$?; \
+	if [ $$a -ne 0 -o $$b -ne 0 ]; then \
 	  echo "make test: failures and errors:"; \
-	  grep -h -E '^(FAILED|ERROR) |^E   |[0-9]+ (passed|failed)' .test-logs/*.log | tail -60; \
+	  grep -h -E '^(FAILED|ERROR) |^E   |[0-9]+ (passed|failed)' .test-logs/lane*.log | tail -60; \
 	fi; \
-	echo "make test: kit+pyforge lane exit $$k, products lane exit $$p"; \
-	test $$k -eq 0 -a $$p -eq 0
+	echo "make test: kit+pyforge+aquaculture lane exit $$a, modelhub+shop lane exit $$b"; \
+	test $$a -eq 0 -a $$b -eq 0
 
 # We use what we sell: PyForge analyses every package's source and must pass its own gate.
 lint: $(STAMP)
