@@ -179,11 +179,15 @@ class InventoryService:
     async def restock(
         self, session: AsyncSession, order_id: uuid.UUID, variant_id: uuid.UUID, quantity: int
     ) -> None:
-        """Returned units go back on hand in the warehouses they shipped from (the order's
-        shipped records, oldest first), in the caller's transaction. Each record counts what
-        came back by a conditional update, so two returns cannot restock one unit twice."""
+        """Returned units go back on hand in the warehouses they shipped from, in the caller's
+        transaction; from several, in allocation order (warehouse priority, then code). Each
+        shipped record counts what came back by a conditional update, so two returns cannot
+        restock one unit twice."""
+        rank = {w.id: i for i, (_, w) in enumerate(await stock.levels(session, variant_id))}
+        shipped = sorted(await stock.of_order(session, order_id),
+                         key=lambda r: (rank.get(r.warehouse_id, len(rank)), str(r.id)))  # fmt: skip
         left = quantity
-        for held in await stock.of_order(session, order_id):
+        for held in shipped:
             if left == 0 or held.variant_id != variant_id:
                 continue
             if held.status != ReservationStatus.SHIPPED or held.restocked >= held.quantity:
