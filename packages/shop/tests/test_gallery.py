@@ -80,7 +80,9 @@ async def test_gallery_upload_thumbnails_order_and_delete(
             assert thumb.format == "WEBP" and max(thumb.size) == side
     buf = io.BytesIO()
     Image.new("RGBA", (64, 32), (0, 0, 255, 128)).save(buf, format="WEBP")
-    second = await client.post(url, headers=staff.headers, files={"file": ("b.webp", buf.getvalue())})
+    second = await client.post(
+        url, headers=staff.headers, files={"file": ("b.webp", buf.getvalue())}
+    )
     assert second.status_code == 201, second.text
     ids = [image["id"], second.json()["id"]]
     listed = (await client.get(url)).json()

@@ -4,8 +4,14 @@ returned units go back on hand in the warehouse they shipped from."""
 import httpx
 import pytest
 from fastapi import FastAPI
-from shop.testing import ADDRESS, anonymous_cart, make_channel, make_product, staff_user
-from shop.testing import stock_variant
+from shop.testing import (
+    ADDRESS,
+    anonymous_cart,
+    make_channel,
+    make_product,
+    staff_user,
+    stock_variant,
+)
 
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings

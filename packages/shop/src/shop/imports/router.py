@@ -49,8 +49,13 @@ async def import_status(job_id: uuid.UUID, _: Staff, session: SessionDep) -> Imp
     "/export.csv", response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )  # fmt: skip
-async def export_catalogue(_: Staff, runtime: ShopRuntimeDep) -> StreamingResponse:
+async def export_catalogue(
+    _: Staff, runtime: ShopRuntimeDep, session: SessionDep
+) -> StreamingResponse:
     """Every live product and variant in the import's format, streamed."""
+    # The request's session (the auth lookup) would stay open while the body streams; on
+    # SQLite it holds the write lock the export's own page reads then wait for.
+    await session.close()
     return StreamingResponse(
         export_rows(runtime.db), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="catalogue.csv"'},

@@ -85,7 +85,7 @@ async def _taken(session: AsyncSession, parsed: Parsed) -> None:
     found_skus = set((await session.execute(
         select(Variant.sku).where(Variant.sku.in_(skus)))).scalars())  # fmt: skip
     rows = await session.execute(select(Category.slug, Category.id).where(Category.slug.in_(cats)))
-    categories = dict(rows.tuples().all())
+    categories = {slug: cid for slug, cid in rows.all()}
     for group in list(parsed.groups):
         reason = _refusal(group, found_slugs, found_skus, categories)
         if reason:
@@ -150,8 +150,8 @@ async def export_rows(db: Database) -> AsyncIterator[str]:
     """The live catalogue as CSV lines (the import's format), a page of products at a time,
     each page read in its own short session so a long download holds no transaction."""
     async with db.session() as session:
-        channels = list((await session.execute(
-            select(Channel.code, Channel.id).order_by(Channel.code))).tuples().all())  # fmt: skip
+        rows = await session.execute(select(Channel.code, Channel.id).order_by(Channel.code))
+        channels = [(code, cid) for code, cid in rows.all()]
     yield csvformat.csv_line([*csvformat.COLUMNS, *(f"price_{c}" for c, _ in channels)])
     after: uuid.UUID | None = None
     while True:

@@ -184,8 +184,8 @@ class InventoryService:
         shipped record counts what came back by a conditional update, so two returns cannot
         restock one unit twice."""
         rank = {w.id: i for i, (_, w) in enumerate(await stock.levels(session, variant_id))}
-        shipped = sorted(await stock.of_order(session, order_id),
-                         key=lambda r: (rank.get(r.warehouse_id, len(rank)), str(r.id)))  # fmt: skip
+        records = await stock.of_order(session, order_id)
+        shipped = sorted(records, key=lambda r: (rank.get(r.warehouse_id, len(rank)), str(r.id)))
         left = quantity
         for held in shipped:
             if left == 0 or held.variant_id != variant_id:
