@@ -33,6 +33,15 @@ PRODUCT_DELETED: Final = EventType("shop.product.deleted", ProductEvent)
 PRICE_CHANGED: Final = EventType("shop.price.changed", PriceChanged)
 
 
+class ImportRequested(BaseModel):
+    """``shop.catalogue.import_requested``: a catalogue CSV waits for the import worker."""
+
+    job_id: uuid.UUID
+
+
+IMPORT_REQUESTED: Final = EventType("shop.catalogue.import_requested", ImportRequested)
+
+
 class OrderTransition(BaseModel):
     """``shop.order.<action>``: an order moved from one status to another."""
 

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from shop.accounts.router import router as accounts_router
     from shop.cart.router import router as cart_router
     from shop.catalogue.router import router as catalogue_router
+    from shop.checkout.guest_router import router as guest_router
     from shop.checkout.router import router as checkout_router
+    from shop.gallery.router import router as gallery_router
+    from shop.imports.router import router as imports_router
     from shop.inventory.router import router as inventory_router
     from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
@@ -38,6 +42,10 @@ def _routers() -> Sequence[APIRouter]:
         payments_router,
         reviews_router,
         ml_router,
+        accounts_router,
+        guest_router,
+        gallery_router,
+        imports_router,
     ]
 
 
@@ -49,6 +57,7 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
+    from shop.imports import tasks as import_tasks
     from shop.inventory import tasks as inventory_tasks
     from shop.ml import tasks as ml_tasks
     from shop.orders import mail as order_mail
@@ -60,6 +69,7 @@ def _consumers() -> Sequence[Registration]:
         local_payments.register,
         order_mail.register,
         ml_tasks.register,
+        import_tasks.register,
     ]
 
 

@@ -51,6 +51,22 @@ class ShopSettings(ProductSettings):
     shipping_per_kg: int = 100
     shipping_free_from: int = 10_000
 
+    # Product images (shop.gallery): judged by content, cleaned, thumbnailed.
+    #: Largest upload, in bytes.
+    image_max_bytes: int = 10 * 1024**2
+    #: Most pixels (width x height, read from the header before decoding: bombs are refused).
+    image_max_pixels: int = 40_000_000
+    #: The two WebP thumbnails' longest side, in pixels.
+    image_thumb_small_px: int = 200
+    image_thumb_large_px: int = 600
+    #: Most images in one product's gallery.
+    product_max_images: int = 20
+
+    # Catalogue CSV import (shop.imports).
+    #: Largest CSV file, in bytes, and most data rows in one.
+    import_max_bytes: int = 20 * 1024**2
+    import_max_rows: int = 50_000
+
     # Payments (shop.payments, on forgekit.payments).
     #: The provider's API base URL (Stripe's, or the kit's fake); empty: no online payments.
     payments_url: str = ""

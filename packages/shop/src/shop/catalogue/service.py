@@ -157,6 +157,15 @@ class ProductService:
         self, session: AsyncSession, actor: uuid.UUID | None, data: ProductCreate
     ) -> Product:
         """A draft product with its variants and their first prices, in one transaction."""
+        product = await self.add(session, actor, data)
+        await session.commit()
+        return product
+
+    async def add(
+        self, session: AsyncSession, actor: uuid.UUID | None, data: ProductCreate
+    ) -> Product:
+        """:meth:`create` in the caller's transaction (flushed, not committed); a taken slug
+        or SKU rolls the transaction back and raises 409."""
         await _check_category(session, data.category_id)
         product = Product(
             slug=data.slug,
@@ -169,7 +178,6 @@ class ProductService:
         await _flush_unique(session, "A product with this slug exists.")
         for variant in data.variants:
             await self._add_variant(session, actor, product, variant)
-        await session.commit()
         return product
 
     async def add_variant(

@@ -11,7 +11,13 @@ from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
 from shop.cart.service import CartKey
 from shop.checkout.schemas import CheckoutRequest, DiscountCreate, DiscountRead, OrderRead
-from shop.checkout.service import channel_or_default, checkout, create_discount
+from shop.checkout.service import (
+    channel_or_default,
+    checkout,
+    create_discount,
+    with_saved_address,
+)
+from shop.orders.tokens import order_token
 from shop.orders.views import order_read
 from shop.permissions import Permission
 from shop.runtime import ShopRuntimeDep
@@ -30,13 +36,19 @@ async def check_out(
     session: SessionDep,
 ) -> OrderRead:
     """Turn the cart into an unconfirmed order holding its stock until it is paid or expires
-    (``SHOP_RESERVATION_TTL_S``); the cart is emptied."""
+    (``SHOP_RESERVATION_TTL_S``); the cart is emptied. A guest (anonymous cart) must give an
+    e-mail and gets ``order_token`` to pay and follow the order under ``/api/v1/guest``."""
     lines = await runtime.carts.lines(cart)
     channel = await channel_or_default(session, data.channel)
     customer = (principal.user_id, principal.user.email) if principal else None
+    data = await with_saved_address(session, data, customer[0] if customer else None)
     order = await checkout.checkout(session, runtime.app_settings, lines, channel, customer, data)
     await runtime.carts.clear(cart)
-    return await order_read(session, order)
+    read = await order_read(session, order)
+    if principal is None:
+        # A guest has no account to reach the order with: the signed token is the key.
+        read.order_token = order_token(runtime.settings.secret_key.get_secret_value(), order.id)
+    return read
 
 
 @router.post("/discounts", status_code=status.HTTP_201_CREATED)

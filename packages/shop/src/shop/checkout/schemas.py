@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
+from shop.accounts.schemas import Country
 from shop.catalogue.schemas import ChannelCode, Currency
 
 DiscountCode = Annotated[
@@ -28,7 +29,7 @@ class Address(_Strict):
     line2: str = Field(default="", max_length=200)
     city: str = Field(min_length=1, max_length=100)
     postcode: str = Field(min_length=1, max_length=20)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: Country
 
 
 class CheckoutRequest(_Strict):
@@ -37,10 +38,19 @@ class CheckoutRequest(_Strict):
     channel: ChannelCode | None = None
     #: Needed for an anonymous cart; a signed-in customer's account e-mail is the default.
     email: EmailStr | None = None
-    shipping_address: Address
+    #: A new address, or (signed in) ``shipping_address_id`` of a saved one; with neither,
+    #: the customer's default shipping address.
+    shipping_address: Address | None = None
+    shipping_address_id: uuid.UUID | None = None
     discount_code: DiscountCode | None = None
     #: The total the customer was shown; when given and the prices changed since, 409.
     expected_total: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_address(self) -> CheckoutRequest:
+        if self.shipping_address is not None and self.shipping_address_id is not None:
+            raise ValueError("send shipping_address or shipping_address_id, not both")
+        return self
 
 
 class DiscountKind(StrEnum):
@@ -118,6 +128,9 @@ class OrderRead(BaseModel):
     expires_at: datetime | None
     created_at: datetime
     lines: list[OrderLineRead]
+    #: Only in the answer to an anonymous checkout: the credential of the guest order
+    #: routes (``X-Order-Token`` on ``/api/v1/guest/orders/{id}``). Keep it secret.
+    order_token: str | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -170,6 +183,9 @@ class ReturnCreate(_Strict):
 
     lines: list[LineQuantity] = Field(min_length=1, max_length=100)
     refund: bool = False
+    #: Put the units back on hand in the warehouses they shipped from (false: damaged goods
+    #: that must not be sold again).
+    restock: bool = True
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, NotFound, Unprocessable
+from shop.accounts.service import accounts
 from shop.cart.service import PricedLine, priced_lines
 from shop.catalogue.models import Channel
 from shop.checkout.models import Discount
 from shop.checkout.rules import Basket, rules_from_settings
-from shop.checkout.schemas import CheckoutRequest, DiscountCreate, DiscountKind
+from shop.checkout.schemas import Address, CheckoutRequest, DiscountCreate, DiscountKind
 from shop.inventory.service import inventory
 from shop.orders.models import Order, OrderLine
 from shop.orders.service import transition
@@ -103,7 +105,14 @@ def _check(
     email = str(data.email) if data.email else (customer[1] if customer else None)
     if email is None:
         raise Unprocessable("An e-mail address is needed to check out without an account.")
+    if data.shipping_address is None:
+        raise Unprocessable("A shipping address is needed (none given, no default saved).")
     return email
+
+
+def _address(data: CheckoutRequest) -> dict[str, Any]:
+    assert data.shipping_address is not None  # _check refused the request otherwise
+    return data.shipping_address.model_dump()
 
 
 class CheckoutService:
@@ -131,7 +140,7 @@ class CheckoutService:
             status=Status.DRAFT,
             subtotal=0,
             total=0,
-            shipping_address=data.shipping_address.model_dump(),
+            shipping_address=_address(data),
         )
         session.add(order)
         await session.flush()
@@ -175,7 +184,7 @@ class CheckoutService:
             discount=amount,
             currency=channel.currency,
             weight_grams=sum(p.variant.weight_grams * p.quantity for p in priced),
-            address=data.shipping_address.model_dump(),
+            address=_address(data),
         )
         shipping_rule, tax_rule = rules_from_settings(settings)
         free = discount is not None and discount.kind == DiscountKind.FREE_SHIPPING
@@ -188,6 +197,19 @@ class CheckoutService:
             raise PricesChanged(
                 f"The total is now {order.total}, not {data.expected_total}.", total=order.total
             )
+
+
+async def with_saved_address(
+    session: AsyncSession, data: CheckoutRequest, user_id: uuid.UUID | None
+) -> CheckoutRequest:
+    """``data`` with its shipping address filled in from the address book when it names a
+    saved address (or none at all, for a customer with a default)."""
+    if data.shipping_address is not None:
+        return data
+    saved = await accounts.order_address(session, user_id, data.shipping_address_id)
+    if saved is None:
+        return data
+    return data.model_copy(update={"shipping_address": Address.model_validate(saved)})
 
 
 async def channel_or_default(session: AsyncSession, code: str | None) -> Channel:

@@ -64,6 +64,7 @@ class Reservation(UUIDPrimaryKey, Base):
     __tablename__ = "shop_reservations"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("restocked >= 0 AND restocked <= quantity", name="restocked_in_range"),
         Index("ix_shop_reservations_expiry", "status", "expires_at"),
     )
 
@@ -82,3 +83,5 @@ class Reservation(UUIDPrimaryKey, Base):
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    #: Units of a ``shipped`` record that came back and went on the shelf again (returns).
+    restocked: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

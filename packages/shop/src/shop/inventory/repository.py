@@ -102,6 +102,16 @@ async def mark_reservation(
     )
 
 
+async def mark_restocked(session: AsyncSession, reservation_id: uuid.UUID, quantity: int) -> bool:
+    """Count ``quantity`` more units of a shipped record as back on the shelf, never more
+    than it shipped."""
+    return await _changed(session, update(Reservation).where(
+        Reservation.id == reservation_id,
+        Reservation.status == ReservationStatus.SHIPPED,
+        Reservation.restocked + quantity <= Reservation.quantity,
+    ).values(restocked=Reservation.restocked + quantity))  # fmt: skip
+
+
 async def expired_orders(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
     """Orders holding active reservations past their expiry, oldest first."""
     rows = await session.execute(

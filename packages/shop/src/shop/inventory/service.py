@@ -176,6 +176,33 @@ class InventoryService:
         if left:
             raise Conflict("More units than the order holds.")
 
+    async def restock(
+        self, session: AsyncSession, order_id: uuid.UUID, variant_id: uuid.UUID, quantity: int
+    ) -> None:
+        """Returned units go back on hand in the warehouses they shipped from, in the caller's
+        transaction; from several, in allocation order (warehouse priority, then code). Each
+        shipped record counts what came back by a conditional update, so two returns cannot
+        restock one unit twice."""
+        rank = {w.id: i for i, (_, w) in enumerate(await stock.levels(session, variant_id))}
+        records = await stock.of_order(session, order_id)
+        shipped = sorted(records, key=lambda r: (rank.get(r.warehouse_id, len(rank)), str(r.id)))
+        left = quantity
+        for held in shipped:
+            if left == 0 or held.variant_id != variant_id:
+                continue
+            if held.status != ReservationStatus.SHIPPED or held.restocked >= held.quantity:
+                continue
+            take = min(left, held.quantity - held.restocked)
+            if not await stock.mark_restocked(session, held.id, take):
+                continue  # another return took these units first: look further
+            if not await stock.adjust(session, variant_id, held.warehouse_id, take):
+                # The stock row went away since (never in normal use): start it again.
+                session.add(Stock(variant_id=variant_id, warehouse_id=held.warehouse_id,
+                                  on_hand=take))  # fmt: skip
+            left -= take
+        if left:
+            raise Conflict("More units returned than were shipped and not yet restocked.")
+
 
 async def _warehouse(session: AsyncSession, code: str) -> Warehouse:
     found = await session.scalar(select(Warehouse).where(Warehouse.code == code))

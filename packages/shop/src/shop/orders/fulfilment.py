@@ -4,8 +4,8 @@ A line's shipped and returned counts move by conditional updates (never past wha
 ordered; never more returned than shipped) and the order follows through the transition
 table: some units shipped is ``partially_fulfilled``, all of them ``fulfilled``; likewise for
 returns. Shipped units leave their warehouses (the order's allocations). Returned units are
-not put back on the shelf here (inspection decides; staff receive them with a stock
-adjustment).
+put back on hand, in the same transaction as the return, in the warehouse each unit
+shipped from (``restock=False`` for damaged goods leaves stock alone).
 """
 
 from __future__ import annotations
@@ -76,10 +76,11 @@ async def fulfil(
 
 async def take_back(
     session: AsyncSession, order: Order, lines: dict[uuid.UUID, int], actor: uuid.UUID | None,
-    note: str | None,
+    note: str | None, *, restock: bool = True,
 ) -> int:  # fmt: skip
-    """Record returned units (flushed and committed); returns their value at the prices paid,
-    which the caller may refund."""
+    """Record returned units and (``restock``) put them back on hand where they shipped from,
+    in one transaction (committed); returns their value at the prices paid, which the caller
+    may refund."""
     target(order.status, Action.RETURN_PART)
     value = 0
     for line_id, quantity in lines.items():
@@ -87,6 +88,8 @@ async def take_back(
         if line is None or not await _bump(session, line_id, order.id, "returned", "fulfilled",
                                            quantity):  # fmt: skip
             raise Conflict("More units than were shipped on that line (or not this order's).")
+        if restock:
+            await inventory.restock(session, order.id, line.variant_id, quantity)
         value += line.unit_price * quantity
     done = await _complete(session, order.id, "returned", "quantity")
     await transition(session, order, Action.RETURN if done else Action.RETURN_PART, actor, note)

@@ -117,7 +117,7 @@ async def returns(
         raise Forbidden("Refunding needs the order:refund permission.")
     order = await visible_order(session, principal, order_id)
     value = await take_back(session, order, _quantities(data.lines), principal.user_id,
-                            data.note)  # fmt: skip
+                            data.note, restock=data.restock)  # fmt: skip
     refunded = 0
     if data.refund and value:
         await session.close()

@@ -1,0 +1,1 @@
+"""A customer's saved addresses and profile preferences."""

@@ -1,0 +1,1 @@
+"""Product images in object storage: checked, cleaned, thumbnailed, ordered."""
