@@ -40,6 +40,8 @@ KINDS = ("recs", "fraud", "sentiment", "forecast")
 RECS_MAX_K = 50
 FORECAST_HORIZONS = (7, 14, 28)
 SENTIMENT_TEST_SHARE = 0.2
+#: Training feature rows kept with a fraud model as the reference of drift monitoring.
+DRIFT_SAMPLE = 5000
 
 
 def _session(model: bytes) -> ort.InferenceSession:
@@ -96,8 +98,9 @@ def train_fraud(data: FraudData, params: FraudParams = FraudParams()) -> Candida
     n_features = int(model.forest.n_features_in_)
     files = {
         "model.onnx": sklearn_to_onnx(model.forest, "features", n_features),
-        "side.npz": npz_bytes(reference=model.reference),
-    }
+        "side.npz": npz_bytes(reference=model.reference,
+                              train_features=_drift_sample(data.orders)),
+    }  # fmt: skip
     metrics = report.as_dict()
     window = {"orders": len(data.orders), "test_share": 0.3,
               "test_from": data.orders[int(len(data.orders) * 0.7)].time}  # fmt: skip
@@ -109,6 +112,13 @@ def train_fraud(data: FraudData, params: FraudParams = FraudParams()) -> Candida
     card = model_card("fraud", metrics=metrics, window=window, params=asdict(params),
                       synthetic=data.synthetic, extra=extra)  # fmt: skip
     return Candidate("fraud", files, card, metrics, "auc", True, window, asdict(params))
+
+
+def _drift_sample(orders: list[Any], limit: int = DRIFT_SAMPLE) -> np.ndarray:
+    """Feature rows of the training window (evenly thinned): drift's reference values."""
+    train = featurize(orders)[: int(len(orders) * 0.7)]
+    step = max(1, len(train) // limit)
+    return np.asarray(train[::step][:limit], dtype=np.float32)
 
 
 def _rescore_fraud(files: dict[str, bytes], card: dict[str, Any], data: FraudData) -> float:
