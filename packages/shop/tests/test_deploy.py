@@ -15,7 +15,9 @@ RULES, TESTS = "shop-ml-rules.yml", "shop-ml-rules.test.yml"
 
 
 def _promtool() -> str:
-    path = shutil.which("promtool") or shutil.which("promtool", path=str(Path(sys.executable).parent))
+    path = shutil.which("promtool") or shutil.which(
+        "promtool", path=str(Path(sys.executable).parent)
+    )
     if path is None:
         pytest.fail("promtool is not installed: run `make tools`")
     return path

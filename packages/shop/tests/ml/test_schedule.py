@@ -44,4 +44,6 @@ async def test_two_workers_firing_at_once_claim_each_kind_once(database_url: str
     assert sorted(claims) == [("2026-12-03", 4), ("2026-12-04", 4)]
     # One job event per (kind, night), written with its claim.
     reasons = sorted((e["payload"]["kind"], e["payload"]["reason"]) for e in events)
-    assert reasons == sorted((k, f"nightly {n}") for k in KINDS for n in ("2026-12-03", "2026-12-04"))
+    assert reasons == sorted(
+        (k, f"nightly {n}") for k in KINDS for n in ("2026-12-03", "2026-12-04")
+    )

@@ -133,14 +133,15 @@ class TrainingJobs:
         task.add_done_callback(self._tasks.discard)
 
     async def run(self, kind: str, job_id: str) -> None:
-        """Train on the synthetic data (until part 1's tables feed the trainers), register."""
+        """Train on the shop's data (the generator's when it holds too little), register."""
         from sqlalchemy.exc import IntegrityError
 
-        from shop.ml.training.data import synthetic
         from shop.ml.training.service import register
+        from shop.ml.training.source import training_data
         from shop.ml.training.trainers import train
 
-        data = await asyncio.to_thread(synthetic, kind)
+        async with self.runtime.db.session() as session:
+            data = await training_data(session, kind, minimum=MlSettings().min_shop_rows)
         candidate = await asyncio.to_thread(train, kind, data)
         try:
             async with self.runtime.db.transaction() as session:

@@ -67,7 +67,7 @@ def train_recs(data: RecsData, params: AlsParams = AlsParams()) -> Candidate:
     metrics = report.as_dict()
     window = {"cutoff": report.cutoff, "events": len(inter), "test_share": 0.2}
     card = model_card("recs", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic)  # fmt: skip
+                      synthetic=data.synthetic, source=data.source)  # fmt: skip
     return Candidate("recs", files, card, metrics, "precision", True, window, asdict(params))
 
 
@@ -110,7 +110,7 @@ def train_fraud(data: FraudData, params: FraudParams = FraudParams()) -> Candida
                           "forest_offset": float(model.forest.offset_)},
              "rules": [r.as_dict() for r in DEFAULT_RULES]}  # fmt: skip
     card = model_card("fraud", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic, extra=extra)  # fmt: skip
+                      synthetic=data.synthetic, source=data.source, extra=extra)  # fmt: skip
     return Candidate("fraud", files, card, metrics, "auc", True, window, asdict(params))
 
 
@@ -154,7 +154,8 @@ def train_sentiment_model(
         onnx_model = sklearn_to_onnx(pipe, "text", None, text=True)
     window = {"reviews": len(data.texts), "test_share": SENTIMENT_TEST_SHARE}
     card = model_card("sentiment", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic, extra={"labels": list(LABELS)})  # fmt: skip
+                      synthetic=data.synthetic, source=data.source,
+                      extra={"labels": list(LABELS)})  # fmt: skip
     return Candidate("sentiment", {"model.onnx": onnx_model}, card, metrics, "macro_f1", True,
                      window, asdict(params))  # fmt: skip
 
@@ -192,7 +193,8 @@ def train_forecast(data: ForecastData, folds: int = 2) -> Candidate:
     }  # fmt: skip
     window = {"series": len(data.series), "held_out_days": horizon}
     card = model_card("forecast", metrics=metrics, window=window, params={"folds": folds},
-                      synthetic=data.synthetic, extra={"series": per_series})  # fmt: skip
+                      synthetic=data.synthetic, source=data.source,
+                      extra={"series": per_series})  # fmt: skip
     files = {"forecasts.json": json.dumps(per_series).encode()}
     return Candidate("forecast", files, card, metrics, "mase_28d", False, window,
                      {"folds": folds})  # fmt: skip
