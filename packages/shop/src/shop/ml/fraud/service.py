@@ -90,8 +90,8 @@ async def score(session: AsyncSession, serving: MlServing, order: OrderRow) -> F
     engine = await serving.rules(lambda: rules(session))
     verdict, features = await serving.score_order(order, state, engine)
     case = _case(order, verdict, features)
+    await _no_flush_wait(session)  # before the add: its statement would flush the case
     session.add(case)
-    await _no_flush_wait(session)
     try:
         await session.commit()
     except IntegrityError:
