@@ -14,4 +14,8 @@ def create_app(
 ) -> FastAPI:
     """Build the Shop API from settings (environment and ``.env`` by default)."""
     PRODUCT.load_models()
-    return PRODUCT.create_app(kit_settings, settings)
+    app = PRODUCT.create_app(kit_settings, settings)
+    # Fraud scoring and drift metrics join the kit's on /metrics (set before the lifespan
+    # starts the ML services).
+    app.state.runtime.metrics_registry = app.state.metrics.registry
+    return app

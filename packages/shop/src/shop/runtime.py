@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from fastapi import Depends
+from prometheus_client import CollectorRegistry
 
 from forgekit.payments import StripeAdapter
 from forgekit.runtime import ProductRuntime, runtime_dependency
@@ -26,6 +27,8 @@ class ShopRuntime(ProductRuntime[ShopSettings]):
     carts: CartStore
     payments: PaymentService
     ml: MlServing | None = None  # the served ML models (shop.ml.tasks sets it at start)
+    #: The API's metrics registry (served on ``/metrics``), set by the app factory.
+    metrics_registry: CollectorRegistry | None = None
 
     @classmethod
     def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:

@@ -1,5 +1,5 @@
-"""Tables of the ML services (migration ``shop_0002_ml``): runs, model versions, fraud rules
-and the fraud case queue."""
+"""Tables of the ML services (migrations ``shop_0002_ml``, ``shop_0006_ml_schedule``): runs,
+model versions, fraud rules, the fraud case queue and the nightly schedule's claims."""
 
 from __future__ import annotations
 
@@ -118,3 +118,20 @@ class FraudCase(UUIDPrimaryKey, Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class MlScheduleClaim(Base):
+    """One scheduled job per (kind, period): the first worker to insert the row runs it.
+
+    The primary key is the lock: every ML worker fires its nightly timer, and
+    ``INSERT ... ON CONFLICT DO NOTHING`` lets exactly one of them claim each period.
+    """
+
+    __tablename__ = "ml_schedule_claims"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: The period the job covers, e.g. the UTC date ``2026-12-03`` of a nightly run.
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Which process claimed it (host and pid), for the operator reading the table.
+    claimed_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

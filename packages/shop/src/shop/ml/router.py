@@ -128,10 +128,13 @@ async def fraud_rules(_: Staff, session: SessionDep) -> list[schemas.RuleOut]:
 @router.put("/fraud/rules/{name}", operation_id="ml-fraud_rule_put")
 async def put_fraud_rule(
     name: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")],
-    data: schemas.RuleIn, _: Staff, session: SessionDep,
+    data: schemas.RuleIn, _: Staff, session: SessionDep, runtime: ShopRuntimeDep,
 ) -> schemas.RuleOut:  # fmt: skip
-    """Create or change a rule (threshold, weight, message, enabled)."""
+    """Create or change a rule (threshold, weight, message, enabled); this process scores
+    with it at once, the others within ``RULES_TTL_S``."""
     rule = await fraud.put_rule(session, Rule(name=name, **data.model_dump()))
+    if runtime.ml is not None:
+        runtime.ml.forget_rules()
     return schemas.RuleOut.model_validate(rule.as_dict())
 
 

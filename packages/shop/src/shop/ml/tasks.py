@@ -7,21 +7,26 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
+import socket
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.events.envelope import Event
+from forgekit.events.outbox import enqueue
 from shop.ml.events import TRAIN_REQUESTED
 from shop.ml.serving import MlServing
 from shop.ml.settings import MlSettings
+from shop.ml.training import repository
 
 if TYPE_CHECKING:
     from shop.runtime import ShopRuntime
 
 log = logging.getLogger("shop.ml")
 CONSUMER = "ml.train"
+_WHO = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class ServingService:
@@ -34,7 +39,10 @@ class ServingService:
 
     async def start(self) -> None:
         """Serve what the registry holds (nothing yet is fine: the endpoints answer 503)."""
-        serving = MlServing(self.runtime.db, self.runtime.storage, CollectorRegistry())
+        # The app's registry, so /metrics serves the scoring and drift metrics; a worker
+        # (no app) keeps its own: it scores no orders.
+        registry = self.runtime.metrics_registry or CollectorRegistry()
+        serving = MlServing(self.runtime.db, self.runtime.storage, registry, self.runtime.cache)
         self.runtime.ml = serving
         await serving.refresh(force=True)
 
@@ -71,9 +79,25 @@ class NightlySchedule:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(seconds_until(self.settings.nightly_at, dt.datetime.now(dt.UTC)))
+            await self.fire(dt.datetime.now(dt.UTC).date().isoformat())
+
+    async def fire(self, period: str) -> list[str]:
+        """Emit the training jobs of ``period`` that no other worker has claimed yet; returns
+        the kinds this process claimed.
+
+        Every ML worker runs this timer; the claim row and its job event are written in one
+        transaction, so each (kind, period) trains once however many workers fire.
+        """
+        claimed = []
+        async with self.runtime.db.transaction() as session:
             for kind in self.settings.nightly_kinds:
-                payload = TRAIN_REQUESTED.payload(kind=kind, reason="nightly").model_dump()
-                await self.runtime.events.emit(TRAIN_REQUESTED, payload)
+                if await repository.claim_period(session, kind, period, _WHO):
+                    payload = TRAIN_REQUESTED.payload(kind=kind, reason=f"nightly {period}")
+                    await enqueue(session, TRAIN_REQUESTED, payload)
+                    claimed.append(kind)
+        if claimed:
+            log.info("nightly %s: claimed %s", period, ", ".join(claimed))
+        return claimed
 
     async def stop(self) -> None:
         """Cancel the timer."""
@@ -109,14 +133,15 @@ class TrainingJobs:
         task.add_done_callback(self._tasks.discard)
 
     async def run(self, kind: str, job_id: str) -> None:
-        """Train on the synthetic data (until part 1's tables feed the trainers), register."""
+        """Train on the shop's data (the generator's when it holds too little), register."""
         from sqlalchemy.exc import IntegrityError
 
-        from shop.ml.training.data import synthetic
         from shop.ml.training.service import register
+        from shop.ml.training.source import training_data
         from shop.ml.training.trainers import train
 
-        data = await asyncio.to_thread(synthetic, kind)
+        async with self.runtime.db.session() as session:
+            data = await training_data(session, kind, minimum=MlSettings().min_shop_rows)
         candidate = await asyncio.to_thread(train, kind, data)
         try:
             async with self.runtime.db.transaction() as session:

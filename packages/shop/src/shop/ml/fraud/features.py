@@ -1,17 +1,18 @@
 """Order features computed from the customer's earlier orders only (point-in-time).
 
-:class:`CustomerHistory` keeps, per customer, what the features need; :func:`featurize`
-walks orders in time order and computes each order's features *before* adding it to the
-history, so no feature sees its own order or a later one. The same history object scores
-live orders at checkout.
+:class:`CustomerState` is what the features need about one customer's earlier orders and
+:func:`order_features` the one definition of the features; :func:`featurize` walks orders in
+time order and computes each order's features *before* adding it to the history, so no
+feature sees its own order or a later one. At checkout the same state comes from the online
+feature store (:mod:`shop.ml.features.online`), so training and scoring agree.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,54 +38,98 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+#: Amounts kept per customer for the median: the latest ones (bounded, so a customer's
+#: online state stays small in Redis); training uses the same bound.
+MAX_AMOUNTS = 100
+#: Devices and addresses kept per customer (the most recent ones).
+MAX_KEYS = 50
+
+
 @dataclass
-class _Customer:
-    times: deque[float] = field(default_factory=deque)
+class CustomerState:
+    """What the order features need about a customer's earlier orders: the order times of
+    the last day (velocity), the latest amounts (median), devices and addresses seen.
+
+    The one definition both paths share: training folds orders into it in time order
+    (point-in-time), the online store keeps it per customer as JSON for scoring.
+    """
+
+    times: list[float] = field(default_factory=list)
     amounts: list[float] = field(default_factory=list)
-    devices: set[str] = field(default_factory=set)
-    addresses: set[str] = field(default_factory=set)
-
-
-class CustomerHistory:
-    """What each customer did before: recent order times, amounts, devices, addresses."""
-
-    def __init__(self) -> None:
-        self._customers: dict[str, _Customer] = {}
-
-    def features(self, order: OrderRow) -> np.ndarray:
-        """The feature vector of ``order`` given only the history added so far."""
-        c = self._customers.get(order.customer) or _Customer()
-        recent = [t for t in c.times if order.time - DAY <= t < order.time]
-        median = float(np.median(c.amounts)) if c.amounts else 0.0
-        hour = (order.time % DAY) / HOUR
-        return np.array(
-            [
-                math.log1p(order.amount_minor / 100.0),
-                order.amount_minor / median if median > 0 else 1.0,
-                sum(1 for t in recent if t >= order.time - HOUR),
-                len(recent),
-                float(bool(c.devices) and order.device not in c.devices),
-                float(bool(c.addresses) and order.address not in c.addresses),
-                float(order.ship_country != order.bill_country),
-                float(order.ip_country != order.bill_country),
-                math.sin(2 * math.pi * hour / 24),
-                math.cos(2 * math.pi * hour / 24),
-                float(1 <= hour < 5),
-                max(0.0, (order.time - order.account_created) / DAY),
-                float(not c.amounts),
-            ],
-            dtype=np.float32,
-        )
+    devices: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
 
     def add(self, order: OrderRow) -> None:
         """Record ``order`` as history for the customer's later orders."""
-        c = self._customers.setdefault(order.customer, _Customer())
-        c.times.append(order.time)
-        while c.times and c.times[0] < order.time - DAY:
-            c.times.popleft()  # velocity looks back one day at most
-        c.amounts.append(float(order.amount_minor))
-        c.devices.add(order.device)
-        c.addresses.add(order.address)
+        # Velocity looks back one day at most.
+        self.times = [t for t in self.times if t >= order.time - DAY] + [order.time]
+        self.amounts = [*self.amounts, float(order.amount_minor)][-MAX_AMOUNTS:]
+        self.devices = _remember(self.devices, order.device)
+        self.addresses = _remember(self.addresses, order.address)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (floats round-trip exactly)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CustomerState:
+        """Back from :meth:`to_json`."""
+        return cls(
+            times=[float(t) for t in data["times"]],
+            amounts=[float(a) for a in data["amounts"]],
+            devices=[str(d) for d in data["devices"]],
+            addresses=[str(a) for a in data["addresses"]],
+        )
+
+
+def _remember(seen: list[str], key: str) -> list[str]:
+    return [*(k for k in seen if k != key), key][-MAX_KEYS:]
+
+
+def order_features(order: OrderRow, state: CustomerState | None) -> np.ndarray:
+    """The feature vector of ``order`` given the customer's state before it (None: a first
+    order)."""
+    c = state or CustomerState()
+    recent = [t for t in c.times if order.time - DAY <= t < order.time]
+    median = float(np.median(c.amounts)) if c.amounts else 0.0
+    hour = (order.time % DAY) / HOUR
+    return np.array(
+        [
+            math.log1p(order.amount_minor / 100.0),
+            order.amount_minor / median if median > 0 else 1.0,
+            sum(1 for t in recent if t >= order.time - HOUR),
+            len(recent),
+            float(bool(c.devices) and order.device not in c.devices),
+            float(bool(c.addresses) and order.address not in c.addresses),
+            float(order.ship_country != order.bill_country),
+            float(order.ip_country != order.bill_country),
+            math.sin(2 * math.pi * hour / 24),
+            math.cos(2 * math.pi * hour / 24),
+            float(1 <= hour < 5),
+            max(0.0, (order.time - order.account_created) / DAY),
+            float(not c.amounts),
+        ],
+        dtype=np.float32,
+    )
+
+
+class CustomerHistory:
+    """Every customer's :class:`CustomerState`, for walking an order stream in time order."""
+
+    def __init__(self) -> None:
+        self._customers: dict[str, CustomerState] = {}
+
+    def state(self, customer: str) -> CustomerState | None:
+        """The customer's state so far (None: no order yet)."""
+        return self._customers.get(customer)
+
+    def features(self, order: OrderRow) -> np.ndarray:
+        """The feature vector of ``order`` given only the history added so far."""
+        return order_features(order, self._customers.get(order.customer))
+
+    def add(self, order: OrderRow) -> None:
+        """Record ``order`` as history for the customer's later orders."""
+        self._customers.setdefault(order.customer, CustomerState()).add(order)
 
 
 def featurize(orders: Iterable[OrderRow], history: CustomerHistory | None = None) -> np.ndarray:

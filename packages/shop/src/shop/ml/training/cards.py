@@ -33,10 +33,13 @@ def model_card(
     window: dict[str, Any],
     params: dict[str, Any],
     synthetic: bool,
+    source: str = "",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The card of a trained model (version and hashes are added by the registry)."""
     data = "SYNTHETIC data from the seeded generator" if synthetic else "the shop's own data"
+    if source:
+        data = f"{data}: {source}"
     return {
         "kind": kind,
         "purpose": PURPOSE[kind],

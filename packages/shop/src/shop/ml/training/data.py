@@ -1,8 +1,8 @@
 """Where each trainer's data comes from: a table of the stated shape, or the generator.
 
-Part 1's tables (orders, reviews, events) feed the trainers once they hold enough rows;
-until then, and in tests and benchmarks, the seeded generators stand in, and every card and
-run says ``synthetic: true``.
+The shop's own tables feed the trainers through :mod:`shop.ml.training.source` once they hold
+enough rows; until then, and in benchmarks, the seeded generators here stand in, and every
+card and run says ``synthetic: true``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class RecsData:
     customer_ids: list[str]
     product_ids: list[str]
     synthetic: bool
+    #: Where the rows came from, in words (the run and the model card say it).
+    source: str = ""
 
 
 @dataclass
@@ -32,6 +34,8 @@ class FraudData:
 
     orders: list[OrderRow]
     synthetic: bool
+    #: Where the rows came from, in words (the run and the model card say it).
+    source: str = ""
 
 
 @dataclass
@@ -41,6 +45,8 @@ class SentimentData:
     texts: list[str]
     labels: list[str]
     synthetic: bool
+    #: Where the rows came from, in words (the run and the model card say it).
+    source: str = ""
 
 
 @dataclass
@@ -49,6 +55,8 @@ class ForecastData:
 
     series: list[Series]
     synthetic: bool
+    #: Where the rows came from, in words (the run and the model card say it).
+    source: str = ""
 
 
 def synthetic(kind: str, seed: int = 0, **sizes: Any) -> Any:

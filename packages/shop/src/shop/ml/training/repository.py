@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.ml.models import MlModelVersion, MlRun, VersionState
+from forgekit.db.base import utcnow
+from shop.ml.models import MlModelVersion, MlRun, MlScheduleClaim, VersionState
 
 
 async def active_version(session: AsyncSession, kind: str) -> MlModelVersion | None:
@@ -48,3 +50,19 @@ async def runs(session: AsyncSession, kind: str | None, limit: int) -> Sequence[
     if kind is not None:
         stmt = stmt.where(MlRun.kind == kind)
     return (await session.execute(stmt)).scalars().all()
+
+
+async def claim_period(session: AsyncSession, kind: str, period: str, by: str) -> bool:
+    """Claim the scheduled job ``(kind, period)``; True only for the one caller that inserted
+    the row (``INSERT ... ON CONFLICT DO NOTHING``: concurrent claimers in any number of
+    processes get False, and the transaction stays usable on PostgreSQL)."""
+    values = {"kind": kind, "period": period, "claimed_by": by[:128], "claimed_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(MlScheduleClaim)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["kind", "period"])
+        .returning(MlScheduleClaim.kind)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None

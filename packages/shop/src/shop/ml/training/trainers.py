@@ -40,6 +40,8 @@ KINDS = ("recs", "fraud", "sentiment", "forecast")
 RECS_MAX_K = 50
 FORECAST_HORIZONS = (7, 14, 28)
 SENTIMENT_TEST_SHARE = 0.2
+#: Training feature rows kept with a fraud model as the reference of drift monitoring.
+DRIFT_SAMPLE = 5000
 
 
 def _session(model: bytes) -> ort.InferenceSession:
@@ -65,7 +67,7 @@ def train_recs(data: RecsData, params: AlsParams = AlsParams()) -> Candidate:
     metrics = report.as_dict()
     window = {"cutoff": report.cutoff, "events": len(inter), "test_share": 0.2}
     card = model_card("recs", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic)  # fmt: skip
+                      synthetic=data.synthetic, source=data.source)  # fmt: skip
     return Candidate("recs", files, card, metrics, "precision", True, window, asdict(params))
 
 
@@ -96,8 +98,9 @@ def train_fraud(data: FraudData, params: FraudParams = FraudParams()) -> Candida
     n_features = int(model.forest.n_features_in_)
     files = {
         "model.onnx": sklearn_to_onnx(model.forest, "features", n_features),
-        "side.npz": npz_bytes(reference=model.reference),
-    }
+        "side.npz": npz_bytes(reference=model.reference,
+                              train_features=_drift_sample(data.orders)),
+    }  # fmt: skip
     metrics = report.as_dict()
     window = {"orders": len(data.orders), "test_share": 0.3,
               "test_from": data.orders[int(len(data.orders) * 0.7)].time}  # fmt: skip
@@ -107,8 +110,15 @@ def train_fraud(data: FraudData, params: FraudParams = FraudParams()) -> Candida
                           "forest_offset": float(model.forest.offset_)},
              "rules": [r.as_dict() for r in DEFAULT_RULES]}  # fmt: skip
     card = model_card("fraud", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic, extra=extra)  # fmt: skip
+                      synthetic=data.synthetic, source=data.source, extra=extra)  # fmt: skip
     return Candidate("fraud", files, card, metrics, "auc", True, window, asdict(params))
+
+
+def _drift_sample(orders: list[Any], limit: int = DRIFT_SAMPLE) -> np.ndarray:
+    """Feature rows of the training window (evenly thinned): drift's reference values."""
+    train = featurize(orders)[: int(len(orders) * 0.7)]
+    step = max(1, len(train) // limit)
+    return np.asarray(train[::step][:limit], dtype=np.float32)
 
 
 def _rescore_fraud(files: dict[str, bytes], card: dict[str, Any], data: FraudData) -> float:
@@ -144,7 +154,8 @@ def train_sentiment_model(
         onnx_model = sklearn_to_onnx(pipe, "text", None, text=True)
     window = {"reviews": len(data.texts), "test_share": SENTIMENT_TEST_SHARE}
     card = model_card("sentiment", metrics=metrics, window=window, params=asdict(params),
-                      synthetic=data.synthetic, extra={"labels": list(LABELS)})  # fmt: skip
+                      synthetic=data.synthetic, source=data.source,
+                      extra={"labels": list(LABELS)})  # fmt: skip
     return Candidate("sentiment", {"model.onnx": onnx_model}, card, metrics, "macro_f1", True,
                      window, asdict(params))  # fmt: skip
 
@@ -182,7 +193,8 @@ def train_forecast(data: ForecastData, folds: int = 2) -> Candidate:
     }  # fmt: skip
     window = {"series": len(data.series), "held_out_days": horizon}
     card = model_card("forecast", metrics=metrics, window=window, params={"folds": folds},
-                      synthetic=data.synthetic, extra={"series": per_series})  # fmt: skip
+                      synthetic=data.synthetic, source=data.source,
+                      extra={"series": per_series})  # fmt: skip
     files = {"forecasts.json": json.dumps(per_series).encode()}
     return Candidate("forecast", files, card, metrics, "mase_28d", False, window,
                      {"folds": folds})  # fmt: skip
