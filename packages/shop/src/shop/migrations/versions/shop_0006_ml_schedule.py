@@ -3,7 +3,7 @@
 Hand-written. Chained after shop_0003 on this branch; the lead re-chains it at merge.
 
 Revision ID: shop_0006
-Revises: shop_0003
+Revises: shop_0004
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import forgekit.db.types
 
 revision: str = "shop_0006"
-down_revision: str | Sequence[str] | None = "shop_0003"
+down_revision: str | Sequence[str] | None = "shop_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
