@@ -106,13 +106,15 @@ def _plan_of(settings: ModelhubSettings, obj: dict[str, Any]) -> str | None:
 
 
 def _is_newer(row: BillingSubscription, created: int, status: str) -> bool:
-    """Events carry whole seconds: a later second wins; within one, a status further along
-    (``SUBSCRIPTION_RANK``) or equal. Nothing brings a canceled subscription back."""
+    """Events carry whole seconds: a later second wins; within one, only a status further
+    along (``SUBSCRIPTION_RANK``), since the order of same-second events is unknown and a
+    change made through Modelhub already holds the provider's answer. Nothing brings a
+    canceled subscription back."""
     if row.status == "canceled" or status not in SUBSCRIPTION_RANK:
         return False
     if created != row.event_created:
         return created > row.event_created
-    return SUBSCRIPTION_RANK[status] >= SUBSCRIPTION_RANK.get(row.status, 0)
+    return SUBSCRIPTION_RANK[status] > SUBSCRIPTION_RANK.get(row.status, 0)
 
 
 async def apply_subscription_event(
