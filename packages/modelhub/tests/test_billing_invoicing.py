@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from forgekit.events.models import ProcessedEvent
-from forgekit.identity.testing import TestUser, register_and_login, set_user
+from forgekit.identity.testing import TestUser, create_api_key, register_and_login, set_user
 from forgekit.payments import StripeAdapter
 from forgekit.runtime import Runtime
 from forgekit.testing.loopback import serve_asgi
@@ -238,6 +238,17 @@ async def test_refunds_ledger_and_payouts(
     assert kinds == ["credit", "credit", "refund", "refund", "refund", "refund"]
     assert (await client.get(f"/api/v1/billing/ledger?publisher={pub.id}",
                              headers=consumer.headers)).status_code == 403  # fmt: skip
+    narrow = {"X-API-Key": (await create_api_key(client, pub, ["team:read"]))["key"]}
+    for method, path in (("GET", "/api/v1/billing/ledger"), ("GET", "/api/v1/billing/payouts"),
+                         ("POST", url)):  # fmt: skip
+        body: Any = {"json": {}} if method == "POST" else {}
+        assert (await client.request(method, path, **body)).status_code == 401
+        denied = await client.request(method, path, headers=narrow, **body)
+        assert denied.status_code == 403
+        assert denied.headers["content-type"].startswith("application/problem+json")
+    # Anyone else reads only their own ledger (here: empty).
+    assert (await client.get("/api/v1/billing/ledger", headers=consumer.headers)).json() == {
+        "balances": [], "entries": []}  # fmt: skip
     # Payouts: a balance of 2 is under the threshold of 100; a purchase credit lifts it.
     async with runtime.db.transaction() as s:
         assert await ledger.run_payouts(s, PERIOD, settings.payout_threshold) == []
