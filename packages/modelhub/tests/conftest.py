@@ -24,6 +24,6 @@ def app_factory():
     from modelhub.settings import ModelhubSettings
 
     def build(settings: ForgeSettings) -> FastAPI:
-        return create_app(settings, ModelhubSettings(_env_file=None))
+        return create_app(settings, ModelhubSettings(_env_file=None, payments_fake=False))
 
     return build

@@ -257,6 +257,9 @@ COVERED_ELSEWHERE = {
     # test_billing_subscriptions.py (four cases) and test_billing_webhooks.py (the signature).
     "GET /api/v1/billing/subscription", "PUT /api/v1/billing/subscription",
     "DELETE /api/v1/billing/subscription", "POST /api/v1/payments/webhooks",
+    # test_billing_invoicing.py::test_refunds_ledger_and_payouts (401, 403, 404/other, valid).
+    "POST /api/v1/billing/invoices/{invoice_id}/refunds", "GET /api/v1/billing/ledger",
+    "GET /api/v1/billing/payouts",
 }  # fmt: skip
 
 

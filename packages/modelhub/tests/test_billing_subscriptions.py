@@ -4,15 +4,20 @@ period end; refusals are problems and leave no local row."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from modelhub.billing.models import BillingSubscription
 from sqlalchemy import select
 
 from forgekit.identity.testing import create_api_key, register_and_login
 from forgekit.runtime import Runtime
+from forgekit.testing.loopback import serve_asgi
 from forgekit.testing.payments import FakeProvider, fake_provider
 
 URL = "/api/v1/billing/subscription"
@@ -109,3 +114,37 @@ async def test_four_auth_cases_of_subscriptions(
     assert (await client.get(URL, headers=other.headers)).status_code == 404
     assert (await client.delete(URL, headers=other.headers)).status_code == 404
     assert (await client.get(URL, headers=owner.headers)).json()["plan"] == "starter"
+
+
+async def test_subscription_webhooks_in_reverse_order_only_move_the_mirror_forward(
+    app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    consumer = await register_and_login(client)
+    with fake_provider() as fake:  # its own: the clock moves and a charge is declined
+        settings: Any = runtime.app_settings
+        settings.payments_base_url, settings.payments_api_key = fake.base_url, fake.api_key
+        settings.payments_webhook_secret = fake.webhook_secret
+        async with serve_asgi(app) as base:
+            await fake.control.register_webhook(base + "/api/v1/payments/webhooks")
+            # Newest first (redelivery of one event id is test_billing_webhooks' case).
+            await fake.control.webhooks(hold=True, reverse=True)
+            body = {"plan": "starter", "payment_method": "pm_card_visa"}
+            assert (await client.put(URL, json=body, headers=consumer.headers)).status_code == 200
+            up = await client.put(URL, json={"plan": "pro"}, headers=consumer.headers)
+            assert up.json()["plan"] == "pro"
+            # A month on, the renewal is declined: the provider makes it past_due, later.
+            await fake.control.fail_next("decline", 1)
+            now = await fake.control.advance_clock(31 * 86_400)
+            sent = await fake.control.flush_webhooks()
+            deadline = time.monotonic() + 60
+            while len([d for d in await fake.control.deliveries() if d["status"] == 200]) < sent:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+    got = (await client.get(URL, headers=consumer.headers)).json()
+    # Newest first: past_due arrived first; the older "active, starter" events changed nothing.
+    assert (got["plan"], got["status"], got["current_period_end"] > now - 86_400) == (
+        "pro", "past_due", True)  # fmt: skip
+    async with runtime.db.session() as s:
+        row = (await s.execute(select(BillingSubscription).where(
+            BillingSubscription.consumer_id == consumer.id))).scalar_one()  # fmt: skip
+        assert row.event_created >= now

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from forgekit.cli import add_role_commands
+from modelhub.billing import cli as billing_commands
 
 if TYPE_CHECKING:
     from forgekit.product import Product
@@ -27,6 +28,7 @@ def _product() -> Product[Any, Any]:
 
 
 add_role_commands(app, _product, title="Modelhub", env_prefix="MODELHUB_")
+billing_commands.register(app)  # `modelhub billing invoice|collect|payout` (modelhub.billing)
 
 
 def main() -> None:

@@ -139,3 +139,16 @@ class PurchaseStep(BaseModel):
 
 
 PURCHASE_STEP: Final = EventType("purchase.step", PurchaseStep)
+
+
+class PaymentFailed(BaseModel):
+    """``billing.payment_failed``: an invoice's charge failed (attempt ``attempt``); the
+    dunning e-mail says when it is retried, or that access is suspended when ``final``."""
+
+    invoice: str
+    attempt: int
+    final: bool
+    next_retry_at: str | None = None
+
+
+BILLING_PAYMENT_FAILED: Final = EventType("billing.payment_failed", PaymentFailed)

@@ -22,6 +22,8 @@ class Permission(StrEnum):
     MODEL_DELETE = "model:delete"
     #: Call any model's hosted inference (that the caller may see).
     MODEL_INFER = "model:infer"
+    #: Staff: refund invoices, read every publisher's ledger and payouts (admins hold it).
+    BILLING_MANAGE = "billing:manage"
 
 
 class Role(StrEnum):

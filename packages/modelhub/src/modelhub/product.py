@@ -47,12 +47,15 @@ def _runtime() -> type[ModelhubRuntime]:
 
 
 def _consumers() -> Sequence[Registration]:
+    from modelhub.billing import local as local_payments
+    from modelhub.billing import tasks as billing_tasks
     from modelhub.jobs import tasks as job_tasks
     from modelhub.purchases import saga
     from modelhub.uploads import tasks as upload_tasks
     from modelhub.versions import conversion
 
-    return [upload_tasks.register, conversion.register, job_tasks.register, saga.register]
+    return [upload_tasks.register, conversion.register, job_tasks.register, saga.register,
+            billing_tasks.register, local_payments.register]  # fmt: skip
 
 
 PRODUCT: Product[ModelhubSettings, ModelhubRuntime] = Product(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from fastapi import Depends
 
 from forgekit.inference import InferenceRuntime
 from forgekit.runtime import ProductRuntime, runtime_dependency
+from forgekit.settings import ForgeSettings
 from modelhub.settings import ModelhubSettings
 
 
@@ -21,6 +22,16 @@ class ModelhubRuntime(ProductRuntime[ModelhubSettings]):
     """The kit's runtime with Modelhub's settings and the hosted models' inference runtime."""
 
     inference: InferenceRuntime = field(default_factory=_inference)
+
+    @classmethod
+    def from_settings(cls, settings: ForgeSettings, **fields: Any) -> Self:
+        """The kit's backends; with no payment provider configured, the local fake's
+        address (modelhub.billing.local starts it) so payments work out of the box."""
+        from modelhub.billing.local import with_local_fake
+
+        if "app_settings" in fields:
+            fields["app_settings"] = with_local_fake(fields["app_settings"])
+        return super().from_settings(settings, **fields)
 
     async def close(self) -> None:
         """Stop the models' batchers, then the kit's backends."""

@@ -77,6 +77,20 @@ class ModelhubSettings(ProductSettings):
     subscription_plans: dict[str, int] = {"starter": 900, "pro": 2900}
     #: Tests only: the saga's worker hangs before this step (so a test can kill it there).
     saga_halt_before: str = ""
+    #: With no ``payments_base_url``: start the kit's fake provider on this port and pay
+    #: through it (what ``make run APP=modelhub`` does; modelhub.billing.local).
+    payments_fake: bool = True
+    payments_fake_port: int = 8101
+
+    # Billing (modelhub.billing): monthly usage invoices, dunning, publisher payouts.
+    #: How often the billing job looks for work (invoices of last month, due retries,
+    #: payouts); 0 turns it off (then ``modelhub billing ...`` runs it by hand).
+    billing_interval_s: float = 3600.0
+    #: Seconds after the first failed charge at which it is retried (days 1, 3 and 7);
+    #: after the last retry fails the invoice is uncollectible and paid access suspended.
+    billing_retry_schedule_s: list[int] = [86_400, 3 * 86_400, 7 * 86_400]
+    #: A publisher's balance is paid out once it reaches this (minor units of ``currency``).
+    payout_threshold: int = 5000
 
     # Asynchronous jobs (modelhub.jobs).
     #: How long a finished job and its result are kept.

@@ -114,6 +114,7 @@ def process_env(settings: ForgeSettings, data: Path, port: int, **extra: str) ->
         FORGE_OUTBOX_POLL_INTERVAL_S="0.05",
         FORGE_CONSUMER_RETRY_BASE_S="0.05", MODELHUB_INFER_RATE="1000000/minute",
         MODELHUB_HOST="127.0.0.1", MODELHUB_PORT=str(port), MODELHUB_DATA_DIR=str(data),
+        MODELHUB_PAYMENTS_FAKE="false",
     )  # fmt: skip
     env.update(extra)
     return env

@@ -11,7 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelhub.billing.models import STATUS_RANK, BillingInvoice, PaymentEvent
+from modelhub.billing.models import STATUS_RANK, BillingCustomer, BillingInvoice, PaymentEvent
+
+
+def insert_for(session: AsyncSession, table: type[object]) -> Any:
+    """PostgreSQL's or SQLite's INSERT of ``table``, both with ON CONFLICT (their types share
+    no base that declares it)."""
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 class BillingRepository:
@@ -21,9 +28,7 @@ class BillingRepository:
         self.session = session
 
     def _insert(self, table: type[object]) -> Any:
-        # PostgreSQL's or SQLite's INSERT, both with ON CONFLICT.
-        dialect = self.session.get_bind().dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        return insert_for(self.session, table)
 
     async def record_event(self, event_id: str, type: str, now: datetime) -> bool:
         """Record a provider event; False when it was recorded already (a redelivery).
@@ -60,9 +65,35 @@ class BillingRepository:
             row.amount_due = values["amount_due"]
             row.amount_paid = max(row.amount_paid, values["amount_paid"])
             row.updated_at = now
+        if values.get("payment_intent") and row.status == "paid":
+            row.payment_intent = values["payment_intent"]
         return row
 
-    async def invoice(self, provider_id: str) -> BillingInvoice | None:
-        """The mirrored invoice with that provider id."""
+    async def invoice(self, provider_id: str, *, lock: bool = False) -> BillingInvoice | None:
+        """The mirrored invoice with that provider id (row-locked on PostgreSQL if ``lock``)."""
         stmt = select(BillingInvoice).where(BillingInvoice.provider_id == provider_id)
+        if lock:
+            stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def consumer_of(self, customer: str) -> BillingCustomer | None:
+        """The consumer behind a provider customer id."""
+        stmt = select(BillingCustomer).where(BillingCustomer.provider_id == customer)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def is_suspended(self, consumer_id: uuid.UUID) -> bool:
+        """True when the consumer's paid access is suspended (an uncollectible invoice)."""
+        stmt = select(BillingCustomer.suspended_at).where(
+            BillingCustomer.consumer_id == consumer_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def due_retries(self, now: datetime, limit: int = 100) -> list[str]:
+        """Provider ids of past-due invoices whose next retry is due."""
+        stmt = (
+            select(BillingInvoice.provider_id)
+            .where(BillingInvoice.status == "past_due", BillingInvoice.next_retry_at <= now)
+            .order_by(BillingInvoice.next_retry_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())

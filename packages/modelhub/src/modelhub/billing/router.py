@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 
 from forgekit.deps import SessionDep
+from forgekit.errors import Forbidden
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from forgekit.payments.webhooks import SIGNATURE_HEADER
-from modelhub.billing.schemas import SubscriptionChange, SubscriptionRead
+from modelhub.billing import ledger, refunds
+from modelhub.billing.schemas import (
+    Balance,
+    LedgerRead,
+    LedgerRow,
+    PayoutRead,
+    RefundCreate,
+    RefundRead,
+    SubscriptionChange,
+    SubscriptionRead,
+)
 from modelhub.billing.service import handle_webhook
-from modelhub.billing.subscriptions import subscriptions
+from modelhub.billing.subscriptions import provider_for, subscriptions
 from modelhub.permissions import Permission
 from modelhub.runtime import ModelhubRuntimeDep
 
@@ -29,8 +42,7 @@ async def provider_webhook(
     """Receive a provider event: authenticated by its ``t=,v1=`` signature (no login),
     applied once per event id (a redelivery answers ``duplicate: true``), in any order."""
     payload = await request.body()
-    secret = runtime.app_settings.payments_webhook_secret
-    return await handle_webhook(session, payload, signature, secret)
+    return await handle_webhook(session, runtime.app_settings, payload, signature)
 
 
 #: Subscribing is paying for inference: a key needs ``model:infer`` (a login has it by role).
@@ -63,3 +75,71 @@ async def cancel_subscription(
 ) -> SubscriptionRead:
     """Cancel at the end of the paid period; the plan stays until then."""
     return await subscriptions.cancel(session, runtime.app_settings, principal.user_id)
+
+
+#: Staff (an admin, or a key carrying ``billing:manage``).
+Staff = Annotated[Principal, Depends(require_scopes(Permission.BILLING_MANAGE))]
+#: Publishers read their own ledger and payouts with ``model:read`` (any login has it).
+Reader = Annotated[Principal, Depends(require_scopes(Permission.MODEL_READ))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"),
+]
+
+
+@router.post(
+    "/api/v1/billing/invoices/{invoice_id}/refunds", status_code=201,
+    response_model=RefundRead, responses={201: {"model": RefundRead}},
+)  # fmt: skip
+async def refund_invoice(
+    invoice_id: str, data: RefundCreate, principal: Staff, session: SessionDep,
+    runtime: ModelhubRuntimeDep, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """Refund a paid invoice fully (no ``amount``) or in part; never more than was paid
+    (409 problem). Retry with the same ``Idempotency-Key``: one refund, replayed."""
+    request_id = idempotency_key or uuid.uuid4().hex
+    async with provider_for(runtime.app_settings) as provider:
+        made, created = await refunds.refund_invoice(
+            session, provider, runtime.app_settings, invoice_id[:255], data, request_id,
+            principal.user_id,
+        )  # fmt: skip
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return JSONResponse(made.model_dump(mode="json"), status_code=201, headers=headers)
+
+
+def _whose(principal: Principal, publisher: uuid.UUID | None) -> uuid.UUID | None:
+    """Whose rows to read: staff, the publisher asked for (None: everyone); others, their
+    own only (403 for someone else's)."""
+    if principal.has(Permission.BILLING_MANAGE):
+        return publisher
+    if publisher is not None and publisher != principal.user_id:
+        raise Forbidden("Only staff read another publisher's ledger.",
+                        missing_scopes=[Permission.BILLING_MANAGE.value])  # fmt: skip
+    return principal.user_id
+
+
+@router.get("/api/v1/billing/ledger")
+async def get_ledger(
+    principal: Reader, session: SessionDep, publisher: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> LedgerRead:  # fmt: skip
+    """The caller's balance per currency and latest ledger rows (credits positive, debits
+    negative, minor units). Staff: ``?publisher=`` for another's, none for all balances."""
+    whom = _whose(principal, publisher)
+    rows = await ledger.balances(session, whom)
+    entries = await ledger.entries(session, whom, limit) if whom is not None else []
+    return LedgerRead(
+        balances=[Balance(publisher_id=p, currency=c, balance=b) for p, c, b in rows],
+        entries=[LedgerRow.model_validate(e) for e in entries],
+    )
+
+
+@router.get("/api/v1/billing/payouts")
+async def list_payouts(
+    principal: Reader, session: SessionDep, publisher: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[PayoutRead]:  # fmt: skip
+    """The caller's payouts, newest first (staff: ``?publisher=``, or everyone's)."""
+    rows = await ledger.payouts(session, _whose(principal, publisher), limit)
+    return [PayoutRead.model_validate(p) for p in rows]

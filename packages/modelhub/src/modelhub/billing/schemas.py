@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -24,3 +27,69 @@ class SubscriptionRead(BaseModel):
     status: str
     cancel_at_period_end: bool
     current_period_end: int
+
+
+class RefundCreate(BaseModel):
+    """Refund ``amount`` minor units of a paid invoice (all that is left when omitted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int | None = Field(default=None, gt=0, le=10**12)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RefundRead(BaseModel):
+    """A refund and where its invoice stands (amounts in minor units)."""
+
+    id: uuid.UUID
+    invoice: str
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    provider_refund_id: str | None
+    invoice_amount_paid: int
+    invoice_amount_refunded: int
+    created_at: datetime
+
+
+class Balance(BaseModel):
+    """A publisher's balance in one currency (minor units)."""
+
+    publisher_id: uuid.UUID
+    currency: str
+    balance: int
+
+
+class LedgerRow(BaseModel):
+    """One ledger row: positive credits, negative debits."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    amount: int
+    currency: str
+    kind: str
+    reference: str
+    memo: str
+    created_at: datetime
+
+
+class LedgerRead(BaseModel):
+    """``GET /api/v1/billing/ledger``: balances per currency and the latest rows."""
+
+    balances: list[Balance]
+    entries: list[LedgerRow]
+
+
+class PayoutRead(BaseModel):
+    """A payout of a publisher's balance for one period."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    publisher_id: uuid.UUID
+    period: str
+    currency: str
+    amount: int
+    status: str
+    created_at: datetime

@@ -7,7 +7,9 @@ so a retried request replays at the provider instead of subscribing or charging 
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +19,7 @@ from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from forgekit.payments import PaymentError, PaymentProvider, Price, StripeAdapter, Subscription
 from forgekit.payments.errors import CardDeclined, InvalidRequest
-from modelhub.billing.models import BillingCustomer, BillingSubscription
+from modelhub.billing.models import SUBSCRIPTION_RANK, BillingCustomer, BillingSubscription
 from modelhub.billing.schemas import SubscriptionChange, SubscriptionRead
 from modelhub.settings import ModelhubSettings
 
@@ -59,10 +61,82 @@ def _read(row: BillingSubscription, settings: ModelhubSettings) -> SubscriptionR
 
 
 def _mirror(row: BillingSubscription, sub: Subscription, plan: str) -> None:
+    if row.provider_id != sub.id:
+        row.event_created = 0  # a new subscription: no event of it applied yet
     row.provider_id, row.plan, row.status = sub.id, plan, sub.status
     row.cancel_at_period_end = sub.cancel_at_period_end
     row.current_period_end = sub.current_period_end
     row.updated_at = utcnow()
+    # What the provider answered now is at least as new as any event sent before it.
+    row.event_created = max(row.event_created or 0, int(time.time()))
+
+
+async def ensure_customer(
+    session: AsyncSession, provider: PaymentProvider, consumer_id: uuid.UUID, email: str,
+    payment_method: str | None,
+) -> str:  # fmt: skip
+    """The consumer's provider customer id, made once (key per consumer; the row is added
+    to the caller's session), with ``payment_method`` attached as its default if given."""
+    stmt = select(BillingCustomer.provider_id).where(BillingCustomer.consumer_id == consumer_id)
+    existing = (await session.execute(stmt)).scalar_one_or_none()
+    if existing is None:
+        customer = await provider.create_customer(
+            email, metadata={"consumer_id": str(consumer_id)},
+            idempotency_key=f"modelhub-customer-{consumer_id}",
+        )  # fmt: skip
+        existing = customer.id
+        session.add(BillingCustomer(consumer_id=consumer_id, provider_id=existing))
+    if payment_method:
+        await provider.attach_payment_method(
+            existing, payment_method,
+            idempotency_key=f"modelhub-customer-{consumer_id}-pm-{payment_method}",
+        )  # fmt: skip
+    return existing
+
+
+def _plan_of(settings: ModelhubSettings, obj: dict[str, Any]) -> str | None:
+    """The plan whose monthly amount the subscription's price has (None when no single
+    plan has it: the mirror keeps its plan)."""
+    try:
+        amount = int(obj["items"]["data"][0]["price"]["unit_amount"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    names = [name for name, value in settings.subscription_plans.items() if value == amount]
+    return names[0] if len(names) == 1 else None
+
+
+def _is_newer(row: BillingSubscription, created: int, status: str) -> bool:
+    """Events carry whole seconds: a later second wins; within one, only a status further
+    along (``SUBSCRIPTION_RANK``), since the order of same-second events is unknown and a
+    change made through Modelhub already holds the provider's answer. Nothing brings a
+    canceled subscription back."""
+    if row.status == "canceled" or status not in SUBSCRIPTION_RANK:
+        return False
+    if created != row.event_created:
+        return created > row.event_created
+    return SUBSCRIPTION_RANK[status] > SUBSCRIPTION_RANK.get(row.status, 0)
+
+
+async def apply_subscription_event(
+    session: AsyncSession, settings: ModelhubSettings, created: int, obj: dict[str, Any]
+) -> bool:
+    """Apply a ``customer.subscription.*`` event to the local mirror when it is newer than
+    what the mirror holds (any order, any number of deliveries); True when applied."""
+    stmt = (
+        select(BillingSubscription)
+        .where(BillingSubscription.provider_id == str(obj.get("id")))
+        .with_for_update()
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    status = str(obj.get("status"))
+    if row is None or not _is_newer(row, created, status):
+        return False
+    row.status, row.event_created, row.updated_at = status, created, utcnow()
+    row.cancel_at_period_end = bool(obj.get("cancel_at_period_end", row.cancel_at_period_end))
+    if isinstance(obj.get("current_period_end"), int):
+        row.current_period_end = obj["current_period_end"]
+    row.plan = _plan_of(settings, obj) or row.plan
+    return True
 
 
 class Subscriptions:
@@ -80,26 +154,6 @@ class Subscriptions:
     ) -> SubscriptionRead:
         """The consumer's subscription; 404 when there is none."""
         return _read(await self._row(session, consumer_id), settings)
-
-    async def _customer(
-        self, session: AsyncSession, provider: PaymentProvider, consumer_id: uuid.UUID,
-        email: str, payment_method: str | None,
-    ) -> str:  # fmt: skip
-        stmt = select(BillingCustomer.provider_id).where(BillingCustomer.consumer_id == consumer_id)
-        existing = (await session.execute(stmt)).scalar_one_or_none()
-        if existing is None:
-            customer = await provider.create_customer(
-                email, metadata={"consumer_id": str(consumer_id)},
-                idempotency_key=f"modelhub-customer-{consumer_id}",
-            )  # fmt: skip
-            existing = customer.id
-            session.add(BillingCustomer(consumer_id=consumer_id, provider_id=existing))
-        if payment_method:
-            await provider.attach_payment_method(
-                existing, payment_method,
-                idempotency_key=f"modelhub-customer-{consumer_id}-pm-{payment_method}",
-            )  # fmt: skip
-        return existing
 
     async def change(
         self, session: AsyncSession, settings: ModelhubSettings, consumer_id: uuid.UUID,
@@ -136,8 +190,8 @@ class Subscriptions:
         self, session: AsyncSession, provider: PaymentProvider, consumer_id: uuid.UUID,
         email: str, data: SubscriptionChange, row: BillingSubscription | None, price_id: str,
     ) -> BillingSubscription:  # fmt: skip
-        customer = await self._customer(session, provider, consumer_id, email,
-                                        data.payment_method)  # fmt: skip
+        customer = await ensure_customer(session, provider, consumer_id, email,
+                                         data.payment_method)  # fmt: skip
         version = row.version if row else 0
         sub = await provider.create_subscription(
             customer, price_id,

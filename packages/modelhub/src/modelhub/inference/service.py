@@ -19,6 +19,7 @@ from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, Forbidden, ProblemError, Unprocessable
 from forgekit.identity.principal import Principal
 from forgekit.inference import ServedModel
+from modelhub.billing.repository import BillingRepository
 from modelhub.grants.repository import GrantRepository
 from modelhub.inference.errors import FreeTierExhausted, ModelRejectedInputs, NotServable
 from modelhub.inference.schemas import InferRequest, InferResponse, InferResult, Inputs
@@ -81,8 +82,11 @@ class InferenceService:
     async def check_free_tier(
         self, session: AsyncSession, principal: Principal, model: MarketModel, granted: bool
     ) -> None:
-        """402 when a paid model's free calls this month are used and no grant pays for more."""
-        if granted or not is_paid(model) or principal.user_id == model.owner_id:
+        """402 when a paid model's free calls this month are used and no grant pays for more
+        (a grant of a consumer suspended for an uncollectible invoice pays for nothing)."""
+        if not is_paid(model) or principal.user_id == model.owner_id:
+            return
+        if granted and not await BillingRepository(session).is_suspended(principal.user_id):
             return
         free = int((model.pricing or {}).get("free_calls_per_month") or 0)
         if await usage.calls_this_month(session, principal.user_id, model.id) >= free:

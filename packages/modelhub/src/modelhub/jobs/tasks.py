@@ -10,7 +10,6 @@ Both consumers are idempotent: a redelivered event finds the job finished and do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -23,6 +22,7 @@ from forgekit.db.base import utcnow
 from forgekit.errors import ProblemError
 from forgekit.events import Event
 from forgekit.events.outbox import enqueue
+from forgekit.periodic import PeriodicJob
 from forgekit.webhooks.outbound import OutboundHttp
 from forgekit.webhooks.signing import WebhookHeaders, signature_header
 from modelhub.events import JOB_FINISHED, JOB_REQUESTED, JobEvent
@@ -174,42 +174,28 @@ class CallbackSender:
     consumer_group: str | None = "inference"
 
 
-class JobJanitor:
-    """A background service: every ``job_janitor_interval_s``, delete expired jobs."""
+class JobJanitor(PeriodicJob):
+    """A background service: every ``job_janitor_interval_s``, delete expired jobs (every
+    role runs it; a failed pass is logged and retried at the next interval)."""
 
     consumer_group: str | None = None
+    name = "modelhub-job-janitor"
 
     def __init__(self, runtime: ModelhubRuntime) -> None:
+        super().__init__(runtime.app_settings.job_janitor_interval_s)
         self.runtime = runtime
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start the loop."""
-        self._task = asyncio.create_task(self._loop(), name="modelhub-job-janitor")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def sweep(self) -> int:
         """Delete what expired; how many jobs."""
         async with self.runtime.db.transaction() as session:
             return await JobRepository(session).delete_expired(utcnow())
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                deleted = await self.sweep()
-                if deleted:
-                    log.info("deleted %d expired jobs", deleted)
-            except Exception:
-                # A failed sweep is retried at the next interval; the loop must survive it.
-                log.exception("job janitor sweep failed")
-            await asyncio.sleep(self.runtime.app_settings.job_janitor_interval_s)
+    async def run_once(self) -> int:
+        """One pass: :meth:`sweep`, logged."""
+        deleted = await self.sweep()
+        if deleted:
+            log.info("deleted %d expired jobs", deleted)
+        return deleted
 
 
 def register(runtime: ModelhubRuntime) -> JobRunner:

@@ -25,6 +25,7 @@ from forgekit.events.outbox import enqueue
 from forgekit.identity.models import User
 from forgekit.payments.errors import PaymentError, ProviderUnavailable
 from forgekit.payments.stripe import StripeAdapter
+from modelhub.billing import ledger
 from modelhub.events import PURCHASE_STEP, PurchaseStep
 from modelhub.grants.models import ModelGrant
 from modelhub.purchases.models import FINAL, Purchase, Step
@@ -118,9 +119,15 @@ class PurchaseSaga:
         return Step.NOTIFY
 
     async def notify(self, session: AsyncSession, p: Purchase) -> Step:
-        """E-mail the buyer (at least once: a redelivery may send it again)."""
+        """Credit the publisher their share (once: the ledger reference is the purchase),
+        e-mail the buyer (at least once: a redelivery may send it again)."""
         user = await session.get(User, p.consumer_id)
         model = await session.get(MarketModel, p.model_id)
+        if model is not None:
+            await ledger.credit_purchase(
+                session, self.runtime.app_settings.publisher_share_bps, p.id, model.owner_id,
+                p.amount, p.currency, model.slug,
+            )  # fmt: skip
         if user is not None and model is not None:
             amount = f"{p.amount / 100:.2f} {p.currency.upper()}"
             await self.runtime.mailer.send(
