@@ -30,7 +30,8 @@ Staff = Annotated[Principal, Depends(require_scopes(Permission.CATALOGUE_MANAGE)
 
 async def client_signals(
     x_device_id: Annotated[str | None, Header(max_length=128)] = None,
-    user_agent: Annotated[str | None, Header(max_length=1024)] = None,
+    # Any length: browsers write it, and only its hash is kept.
+    user_agent: Annotated[str | None, Header()] = None,
     x_client_country: Annotated[str | None, Header(max_length=8)] = None,
 ) -> ClientSignals:
     """The buyer's device (``X-Device-Id``, else a hash of the User-Agent) and the client
