@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Header, status
 
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
 from shop.cart.service import CartKey
 from shop.checkout.schemas import CheckoutRequest, DiscountCreate, DiscountRead, OrderRead
+from shop.checkout.screening import ClientSignals, require_serving, screen
 from shop.checkout.service import (
     channel_or_default,
     checkout,
@@ -27,6 +28,20 @@ router = APIRouter(prefix="/api/v1", tags=["checkout"])
 Staff = Annotated[Principal, Depends(require_scopes(Permission.CATALOGUE_MANAGE))]
 
 
+async def client_signals(
+    x_device_id: Annotated[str | None, Header(max_length=128)] = None,
+    # Any length: browsers write it, and only its hash is kept.
+    user_agent: Annotated[str | None, Header()] = None,
+    x_client_country: Annotated[str | None, Header(max_length=8)] = None,
+) -> ClientSignals:
+    """The buyer's device (``X-Device-Id``, else a hash of the User-Agent) and the client
+    IP's country as the proxy saw it (``X-Client-Country``), for fraud scoring."""
+    return ClientSignals.from_headers(x_device_id, user_agent, x_client_country)
+
+
+Client = Annotated[ClientSignals, Depends(client_signals)]
+
+
 @router.post("/checkout", status_code=status.HTTP_201_CREATED)
 async def check_out(
     data: CheckoutRequest,
@@ -34,15 +49,22 @@ async def check_out(
     principal: OptionalPrincipal,
     runtime: ShopRuntimeDep,
     session: SessionDep,
+    client: Client,
 ) -> OrderRead:
     """Turn the cart into an unconfirmed order holding its stock until it is paid or expires
     (``SHOP_RESERVATION_TTL_S``); the cart is emptied. A guest (anonymous cart) must give an
-    e-mail and gets ``order_token`` to pay and follow the order under ``/api/v1/guest``."""
+    e-mail and gets ``order_token`` to pay and follow the order under ``/api/v1/guest``.
+
+    The order is fraud-scored before anything is charged: a declined one is cancelled at once
+    (403, the cart kept); one sent to review may be paid, but its capture waits for staff."""
+    serving = require_serving(runtime.ml)
     lines = await runtime.carts.lines(cart)
     channel = await channel_or_default(session, data.channel)
     customer = (principal.user_id, principal.user.email) if principal else None
+    joined = principal.user.created_at if principal else None
     data = await with_saved_address(session, data, customer[0] if customer else None)
     order = await checkout.checkout(session, runtime.app_settings, lines, channel, customer, data)
+    await screen(session, serving, order, client, joined)
     await runtime.carts.clear(cart)
     read = await order_read(session, order)
     if principal is None:

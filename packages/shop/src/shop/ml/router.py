@@ -15,6 +15,7 @@ from forgekit.deps import SessionDep
 from forgekit.errors import Forbidden, NotFound, ServiceUnavailable
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
+from shop.checkout import screening
 from shop.ml import schemas
 from shop.ml.forecast.backtest import Forecast, reorder_suggestion
 from shop.ml.fraud import service as fraud
@@ -112,10 +113,17 @@ async def fraud_cases(
 
 @router.post("/fraud/cases/{case_id}/feedback", operation_id="ml-fraud_feedback")
 async def fraud_feedback(
-    case_id: uuid.UUID, data: schemas.Feedback, principal: Staff, session: SessionDep
+    case_id: uuid.UUID,
+    data: schemas.Feedback,
+    principal: Staff,
+    session: SessionDep,
+    runtime: ShopRuntimeDep,
 ) -> schemas.FraudCaseOut:
-    """Confirm fraud or mark a false positive (stored as a label for retraining)."""
-    case = await fraud.feedback(session, case_id, data.label, principal.user.id)
+    """Confirm fraud or mark a false positive (stored as a label for retraining). On an order
+    held for review this is the decision: a false positive releases its payment (captured
+    now if authorised), confirmed fraud cancels the order and voids its payment."""
+    actor = principal.user.id
+    case = await screening.resolve(session, runtime.payments, case_id, data.label, actor)
     return schemas.FraudCaseOut.model_validate(case)
 
 

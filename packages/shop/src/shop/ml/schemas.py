@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from shop.ml.fraud.features import FEATURE_NAMES
 
@@ -67,6 +67,15 @@ class FraudCaseOut(BaseModel):
     status: str
     created_at: dt.datetime
     resolved_at: dt.datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def order_url(self) -> str | None:
+        """The scored order in the API (None: a case scored for an outside order id)."""
+        try:
+            return f"/api/v1/orders/{uuid.UUID(self.order_ref)}"
+        except ValueError:
+            return None
 
 
 class Feedback(BaseModel):

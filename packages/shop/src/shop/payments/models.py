@@ -14,13 +14,15 @@ from forgekit.db.types import UTCDateTime
 
 class PaymentStatus:
     """``creating`` (row first, then the provider call) → ``authorized`` → ``capturing``
-    (claimed by one caller) → ``captured``; or ``failed`` (declined)."""
+    (claimed by one caller) → ``captured``; or ``failed`` (declined); or ``cancelled`` (the
+    authorisation voided, e.g. a refused fraud review)."""
 
     CREATING = "creating"
     AUTHORIZED = "authorized"
     CAPTURING = "capturing"
     CAPTURED = "captured"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Payment(UUIDPrimaryKey, TimestampMixin, Base):

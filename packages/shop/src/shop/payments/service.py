@@ -9,6 +9,9 @@
 * Confirming the order is the state machine's conditional transition; when it cannot happen
   any more (the order expired and its last unit went to another cart, Medusa #16825) the
   captured money is refunded at once.
+* An order held by its fraud case (``review`` until staff clear it; see
+  :mod:`shop.checkout.screening`) is authorised but never captured: confirm answers 409 and
+  the provider's capture webhook is recorded as held.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from forgekit.payments import CardDeclined, PaymentError, PaymentProvider, Provi
 from forgekit.payments.errors import ProviderUnavailable
 from shop.events import REFUND_SUCCEEDED, Refunded
 from shop.inventory.service import OutOfStock
+from shop.ml.fraud.service import holds_capture
 from shop.orders.models import Order
 from shop.orders.service import orders
 from shop.orders.states import IllegalTransition, Status
@@ -44,6 +48,12 @@ class PaymentDeclined(ProblemError):
 
 class PaymentsUnavailable(ServiceUnavailable):
     """503: no provider is configured, or it did not answer (retry later)."""
+
+
+class HeldForReview(Conflict):
+    """409: the order's payment is held until staff review it."""
+
+    slug, title = "payment-held", "Payment held for review"
 
 
 async def _claim(session: AsyncSession, order_id: uuid.UUID, source: str, target: str) -> bool:
@@ -121,6 +131,10 @@ class PaymentService:
         Returns the payment as it stands; a caller that lost the claim gets it unchanged."""
         provider = self._provider()
         async with self.db.session() as session:
+            if await holds_capture(session, str(order_id)):
+                raise HeldForReview(
+                    "This order is being reviewed; its payment is taken once the review is done."
+                )
             if not await _claim(session, order_id, PaymentStatus.AUTHORIZED,
                                 PaymentStatus.CAPTURING):  # fmt: skip
                 found = await payment_of(session, order_id)
@@ -142,6 +156,37 @@ class PaymentService:
                 await session.commit()
                 raise PaymentsUnavailable(f"The payment provider did not answer: {exc}") from None
             return await self._captured(session, payment, intent.amount_received, actor)
+
+    async def void(self, order_id: uuid.UUID) -> Payment | None:
+        """Give up on an order's payment: void an authorisation (the hold on the card goes),
+        refund what was captured. None when the order has no payment; a payment mid-creation
+        or mid-capture is left to finish (its order, cancelled, refunds a late capture)."""
+        async with self.db.session() as session:
+            payment = await payment_of(session, order_id)
+            if payment is None:
+                return None
+            if payment.status == PaymentStatus.CAPTURED:
+                await session.commit()
+                if payment.captured > payment.refunded:
+                    await self.refund(order_id, None, None, "refused after fraud review")
+            elif await _claim(session, order_id, PaymentStatus.AUTHORIZED,
+                              PaymentStatus.CANCELLED):  # fmt: skip
+                await session.commit()
+                await self._cancel_intent(session, payment)
+            return await payment_of(session, order_id)
+
+    async def _cancel_intent(self, session: AsyncSession, payment: Payment) -> None:
+        assert payment.intent_id is not None  # authorised: the intent exists
+        try:
+            await self._provider().cancel_payment_intent(
+                payment.intent_id, idempotency_key=f"shop-order-{payment.order_id}-cancel"
+            )
+        except PaymentError as exc:
+            # Still authorised: give the claim back so a retry voids it.
+            await _claim(session, payment.order_id, PaymentStatus.CANCELLED,
+                         PaymentStatus.AUTHORIZED)  # fmt: skip
+            await session.commit()
+            raise PaymentsUnavailable(f"The payment provider failed: {exc}") from None
 
     async def _captured(
         self, session: AsyncSession, payment: Payment, amount: int, actor: uuid.UUID | None
@@ -243,7 +288,11 @@ class PaymentService:
         if order_id is None:
             return "ignored"
         if event.type == "payment_intent.amount_capturable_updated":
-            payment = await self.capture(order_id, None)
+            try:
+                payment = await self.capture(order_id, None)
+            except HeldForReview:
+                # Staff's approval captures it; the provider need not retry.
+                return "held"
             if payment.status == PaymentStatus.CREATING:
                 # Overtook our own write of the intent id: let the provider retry.
                 raise PaymentsUnavailable("The payment is still being created; retry.")

@@ -2,7 +2,7 @@
 
 Any source of that shape works (the shop's orders, an export, the generator): customer,
 amount in minor units, time in seconds, device and address identifiers, the billing,
-shipping and IP countries, and when known a fraud label.
+shipping and IP countries (an empty IP country: unknown), and when known a fraud label.
 """
 
 from __future__ import annotations

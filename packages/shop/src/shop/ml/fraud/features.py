@@ -102,7 +102,7 @@ def order_features(order: OrderRow, state: CustomerState | None) -> np.ndarray:
             float(bool(c.devices) and order.device not in c.devices),
             float(bool(c.addresses) and order.address not in c.addresses),
             float(order.ship_country != order.bill_country),
-            float(order.ip_country != order.bill_country),
+            _ip_mismatch(order),
             math.sin(2 * math.pi * hour / 24),
             math.cos(2 * math.pi * hour / 24),
             float(1 <= hour < 5),
@@ -111,6 +111,11 @@ def order_features(order: OrderRow, state: CustomerState | None) -> np.ndarray:
         ],
         dtype=np.float32,
     )
+
+
+def _ip_mismatch(order: OrderRow) -> float:
+    # An unknown IP country ("") is no signal, not a mismatch.
+    return float(bool(order.ip_country) and order.ip_country != order.bill_country)
 
 
 class CustomerHistory:

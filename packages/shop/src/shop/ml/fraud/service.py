@@ -65,6 +65,18 @@ async def case_for(session: AsyncSession, order_ref: str) -> FraudCase | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def holds_capture(session: AsyncSession, order_ref: str) -> bool:
+    """Whether the order's case forbids capturing its payment: scored ``review`` or
+    ``decline`` and not cleared by staff as a false positive (an order never scored holds
+    nothing: checkout scores every order it places)."""
+    stmt = select(FraudCase.id).where(
+        FraudCase.order_ref == order_ref,
+        FraudCase.decision != Decision.APPROVE.value,
+        FraudCase.status != CaseStatus.FALSE_POSITIVE.value,
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
 async def _state(
     session: AsyncSession, serving: MlServing, order: OrderRow
 ) -> CustomerState | None:
