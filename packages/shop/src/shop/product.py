@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 
 def _routers() -> Sequence[APIRouter]:
+    from shop.analytics.router import router as analytics_router
     from shop.cart.router import router as cart_router
     from shop.catalogue.router import router as catalogue_router
     from shop.checkout.router import router as checkout_router
     from shop.inventory.router import router as inventory_router
+    from shop.invoices.router import router as invoices_router
     from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
     from shop.payments.router import router as payments_router
@@ -35,9 +37,11 @@ def _routers() -> Sequence[APIRouter]:
         cart_router,
         checkout_router,
         orders_router,
+        invoices_router,
         payments_router,
         reviews_router,
         ml_router,
+        analytics_router,
     ]
 
 
@@ -49,7 +53,9 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
+    from shop.analytics import tasks as analytics_tasks
     from shop.inventory import tasks as inventory_tasks
+    from shop.invoices import tasks as invoice_tasks
     from shop.ml import tasks as ml_tasks
     from shop.orders import mail as order_mail
     from shop.payments import local as local_payments
@@ -59,6 +65,8 @@ def _consumers() -> Sequence[Registration]:
         inventory_tasks.register,
         local_payments.register,
         order_mail.register,
+        invoice_tasks.register,
+        analytics_tasks.register,
         ml_tasks.register,
     ]
 

@@ -23,7 +23,7 @@ class ShopSettings(ProductSettings):
     #: Staff (and admins, who hold everything) must enrol TOTP before any staff action: the
     #: kit's MFA policy holds their sessions to the enrolment endpoints until they do.
     mfa_required_permissions: ClassVar[tuple[str, ...]] = (
-        "catalogue:manage", "order:manage", "order:refund", "review:moderate",
+        "catalogue:manage", "order:manage", "order:refund", "review:moderate", "analytics:read",
     )  # fmt: skip
 
     port: int = 8003
@@ -50,6 +50,13 @@ class ShopSettings(ProductSettings):
     shipping_base: int = 490
     shipping_per_kg: int = 100
     shipping_free_from: int = 10_000
+
+    # Invoices (shop.invoices): a PDF per paid order, numbered YYYY-NNNNNN without gaps.
+    #: Who issues them: lines separated by ``\n`` (name, address, VAT number...).
+    invoice_issuer: str = "Shop\n1 Market Street\nLondon N1 1AA\nGB"
+    #: A TrueType font embedded for text beyond Latin-1; empty or missing: the PDF core
+    #: Helvetica (Latin-1; other characters print as ``?``).
+    invoice_font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
     # Payments (shop.payments, on forgekit.payments).
     #: The provider's API base URL (Stripe's, or the kit's fake); empty: no online payments.

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, status
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
+from shop.analytics.models import EventKind
+from shop.analytics.service import record, visitor_of_cart
 from shop.cart.service import CartKey
 from shop.checkout.schemas import CheckoutRequest, DiscountCreate, DiscountRead, OrderRead
 from shop.checkout.service import channel_or_default, checkout, create_discount
@@ -36,7 +38,11 @@ async def check_out(
     customer = (principal.user_id, principal.user.email) if principal else None
     order = await checkout.checkout(session, runtime.app_settings, lines, channel, customer, data)
     await runtime.carts.clear(cart)
-    return await order_read(session, order)
+    read = await order_read(session, order)
+    await record(session, EventKind.CHECKOUT, visitor_of_cart(cart), order_id=order.id,
+                 customer_id=order.customer_id, amount=order.total,
+                 currency=order.currency)  # fmt: skip
+    return read
 
 
 @router.post("/discounts", status_code=status.HTTP_201_CREATED)
