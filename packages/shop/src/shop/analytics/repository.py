@@ -139,7 +139,7 @@ async def visitors_per_step(session: AsyncSession, when: Period) -> dict[str, in
         .where(E.visitor.is_not(None), *when.conditions(E.at))
         .group_by(E.kind)
     )
-    return {kind: int(n) for kind, n in (await session.execute(stmt)).tuples()}
+    return {kind: int(n) for kind, n in (await session.execute(stmt)).all()}
 
 
 async def paid_totals(session: AsyncSession, when: Period) -> list[tuple[str, int, int]]:
@@ -150,7 +150,7 @@ async def paid_totals(session: AsyncSession, when: Period) -> list[tuple[str, in
         .group_by(E.currency)
         .order_by(E.currency)
     )
-    return [(str(c), int(n), int(s or 0)) for c, n, s in (await session.execute(stmt)).tuples()]
+    return [(str(c), int(n), int(s or 0)) for c, n, s in (await session.execute(stmt)).all()]
 
 
 async def customer_months(session: AsyncSession, until: date | None) -> list[tuple[uuid.UUID, str]]:
@@ -162,4 +162,4 @@ async def customer_months(session: AsyncSession, until: date | None) -> list[tup
         .where(*_paid(Period(None, until)), E.customer_id.is_not(None))
         .group_by(E.customer_id, month)
     )
-    return [(c, m) for c, m in (await session.execute(stmt)).tuples() if c is not None]
+    return [(c, m) for c, m in (await session.execute(stmt)).all() if c is not None]
