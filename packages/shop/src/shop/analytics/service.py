@@ -134,26 +134,35 @@ async def cohorts(session: AsyncSession, when: Period) -> list[CohortCell]:
     members: dict[int, list[set[int]]] = defaultdict(list)
     for active in months.values():
         members[min(active)].append(active)
-    last = max((max(a) for a in months.values()), default=0)
-    if when.end:
-        last = when.end.year * 12 + when.end.month - 1
-    low = when.start.year * 12 + when.start.month - 1 if when.start else 0
+    last = _index_of(when.end) if when.end else max((max(a) for a in months.values()), default=0)
+    low = _index_of(when.start) if when.start else 0
+    return [
+        cell
+        for first in sorted(m for m in members if m >= low)
+        for cell in _cohort_row(first, members[first], last)
+    ]
+
+
+def _cohort_row(first: int, group: list[set[int]], last: int) -> list[CohortCell]:
+    """One cohort's cells, from its first month to ``last``."""
     cells = []
-    for first in sorted(m for m in members if m >= low):
-        group = members[first]
-        for offset in range(last - first + 1):
-            back = sum(1 for active in group if first + offset in active)
-            cells.append(
-                CohortCell(
-                    cohort=_month_label(first),
-                    month=_month_label(first + offset),
-                    months_after=offset,
-                    customers=len(group),
-                    ordering=back,
-                    rate=_rate(back, len(group)),
-                )
+    for offset in range(last - first + 1):
+        back = sum(1 for active in group if first + offset in active)
+        cells.append(
+            CohortCell(
+                cohort=_month_label(first),
+                month=_month_label(first + offset),
+                months_after=offset,
+                customers=len(group),
+                ordering=back,
+                rate=_rate(back, len(group)),
             )
+        )
     return cells
+
+
+def _index_of(day: date) -> int:
+    return day.year * 12 + day.month - 1
 
 
 def _rate(part: int, whole: int) -> float:
