@@ -33,6 +33,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -57,13 +58,20 @@ def shop_processes(env: dict[str, str], port: int) -> Iterator[str]:
             "FORGE_LOG_LEVEL": "WARNING"}  # fmt: skip
     cli = [sys.executable, "-m", "shop.cli"]
     subprocess.run([*cli, "migrate"], env=full, check=True, capture_output=True)
-    quiet: dict[str, Any] = {"env": full, "stdout": subprocess.DEVNULL,
-                             "stderr": subprocess.DEVNULL}  # fmt: skip
-    api = subprocess.Popen([*cli, "serve", "--workers", "2"], **quiet)
-    worker = subprocess.Popen([*cli, "worker"], **quiet)
+    logs = Path(env["SHOP_DATA_DIR"])
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "api.log", "wb") as api_log, open(logs / "worker.log", "wb") as worker_log:
+        api = subprocess.Popen([*cli, "serve", "--workers", "2"], env=full,
+                               stdout=subprocess.DEVNULL, stderr=api_log)  # fmt: skip
+        worker = subprocess.Popen([*cli, "worker"], env=full, stdout=subprocess.DEVNULL,
+                                  stderr=worker_log)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_live(base, api, timeout_s=120)
+        try:
+            wait_live(base, api, timeout_s=300)
+        except RuntimeError:
+            print((logs / "api.log").read_text()[-3000:], file=sys.stderr)
+            raise
         yield base
     finally:
         for proc in (api, worker):
@@ -124,9 +132,11 @@ class Shopper:
         if not self.carted:
             await self.cart()
         body = {"shipping_address": ADDRESS, "email": "shopper@bench.example"}
+        # A cut connection leaves the cart unknown (the order may exist): add again next time.
+        held, self.carted = self.carted, 0
         status = await self._call("POST", "/api/v1/checkout", json=body)
-        if status == 201:
-            self.carted = 0
+        if status != 201:
+            self.carted = held  # refused: the cart keeps its lines
         return status
 
 
@@ -242,6 +252,7 @@ def load_average() -> str:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--duration", type=float, default=60.0)
