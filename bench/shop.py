@@ -130,7 +130,9 @@ class Shopper:
 
     async def checkout(self) -> int:
         if not self.carted:
-            await self.cart()
+            added = await self.cart()
+            if added != 200:
+                return added  # nothing to check out: the failed add is this checkout's error
         body = {"shipping_address": ADDRESS, "email": "shopper@bench.example"}
         # A cut connection leaves the cart unknown (the order may exist): add again next time.
         held, self.carted = self.carted, 0
