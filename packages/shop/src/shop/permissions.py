@@ -20,6 +20,8 @@ class Permission(StrEnum):
     ORDER_MANAGE = "order:manage"
     REFUND = "order:refund"
     MODERATE = "review:moderate"
+    #: The analytics reports (sales, funnel, order value, cohorts) and their CSV exports.
+    ANALYTICS = "analytics:read"
 
 
 class Role(StrEnum):
@@ -36,6 +38,7 @@ _STAFF = [
     Permission.ORDER_MANAGE,
     Permission.REFUND,
     Permission.MODERATE,
+    Permission.ANALYTICS,
 ]
 
 register_permissions(list(Permission), {Role.CUSTOMER: _CUSTOMER, Role.STAFF: _STAFF})

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def _routers() -> Sequence[APIRouter]:
     from shop.accounts.router import router as accounts_router
+    from shop.analytics.router import router as analytics_router
     from shop.cart.router import router as cart_router
     from shop.catalogue.router import router as catalogue_router
     from shop.checkout.guest_router import router as guest_router
@@ -26,6 +27,7 @@ def _routers() -> Sequence[APIRouter]:
     from shop.gallery.router import router as gallery_router
     from shop.imports.router import router as imports_router
     from shop.inventory.router import router as inventory_router
+    from shop.invoices.router import router as invoices_router
     from shop.ml.router import router as ml_router
     from shop.orders.router import router as orders_router
     from shop.payments.router import router as payments_router
@@ -39,6 +41,7 @@ def _routers() -> Sequence[APIRouter]:
         cart_router,
         checkout_router,
         orders_router,
+        invoices_router,
         payments_router,
         reviews_router,
         ml_router,
@@ -46,6 +49,7 @@ def _routers() -> Sequence[APIRouter]:
         guest_router,
         gallery_router,
         imports_router,
+        analytics_router,
     ]
 
 
@@ -58,7 +62,9 @@ def _runtime() -> type[ShopRuntime]:
 def _consumers() -> Sequence[Registration]:
     from shop import demo
     from shop.imports import tasks as import_tasks
+    from shop.analytics import tasks as analytics_tasks
     from shop.inventory import tasks as inventory_tasks
+    from shop.invoices import tasks as invoice_tasks
     from shop.ml import tasks as ml_tasks
     from shop.orders import mail as order_mail
     from shop.payments import local as local_payments
@@ -68,6 +74,8 @@ def _consumers() -> Sequence[Registration]:
         inventory_tasks.register,
         local_payments.register,
         order_mail.register,
+        invoice_tasks.register,
+        analytics_tasks.register,
         ml_tasks.register,
         import_tasks.register,
     ]

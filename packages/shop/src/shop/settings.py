@@ -23,7 +23,7 @@ class ShopSettings(ProductSettings):
     #: Staff (and admins, who hold everything) must enrol TOTP before any staff action: the
     #: kit's MFA policy holds their sessions to the enrolment endpoints until they do.
     mfa_required_permissions: ClassVar[tuple[str, ...]] = (
-        "catalogue:manage", "order:manage", "order:refund", "review:moderate",
+        "catalogue:manage", "order:manage", "order:refund", "review:moderate", "analytics:read",
     )  # fmt: skip
 
     port: int = 8003
@@ -66,6 +66,12 @@ class ShopSettings(ProductSettings):
     #: Largest CSV file, in bytes, and most data rows in one.
     import_max_bytes: int = 20 * 1024**2
     import_max_rows: int = 50_000
+    # Invoices (shop.invoices): a PDF per paid order, numbered YYYY-NNNNNN without gaps.
+    #: Who issues them: lines separated by ``\n`` (name, address, VAT number...).
+    invoice_issuer: str = "Shop\n1 Market Street\nLondon N1 1AA\nGB"
+    #: A TrueType font embedded for text beyond Latin-1; empty or missing: the PDF core
+    #: Helvetica (Latin-1; other characters print as ``?``).
+    invoice_font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
     # Payments (shop.payments, on forgekit.payments).
     #: The provider's API base URL (Stripe's, or the kit's fake); empty: no online payments.

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import CurrentPrincipal
+from shop.analytics.models import EventKind
+from shop.analytics.service import adopt_anonymous, record, visitor_of_cart
 from shop.cart.schemas import CartMerge, CartRead, CartToken, LineAdd, LineSet
 from shop.cart.service import CartKey, cart_key, cart_read, new_token, priced_lines, sellable
 from shop.cart.store import Lines
@@ -47,9 +49,11 @@ async def add_line(
     channel: ChannelCode | None = None,
 ) -> CartRead:
     """Add units of a variant for sale (quantities add up, capped per line)."""
-    await sellable(session, data.variant_id)
-    return await _read(session, await runtime.carts.add(cart, data.variant_id, data.quantity),
-                       channel)  # fmt: skip
+    variant = await sellable(session, data.variant_id)
+    lines = await runtime.carts.add(cart, data.variant_id, data.quantity)
+    await record(session, EventKind.CARTED, visitor_of_cart(cart), variant_id=variant.id,
+                 product_id=variant.product_id, quantity=data.quantity)  # fmt: skip
+    return await _read(session, lines, channel)
 
 
 @router.put("/cart/lines/{variant_id}")
@@ -77,4 +81,5 @@ async def merge_cart(
 ) -> CartRead:
     """At sign-in: move the anonymous cart's lines into the customer's cart."""
     lines = await runtime.carts.merge(cart_key(None, data.token), cart_key(principal, None))
+    await adopt_anonymous(session, data.token, principal.user_id)
     return await _read(session, lines, channel)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.deps import SessionDep
 from forgekit.errors import NotFound
 from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
+from shop.analytics.models import EventKind
+from shop.analytics.service import record, visitor_of
 from shop.catalogue.models import Channel
 from shop.catalogue.repository import ChannelRepository, ProductRepository
 from shop.catalogue.schemas import (
@@ -95,14 +97,25 @@ async def create_product(
 
 @router.get("/products/{slug}")
 async def get_product(
-    slug: str, principal: OptionalPrincipal, session: SessionDep, channel: ChannelQuery = None
+    slug: str,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    channel: ChannelQuery = None,
+    x_cart_token: Annotated[str | None, Header(alias="X-Cart-Token", max_length=64)] = None,
 ) -> ProductRead:
-    """A published product priced in a channel (public); staff also see drafts."""
+    """A published product priced in a channel (public); staff also see drafts. A view of a
+    published product is recorded for the funnel (send the anonymous cart's ``X-Cart-Token``
+    so that an anonymous visitor's views count)."""
     product = await ProductRepository(session).by_slug(slug)
     staff = principal is not None and principal.has(Permission.CATALOGUE_MANAGE)
     if product is None or (product.published_at is None and not staff):
         raise NotFound(PRODUCT_NOT_FOUND)
-    return await products.read(session, product, await _channel(session, channel))
+    read = await products.read(session, product, await _channel(session, channel))
+    if product.published_at is not None:
+        customer = principal.user_id if principal else None
+        await record(session, EventKind.VIEWED, visitor_of(principal, x_cart_token),
+                     customer_id=customer, product_id=product.id)  # fmt: skip
+    return read
 
 
 @router.patch("/products/{product_id}")

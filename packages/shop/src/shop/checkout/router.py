@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Header, status
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
+from shop.analytics.models import EventKind
+from shop.analytics.service import record, visitor_of_cart
 from shop.cart.service import CartKey
 from shop.checkout.schemas import CheckoutRequest, DiscountCreate, DiscountRead, OrderRead
 from shop.checkout.screening import ClientSignals, require_serving, screen
@@ -70,6 +72,9 @@ async def check_out(
     if principal is None:
         # A guest has no account to reach the order with: the signed token is the key.
         read.order_token = order_token(runtime.settings.secret_key.get_secret_value(), order.id)
+    await record(session, EventKind.CHECKOUT, visitor_of_cart(cart), order_id=order.id,
+                 customer_id=order.customer_id, amount=order.total,
+                 currency=order.currency)  # fmt: skip
     return read
 
 

@@ -1,0 +1,1 @@
+"""Storefront analytics: recorded events (view, cart, checkout, paid) and the reports over them."""

@@ -1,0 +1,1 @@
+"""Invoices: a PDF per paid order, numbered without gaps per year, kept in object storage."""
