@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from pyforge.analysis import analyze_paths, analyze_source
 from pyforge.analysis.config import config_from_table
 from pyforge.analysis.runner import guided_chunks
@@ -126,3 +128,23 @@ def test_guided_chunks_cover_every_file_once_and_end_small() -> None:
     assert totals[-1] <= sum(sizes) / 20  # the run ends on a small chunk
     assert guided_chunks([7], 4) == [[0]]
     assert guided_chunks([], 2) == []
+
+
+def test_ruff_format_finding_spans_the_first_change(
+    write_tree: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `ruff format --check` is read from its GitLab report (no replacement text): the finding
+    # keeps the span of the first change, on the right file, even inside a GitLab job whose
+    # CI_PROJECT_DIR is elsewhere.
+    monkeypatch.setenv("CI_PROJECT_DIR", "/nowhere")
+    root = write_tree({
+        "pkg/ugly.py": "x = 1\n\n\n\n\ny = [1,2]\nz = 3\n",
+        "pkg/tidy.py": "x = 1\n",
+    })  # fmt: skip
+    config = config_from_table({"disable": ["security", "deadcode"]}, root=root)
+    report = analyze_paths([root], config, jobs=1, use_cache=False)
+    (finding,) = [f for f in report.findings if f.rule == "STY-FORMAT"]
+    # What ruff's JSON report says (its fix replaces lines 4-6 up to ``[1,2]``).
+    assert (finding.path, finding.line, finding.column) == ("pkg/ugly.py", 4, 1)
+    assert (finding.end_line, finding.end_column) == (6, 8)
+    assert finding.message == "File would be reformatted"

@@ -122,7 +122,7 @@ class RuffRun:
             self._parse(stdout, stderr, out, "ruff check")
         if self.fmt is not None:
             stdout, stderr = self.fmt.communicate()
-            self._parse(stdout, stderr, out, "ruff format", fmt=True)
+            self._parse_format(stdout, stderr, out)
         return out
 
     def _parse(
@@ -131,8 +131,6 @@ class RuffRun:
         stderr: bytes,
         out: dict[str, list[RuffDiagnostic]],
         what: str,
-        *,
-        fmt: bool = False,
     ) -> None:
         try:
             items = json.loads(stdout or b"[]")
@@ -141,14 +139,49 @@ class RuffRun:
             self.errors.append(f"{what} failed: {tail[-1] if tail else 'no output'}")
             return
         for item in items:
-            diagnostic = _diagnostic(item, fmt=fmt)
+            diagnostic = _diagnostic(item)
             if diagnostic is not None:
                 # os.path: one call per diagnostic, thousands on a large tree.
                 path = os.path.abspath(item["filename"])  # noqa: PTH100
                 out.setdefault(path, []).append(diagnostic)
 
+    def _parse_format(
+        self, stdout: bytes, stderr: bytes, out: dict[str, list[RuffDiagnostic]]
+    ) -> None:
+        """``ruff format --check``'s GitLab report: one "would be reformatted" per file.
 
-def _diagnostic(item: dict[str, Any], *, fmt: bool) -> RuffDiagnostic | None:
+        That report gives the span of the first change without its replacement text, which
+        the JSON report carries as a fix (the whole reformatted region, ~12 MB for the
+        standard library, to be written, piped and decoded for nothing).
+        """
+        try:
+            items = json.loads(stdout or b"[]")
+        except json.JSONDecodeError:
+            tail = (stderr or stdout).decode("utf-8", "replace").strip().splitlines()
+            self.errors.append(f"ruff format failed: {tail[-1] if tail else 'no output'}")
+            return
+        root = str(self.root)
+        for item in items:
+            location = item.get("location") or {}
+            positions = location.get("positions") or {}
+            begin, end = positions.get("begin") or {}, positions.get("end") or {}
+            row = int(begin.get("line") or 1)
+            # Paths under ruff's working directory (the root) come relative to it.
+            path = os.path.abspath(os.path.join(root, location.get("path", "")))  # noqa: PTH100, PTH118
+            out.setdefault(path, []).append(
+                RuffDiagnostic(
+                    code=FORMAT_CODE,
+                    message=str(item.get("description", "")).partition(": ")[2]
+                    or "File would be reformatted by 'ruff format'.",
+                    line=row,
+                    column=int(begin.get("column") or 1),
+                    end_line=int(end.get("line") or row),
+                    end_column=int(end.get("column") or 0),
+                )
+            )
+
+
+def _diagnostic(item: dict[str, Any]) -> RuffDiagnostic | None:
     """One entry of ruff's JSON output (``None`` for syntax errors: PyForge reports those)."""
     code = item.get("code")
     if not code:
@@ -157,13 +190,13 @@ def _diagnostic(item: dict[str, Any], *, fmt: bool) -> RuffDiagnostic | None:
     edits = (item.get("fix") or {}).get("edits") or []
     row = int(loc.get("row") or 1)
     return RuffDiagnostic(
-        code=FORMAT_CODE if fmt else code,
+        code=code,
         message=item.get("message") or "File would be reformatted by 'ruff format'.",
         line=row,
         column=int(loc.get("column") or 1),
         end_line=int(end.get("row") or row),
         end_column=int(end.get("column") or 0),
-        fix=edits[0].get("content") if len(edits) == 1 and not fmt else None,
+        fix=edits[0].get("content") if len(edits) == 1 else None,
     )
 
 
@@ -197,9 +230,12 @@ def start(
             argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     if format_check:
-        argv = [exe, "format", "--check", *common, "--output-format", "json",
+        argv = [exe, "format", "--check", *common, "--output-format", "gitlab",
                 "--target-version", target_version, "--", *files]  # fmt: skip
+        # The GitLab report's paths are relative to CI_PROJECT_DIR when it is set (in a GitLab
+        # job): drop it so that they are relative to the working directory, the root.
+        env = {k: v for k, v in os.environ.items() if k != "CI_PROJECT_DIR"}
         run.fmt = subprocess.Popen(  # noqa: S603 - argv built from our own settings
-            argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
     return run

@@ -78,6 +78,7 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
     ast.Import: (),
     ast.ImportFrom: (),
 }  # fmt: skip
+_CALL_CHILDREN = _CHILD_FIELDS[ast.Call]
 _SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 BoundNodeCheck = Callable[[FileContext, ast.AST], None]
@@ -209,8 +210,8 @@ class Walker:
         if entry is None:
             entry = self._entry(type(node))
         checks, halstead, handler, names = entry
-        ctx = self.ctx
         if checks:
+            ctx = self.ctx
             for rule, check in checks:
                 hits = check(ctx, node)
                 if hits:
@@ -219,7 +220,7 @@ class Walker:
             self.halstead.count(node, self._h_context)
         if handler is None and not names:
             return  # a leaf: nothing below it to visit
-        parents = ctx.parents
+        parents = self.ctx.parents
         parents.append(node)
         if handler is None:
             self._children(node, names)
@@ -576,4 +577,5 @@ class Walker:
                 # The white paper counts each function in a recursion cycle once.
                 fn.recursive = True
                 fn.metrics.cognitive += 1
-        self.generic(node)
+        # A call's children straight away: the most frequent handled node (one in six visits).
+        self._children(node, _CALL_CHILDREN)
