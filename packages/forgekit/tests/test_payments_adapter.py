@@ -1,5 +1,6 @@
 """The Stripe adapter over HTTP against the fake provider (a subprocess): every port method,
-idempotency, declines, faults, refunds, invoices and subscriptions."""
+idempotency, declines, faults, refunds, invoices, subscriptions, connected accounts and
+transfers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from forgekit.payments import (
     PaymentProvider,
     ProviderUnavailable,
     StripeAdapter,
+    TransferFailed,
 )
 from forgekit.payments.objects import Customer, PaymentIntent
 from forgekit.testing.payments import (  # noqa: F401 (fixture)
@@ -421,3 +423,45 @@ async def test_subscription_without_a_card_is_incomplete(stripe: StripeAdapter) 
     assert subscription.status == "incomplete"
     assert subscription.latest_invoice is not None
     assert (await stripe.retrieve_invoice(subscription.latest_invoice)).status == "open"
+
+
+async def test_transfers_to_a_connected_account_succeed_fail_and_replay(
+    stripe: StripeAdapter,
+    payment_provider: FakeProvider,  # noqa: F811
+) -> None:
+    account = await stripe.create_account("seller@example.com", "DE", {"ref": "s1"},
+                                          idempotency_key=key())  # fmt: skip
+    assert account.id.startswith("acct_") and account.payouts_enabled
+    assert (account.country, account.metadata) == ("DE", {"ref": "s1"})
+    assert await stripe.retrieve_account(account.id) == account
+    k = key("transfer")
+    sent = await stripe.create_transfer(1234, "EUR", account.id, "g1", {"payout": "p1"},
+                                        idempotency_key=k)  # fmt: skip
+    again = await stripe.create_transfer(1234, "EUR", account.id, "g1", {"payout": "p1"},
+                                         idempotency_key=k)  # fmt: skip
+    assert again == sent and await stripe.retrieve_transfer(sent.id) == sent
+    assert (sent.status, sent.amount, sent.currency, sent.destination) == (
+        "paid", 1234, "eur", account.id)  # fmt: skip
+    assert [r["replayed"] for r in await calls_with_key(payment_provider, k)] == [False, True]
+    assert len(await events_about(payment_provider, "transfer.created", id=sent.id)) == 1
+    with pytest.raises(IdempotencyConflict):  # the same key for another amount
+        await stripe.create_transfer(999, "eur", account.id, idempotency_key=k)
+
+    await payment_provider.control.fail_next("transfer_failure")
+    refused = key("refused")
+    for _ in range(2):  # a refusal is definitive for its key: replayed, not redone
+        with pytest.raises(TransferFailed) as info:
+            await stripe.create_transfer(500, "eur", account.id, idempotency_key=refused)
+        assert info.value.code == "balance_insufficient" and info.value.transfer_id
+    failed = await stripe.retrieve_transfer(info.value.transfer_id or "")
+    assert (failed.status, failed.failure_code) == ("failed", "balance_insufficient")
+    assert len(await events_about(payment_provider, "transfer.failed", id=failed.id)) == 1
+    # The failure was used up: a new key pays; an unknown destination is refused.
+    assert (await stripe.create_transfer(500, "eur", account.id, idempotency_key=key())).status == "paid"
+    with pytest.raises(TransferFailed) as info:
+        await stripe.create_transfer(500, "eur", "acct_nobody", idempotency_key=key())
+    assert info.value.code == "resource_missing"
+    with pytest.raises(InvalidRequest) as bad:  # a bad request is no failed transfer
+        await stripe.create_transfer(0, "eur", account.id, idempotency_key=key())
+    assert bad.value.code == "parameter_invalid_integer"
+    assert not isinstance(bad.value, TransferFailed)

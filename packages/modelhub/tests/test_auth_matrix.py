@@ -260,6 +260,8 @@ COVERED_ELSEWHERE = {
     # test_billing_invoicing.py::test_refunds_ledger_and_payouts (401, 403, 404/other, valid).
     "POST /api/v1/billing/invoices/{invoice_id}/refunds", "GET /api/v1/billing/ledger",
     "GET /api/v1/billing/payouts",
+    # test_billing_payouts.py::test_payout_account_route_and_its_auth_cases.
+    "GET /api/v1/billing/payout-account", "PUT /api/v1/billing/payout-account",
 }  # fmt: skip
 
 

@@ -86,6 +86,8 @@ class ModelhubSettings(ProductSettings):
     #: How often the billing job looks for work (invoices of last month, due retries,
     #: payouts); 0 turns it off (then ``modelhub billing ...`` runs it by hand).
     billing_interval_s: float = 3600.0
+    #: Seconds after start-up before the job's first pass (lets a fresh deployment settle).
+    billing_first_delay_s: float = 30.0
     #: Seconds after the first failed charge at which it is retried (days 1, 3 and 7);
     #: after the last retry fails the invoice is uncollectible and paid access suspended.
     billing_retry_schedule_s: list[int] = [86_400, 3 * 86_400, 7 * 86_400]

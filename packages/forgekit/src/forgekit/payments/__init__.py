@@ -1,5 +1,6 @@
 """The kit's payment port: one interface over a payment provider (Stripe), a Stripe-compatible
-fake for tests and local runs, and webhook verification.
+fake for tests and local runs, and webhook verification. Connected accounts and transfers
+(Stripe Connect) pay money out to third parties.
 
 Products code against :class:`PaymentProvider` and get a :class:`StripeAdapter` pointed at
 Stripe in production or at :mod:`forgekit.payments.fake` in tests and development.
@@ -13,9 +14,11 @@ from forgekit.payments.errors import (
     InvalidSignature,
     PaymentError,
     ProviderUnavailable,
+    TransferFailed,
 )
 from forgekit.payments.money import Money
 from forgekit.payments.objects import (
+    Account,
     Customer,
     Invoice,
     InvoiceItem,
@@ -25,12 +28,14 @@ from forgekit.payments.objects import (
     Price,
     Refund,
     Subscription,
+    Transfer,
 )
 from forgekit.payments.port import PaymentProvider
 from forgekit.payments.stripe import StripeAdapter
 from forgekit.payments.webhooks import ProviderEvent, verify_event
 
 __all__ = [
+    "Account",
     "AuthenticationFailed",
     "CardDeclined",
     "Customer",
@@ -51,5 +56,7 @@ __all__ = [
     "Refund",
     "StripeAdapter",
     "Subscription",
+    "Transfer",
+    "TransferFailed",
     "verify_event",
 ]

@@ -65,3 +65,13 @@ class AuthenticationFailed(PaymentError):
 
 class InvalidSignature(PaymentError):
     """A webhook's signature header is missing, malformed, stale or does not match."""
+
+
+class TransferFailed(InvalidRequest):
+    """The provider refused a transfer (insufficient platform balance, unknown or disabled
+    destination): no money moved. ``transfer_id`` names the failed transfer when the
+    provider kept one. Definitive for its idempotency key: a retry needs a new key."""
+
+    def __init__(self, message: str, *, transfer_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.transfer_id = transfer_id

@@ -243,3 +243,43 @@ class Invoice(ProviderObject):
     subscription: str | None = None
     payment_intent: str | None = None
     lines: ListOf[InvoiceLine] = Field(default_factory=ListOf[InvoiceLine])
+
+
+class Account(ProviderObject):
+    """A connected account (Stripe Connect): a party the platform sends transfers to."""
+
+    object: Literal["account"] = "account"
+    type: str = "express"
+    email: str | None = None
+    country: str | None = None
+    charges_enabled: bool = False
+    payouts_enabled: bool = True
+
+
+TransferStatus = Literal["paid", "failed"]
+
+
+class Transfer(ProviderObject):
+    """Money moved from the platform's balance to a connected account.
+
+    Stripe's transfers carry no status (a refused one is a 4xx answer), so ``status``
+    defaults to ``paid``; the fake also keeps each refused transfer as a ``failed`` object
+    with its ``failure_code`` (and a ``transfer.failed`` event), so both outcomes can be read
+    back. The port raises :class:`~forgekit.payments.errors.TransferFailed` for a refusal.
+    """
+
+    object: Literal["transfer"] = "transfer"
+    amount: int
+    currency: str
+    destination: str
+    status: TransferStatus = "paid"
+    failure_code: str | None = None
+    failure_message: str | None = None
+    transfer_group: str | None = None
+    reversed: bool = False
+    amount_reversed: int = 0
+
+    @property
+    def money(self) -> Money:
+        """The transfer's amount as :class:`Money`."""
+        return Money(self.amount, self.currency)

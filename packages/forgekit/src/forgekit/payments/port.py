@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Literal, Protocol, runtime_checkable
 
 from forgekit.payments.objects import (
+    Account,
     Customer,
     Invoice,
     InvoiceItem,
@@ -21,6 +22,7 @@ from forgekit.payments.objects import (
     Price,
     Refund,
     Subscription,
+    Transfer,
 )
 
 CaptureMethod = Literal["automatic", "manual"]
@@ -152,6 +154,31 @@ class PaymentProvider(Protocol):
         """``open`` → ``uncollectible``."""
         ...
 
+    async def create_account(
+        self,
+        email: str | None = None,
+        country: str = "US",
+        metadata: Metadata | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Account:
+        """A connected account (Stripe Connect, ``express``) that transfers can pay."""
+        ...
+
+    async def create_transfer(
+        self,
+        amount: int,
+        currency: str,
+        destination: str,
+        transfer_group: str | None = None,
+        metadata: Metadata | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Transfer:
+        """Move ``amount`` of the platform's balance to the ``destination`` connected
+        account; raises ``TransferFailed`` when the provider refuses it (no money moved)."""
+        ...
+
     async def retrieve_customer(self, id: str) -> Customer:
         """The customer."""
         ...
@@ -182,4 +209,12 @@ class PaymentProvider(Protocol):
 
     async def retrieve_invoice(self, id: str) -> Invoice:
         """The invoice."""
+        ...
+
+    async def retrieve_account(self, id: str) -> Account:
+        """The connected account."""
+        ...
+
+    async def retrieve_transfer(self, id: str) -> Transfer:
+        """The transfer."""
         ...

@@ -24,9 +24,11 @@ from forgekit.payments.errors import (
     InvalidRequest,
     PaymentError,
     ProviderUnavailable,
+    TransferFailed,
 )
 from forgekit.payments.forms import encode
 from forgekit.payments.objects import (
+    Account,
     Customer,
     Invoice,
     InvoiceItem,
@@ -35,6 +37,7 @@ from forgekit.payments.objects import (
     Price,
     Refund,
     Subscription,
+    Transfer,
 )
 from forgekit.payments.port import CaptureMethod, Interval, Metadata, ProrationBehavior
 
@@ -265,6 +268,50 @@ class StripeAdapter:
         path = f"/v1/invoices/{id}/mark_uncollectible"
         return await self._post(Invoice, path, {}, idempotency_key)
 
+    # -- connected accounts and transfers ---------------------------------------------------
+
+    async def create_account(
+        self,
+        email: str | None = None,
+        country: str = "US",
+        metadata: Metadata | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Account:
+        """A connected ``express`` account that can receive transfers."""
+        params = {"type": "express", "email": email, "country": country, "metadata": metadata}
+        return await self._post(Account, "/v1/accounts", params, idempotency_key)
+
+    async def create_transfer(
+        self,
+        amount: int,
+        currency: str,
+        destination: str,
+        transfer_group: str | None = None,
+        metadata: Metadata | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Transfer:
+        """Pay ``amount`` to ``destination``; a refusal raises :class:`TransferFailed`."""
+        params = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        }
+        try:
+            transfer = await self._post(Transfer, "/v1/transfers", params, idempotency_key)
+        except InvalidRequest as exc:
+            refusal = _transfer_failed(exc)
+            if refusal is exc:
+                raise
+            raise refusal from exc
+        if transfer.status == "failed":
+            message = transfer.failure_message or "the transfer failed"
+            raise TransferFailed(message, code=transfer.failure_code, transfer_id=transfer.id)
+        return transfer
+
     # -- retrieval ---------------------------------------------------------------------------
 
     async def retrieve_customer(self, id: str) -> Customer:
@@ -298,6 +345,14 @@ class StripeAdapter:
     async def retrieve_invoice(self, id: str) -> Invoice:
         """The invoice."""
         return await self._get(Invoice, f"/v1/invoices/{id}")
+
+    async def retrieve_account(self, id: str) -> Account:
+        """The connected account."""
+        return await self._get(Account, f"/v1/accounts/{id}")
+
+    async def retrieve_transfer(self, id: str) -> Transfer:
+        """The transfer."""
+        return await self._get(Transfer, f"/v1/transfers/{id}")
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -386,6 +441,27 @@ def _error(response: httpx.Response, body: dict[str, Any]) -> PaymentError:
     if status == 401:
         return AuthenticationFailed(message, **kwargs)
     return InvalidRequest(message, **kwargs)
+
+
+#: Refusals of a well-formed transfer: the money is not there, or the destination is not.
+_TRANSFER_REFUSALS = frozenset({"balance_insufficient", "insufficient_funds", "account_invalid"})
+
+
+def _transfer_failed(exc: InvalidRequest) -> InvalidRequest:
+    """A refused transfer as :class:`TransferFailed`, naming the failed transfer when the
+    answer does; a malformed request (a bad amount, a missing parameter) stays an
+    :class:`InvalidRequest`: a bug to fix, not a payment outcome."""
+    raw = exc.body.get("error")
+    err: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    transfer = err.get("transfer")
+    refused = (exc.code in _TRANSFER_REFUSALS or err.get("param") == "destination"
+               or isinstance(transfer, dict))  # fmt: skip
+    if not refused:
+        return exc
+    return TransferFailed(
+        exc.message, code=exc.code, status=exc.status, request_id=exc.request_id,
+        body=exc.body, transfer_id=transfer.get("id") if isinstance(transfer, dict) else None,
+    )  # fmt: skip
 
 
 def _declined(message: str, err: dict[str, Any], kwargs: dict[str, Any]) -> CardDeclined:

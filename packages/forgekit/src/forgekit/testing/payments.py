@@ -42,7 +42,8 @@ class FakeControl:
 
     async def fail_next(self, mode: str, count: int = 1, hang_s: float = 30.0) -> None:
         """The next ``count`` API calls fail with ``mode`` (``error``, ``timeout``,
-        ``rate_limit``); ``decline`` declines the next ``count`` charges."""
+        ``rate_limit``); ``decline`` declines the next ``count`` charges,
+        ``transfer_failure`` refuses the next ``count`` transfers."""
         await self._call("POST", "faults", {"mode": mode, "count": count, "hang_s": hang_s})
 
     async def reset(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -62,13 +62,17 @@ def collect() -> None:
 
 @billing.command()
 def payout(period: Period) -> None:
-    """Pay out publishers' balances at or above the threshold for a month (once)."""
+    """Pay out publishers' balances at or above the threshold for a month (once), and
+    transfer pending payouts to their connected accounts."""
     from modelhub.billing.tasks import pay_out
 
-    made: list[Any] = _run(lambda runtime: pay_out(runtime, period))
+    made, sent = _run(lambda runtime: pay_out(runtime, period))
     for p in made:
-        typer.echo(f"{p.publisher_id} {p.amount} {p.currency} ({p.period})")
-    typer.echo(f"{len(made)} payouts")
+        typer.echo(f"{p.publisher_id} {p.amount} {p.currency} ({p.period}, attempt {p.attempt})")
+    typer.echo(
+        f"{len(made)} payouts recorded; transfers: {len(sent.paid)} paid, "
+        f"{len(sent.failed)} failed (credited back), {len(sent.pending)} pending"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -124,24 +124,43 @@ async def entries(session: AsyncSession, publisher_id: uuid.UUID, limit: int) ->
     return list((await session.execute(stmt)).scalars())
 
 
+async def _attempts(session: AsyncSession, period: str) -> dict[tuple[uuid.UUID, str], int]:
+    """Payout attempts recorded for ``period`` per (publisher, currency)."""
+    stmt = (
+        select(Payout.publisher_id, Payout.currency, func.count())
+        .where(Payout.period == period)
+        .group_by(Payout.publisher_id, Payout.currency)
+    )
+    return {(p, c): int(n) for p, c, n in (await session.execute(stmt)).all()}
+
+
 async def run_payouts(session: AsyncSession, period: str, threshold: int) -> list[Payout]:
-    """Pay out every balance of at least ``threshold`` for ``period``: a payout row (unique
-    per publisher, period and currency: ON CONFLICT DO NOTHING) and its debit, in the
-    caller's transaction. A rerun finds the rows there and pays nothing again."""
+    """Pay out every balance of at least ``threshold`` for ``period``: a ``pending`` payout
+    row (unique per publisher, period, currency and attempt: ON CONFLICT DO NOTHING) and its
+    debit, in the caller's transaction. A rerun finds the balance debited and pays nothing
+    again; a balance restored by a failed transfer's credit-back becomes the next attempt.
+
+    The attempts are counted *before* the balances are read: a concurrent run that commits
+    in between is then seen either in neither (same attempt number: its insert wins, ours
+    conflicts) or in the balance (already debited), never as a fresh attempt on a stale
+    balance.
+    """
+    attempts = await _attempts(session, period)
     made: list[Payout] = []
     for publisher_id, currency, balance in await balances(session):
         if balance < max(threshold, 1):
             continue
         payout_id = uuid.uuid4()
+        attempt = attempts.get((publisher_id, currency), 0) + 1
         stmt = insert_for(session, Payout).values(
             id=payout_id, publisher_id=publisher_id, period=period, currency=currency,
-            amount=balance, status="pending", created_at=utcnow(),
+            amount=balance, status="pending", attempt=attempt, created_at=utcnow(),
         )  # fmt: skip
         stmt = stmt.on_conflict_do_nothing(
-            index_elements=[Payout.publisher_id, Payout.period, Payout.currency]
+            index_elements=[Payout.publisher_id, Payout.period, Payout.currency, Payout.attempt]
         )
         if not (await session.execute(stmt.returning(Payout.id))).first():
-            continue  # paid for this period already
+            continue  # another worker recorded this attempt at the same moment
         await post(session, Posting(publisher_id, currency, -balance, "payout",
                                     f"payout-{payout_id}", f"payout {period}"))  # fmt: skip
         payout = await session.get(Payout, payout_id)

@@ -230,8 +230,11 @@ class LedgerEntry(UUIDPrimaryKey, Base):
 
 
 class Payout(UUIDPrimaryKey, Base):
-    """A publisher's balance paid out for one period; unique per (publisher, period,
-    currency), so a rerun of the payout job pays nothing twice."""
+    """One attempt to pay out a publisher's balance for one period: unique per (publisher,
+    period, currency, attempt), so a rerun of the payout job, or two workers at once, record
+    it once. Its ledger debit is ``payout-<id>``; a failed transfer's credit-back is
+    ``payout-<id>-failed``, and the balance it restores becomes the next attempt.
+    """
 
     __tablename__ = "publisher_payouts"
 
@@ -239,11 +242,38 @@ class Payout(UUIDPrimaryKey, Base):
     period: Mapped[str] = mapped_column(String(7), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    #: ``pending``: recorded and debited, for the finance team's bank transfer.
+    #: ``pending``: debited, the transfer not yet confirmed (or no payout account yet);
+    #: ``paid``: the provider's transfer ``transfer_id`` moved it; ``failed``: refused and
+    #: credited back.
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: The connected account the transfer goes to, fixed before the first call so that a
+    #: retry repeats the same request under the same idempotency key.
+    destination: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    transfer_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    failure: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("publisher_id", "period", "currency", name="uq_publisher_payouts_period"),
+        UniqueConstraint(
+            "publisher_id", "period", "currency", "attempt", name="uq_publisher_payouts_attempt"
+        ),
         CheckConstraint("amount > 0", name="payout_positive"),
+        Index("ix_publisher_payouts_status", "status"),
     )
+
+
+class PayoutAccount(UUIDPrimaryKey, Base):
+    """A publisher's connected account at the payment provider (one per publisher), where
+    their payouts are transferred."""
+
+    __tablename__ = "publisher_payout_accounts"
+
+    publisher_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    account_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("publisher_id", name="uq_publisher_payout_accounts"),)

@@ -9,15 +9,17 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from forgekit.deps import SessionDep
-from forgekit.errors import Forbidden
+from forgekit.errors import Forbidden, NotFound
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from forgekit.payments.webhooks import SIGNATURE_HEADER
-from modelhub.billing import ledger, refunds
+from modelhub.billing import ledger, payouts, refunds
 from modelhub.billing.schemas import (
     Balance,
     LedgerRead,
     LedgerRow,
+    PayoutAccountRead,
+    PayoutAccountSet,
     PayoutRead,
     RefundCreate,
     RefundRead,
@@ -143,3 +145,31 @@ async def list_payouts(
     """The caller's payouts, newest first (staff: ``?publisher=``, or everyone's)."""
     rows = await ledger.payouts(session, _whose(principal, publisher), limit)
     return [PayoutRead.model_validate(p) for p in rows]
+
+
+#: Publishing models is what earns a payout: setting the account needs ``model:publish``.
+Publisher = Annotated[Principal, Depends(require_scopes(Permission.MODEL_PUBLISH))]
+
+
+@router.get("/api/v1/billing/payout-account")
+async def get_payout_account(principal: Publisher, session: SessionDep) -> PayoutAccountRead:
+    """The caller's payout account (404 when none is set)."""
+    account = await payouts.account_of(session, principal.user_id)
+    if account is None:
+        raise NotFound("No payout account.")
+    return PayoutAccountRead.model_validate(account)
+
+
+@router.put("/api/v1/billing/payout-account")
+async def set_payout_account(
+    data: PayoutAccountSet, principal: Publisher, session: SessionDep,
+    runtime: ModelhubRuntimeDep,
+) -> PayoutAccountRead:  # fmt: skip
+    """Set where the caller's payouts are transferred: ``account_id`` of a connected account
+    at the payment provider (checked there: 422 when unknown), or none to have one created
+    (once: a repeat answers the same account). Payouts not yet sent go there next run."""
+    async with provider_for(runtime.app_settings) as provider:
+        account = await payouts.set_account(
+            session, provider, principal.user_id, principal.user.email, data.account_id
+        )
+    return PayoutAccountRead.model_validate(account)

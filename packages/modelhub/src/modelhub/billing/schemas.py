@@ -92,4 +92,28 @@ class PayoutRead(BaseModel):
     currency: str
     amount: int
     status: str
+    attempt: int
+    destination: str | None
+    transfer_id: str | None
+    failure: str | None
+    settled_at: datetime | None
     created_at: datetime
+
+
+class PayoutAccountSet(BaseModel):
+    """Where payouts go: an existing connected account id at the provider, or none to have
+    one created."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]{1,64}$")
+
+
+class PayoutAccountRead(BaseModel):
+    """A publisher's payout account."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    publisher_id: uuid.UUID
+    account_id: str
+    updated_at: datetime

@@ -2,8 +2,9 @@
 
 The job (a :class:`~forgekit.periodic.PeriodicJob`, consumer group ``billing``) invoices last
 month's usage, retries the past-due invoices whose time has come and pays out publishers'
-balances for last month; every step is idempotent, so any number of workers may run it and
-``modelhub billing invoice|collect|payout`` runs the same code by hand.
+balances for last month (transfers to their connected accounts); every step is idempotent,
+so any number of workers may run it and ``modelhub billing invoice|collect|payout`` runs the
+same code by hand.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from forgekit.db.base import utcnow
 from forgekit.events import Event
 from forgekit.identity.models import User
 from forgekit.periodic import PeriodicJob
-from modelhub.billing import collection, invoicing, ledger
+from modelhub.billing import collection, invoicing, ledger, payouts
 from modelhub.billing.invoicing import InvoicingReport
 from modelhub.billing.models import Payout
+from modelhub.billing.payouts import SendReport
 from modelhub.billing.repository import BillingRepository
 from modelhub.billing.subscriptions import provider_for
 from modelhub.events import BILLING_PAYMENT_FAILED
@@ -52,11 +54,18 @@ async def collect(runtime: ModelhubRuntime) -> int:
         return await collection.retry_due(session, provider, runtime.app_settings)
 
 
-async def pay_out(runtime: ModelhubRuntime, period: str) -> list[Payout]:
-    """Pay out the balances at or above the threshold for ``period`` (once per period)."""
+async def pay_out(runtime: ModelhubRuntime, period: str) -> tuple[list[Payout], SendReport]:
+    """Record payouts of the balances at or above the threshold for ``period`` (once per
+    attempt), then transfer every pending payout (this period's and any left by an earlier
+    run) when a payment provider is configured."""
     invoicing.month_bounds(period)
+    settings = runtime.app_settings
     async with runtime.db.transaction() as session:
-        return await ledger.run_payouts(session, period, runtime.app_settings.payout_threshold)
+        made = await ledger.run_payouts(session, period, settings.payout_threshold)
+    if not settings.payments_base_url:
+        return made, SendReport()  # recorded only: sent once a provider is configured
+    async with provider_for(settings) as provider, runtime.db.session() as session:
+        return made, await payouts.send_pending(session, provider)
 
 
 @dataclass
@@ -66,6 +75,7 @@ class BillingPass:
     invoicing: InvoicingReport | None
     collected: int
     payouts: int
+    transfers: SendReport
 
 
 class BillingJob(PeriodicJob):
@@ -75,7 +85,8 @@ class BillingJob(PeriodicJob):
     name = "modelhub-billing"
 
     def __init__(self, runtime: ModelhubRuntime) -> None:
-        super().__init__(runtime.app_settings.billing_interval_s, first_delay_s=30.0)
+        s = runtime.app_settings
+        super().__init__(s.billing_interval_s, first_delay_s=s.billing_first_delay_s)
         self.runtime = runtime
 
     def enabled(self) -> bool:
@@ -88,8 +99,8 @@ class BillingJob(PeriodicJob):
         period = invoicing.previous_period(now or utcnow())
         report = await invoice_period(self.runtime, period)
         collected = await collect(self.runtime)
-        paid = await pay_out(self.runtime, period)
-        return BillingPass(report, collected, len(paid))
+        made, sent = await pay_out(self.runtime, period)
+        return BillingPass(report, collected, len(made), sent)
 
 
 async def dunning_mail(runtime: ModelhubRuntime, event: Event, session: AsyncSession) -> None:

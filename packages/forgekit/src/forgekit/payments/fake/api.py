@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forgekit.payments.fake import billing, customers, invoices, payments
+from forgekit.payments.fake import billing, connect, customers, invoices, payments
 from forgekit.payments.fake.errors import FakeError
 from forgekit.payments.fake.state import FakeState, IdempotentResult, Obj, RequestRecord, public
 from forgekit.payments.forms import decode
@@ -38,6 +38,8 @@ COLLECTIONS = {
     "invoiceitems": "invoiceitem",
     "invoices": "invoice",
     "events": "event",
+    "accounts": "account",
+    "transfers": "transfer",
 }
 
 WRITES: list[tuple[str, str, Handler]] = [
@@ -59,6 +61,8 @@ WRITES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/invoices/{id}/pay", invoices.pay_invoice),
     ("POST", "/v1/invoices/{id}/void", invoices.void_invoice),
     ("POST", "/v1/invoices/{id}/mark_uncollectible", invoices.mark_uncollectible),
+    ("POST", "/v1/accounts", connect.create_account),
+    ("POST", "/v1/transfers", connect.create_transfer),
 ]
 
 

@@ -3,8 +3,9 @@
 Control endpoints (JSON in, JSON out; no auth, the fake binds to loopback):
 
 - ``GET  /_control/health``
-- ``POST /_control/faults`` ``{"mode": "error"|"timeout"|"rate_limit"|"decline", "count": N,
-  "hang_s": S}``: the next N API calls fail (``decline``: the next N charges are declined)
+- ``POST /_control/faults`` ``{"mode": "error"|"timeout"|"rate_limit"|"decline"|
+  "transfer_failure", "count": N, "hang_s": S}``: the next N API calls fail (``decline``: the
+  next N charges are declined; ``transfer_failure``: the next N transfers are refused)
 - ``POST /_control/reset``: disarm faults, stop holding webhooks
 - ``POST /_control/clock`` ``{"advance_s": N}``: move time on (renews and ends subscriptions)
 - ``POST /_control/webhook_endpoints`` ``{"url": U}``: register a receiver
@@ -30,7 +31,7 @@ from forgekit.payments.fake.params import required
 from forgekit.payments.fake.sender import WebhookSender
 from forgekit.payments.fake.state import TEST_API_KEY, TEST_WEBHOOK_SECRET, FakeState, Fault
 
-_FAULT_MODES = ("error", "timeout", "rate_limit", "decline")
+_FAULT_MODES = ("error", "timeout", "rate_limit", "decline", "transfer_failure")
 
 
 def create_app(
@@ -79,6 +80,8 @@ def _control_routes(state: FakeState, sender: WebhookSender) -> list[Route]:
             return JSONResponse({"error": f"mode must be one of {_FAULT_MODES}"}, 400)
         if mode == "decline":
             state.declines_pending += count
+        elif mode == "transfer_failure":
+            state.transfer_failures_pending += count
         else:
             state.faults.append(Fault(mode, count, float(body.get("hang_s", 30.0))))
         return JSONResponse({"armed": mode, "count": count})
@@ -86,6 +89,7 @@ def _control_routes(state: FakeState, sender: WebhookSender) -> list[Route]:
     async def reset(request: Request) -> JSONResponse:
         state.faults.clear()
         state.declines_pending = 0
+        state.transfer_failures_pending = 0
         sender.hold = sender.reverse = sender.duplicate = False
         return JSONResponse({"sent": sender.flush()})
 

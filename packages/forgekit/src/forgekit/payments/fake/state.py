@@ -79,6 +79,7 @@ class FakeState:
     idempotency: dict[str, IdempotentResult] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     declines_pending: int = 0
+    transfer_failures_pending: int = 0
     requests: list[RequestRecord] = field(default_factory=list)
     invoice_sequence: int = 0
     #: Called with each new event (the webhook sender).
@@ -143,6 +144,13 @@ class FakeState:
         """True when a charge must be declined on request of a test."""
         if self.declines_pending > 0:
             self.declines_pending -= 1
+            return True
+        return False
+
+    def take_transfer_failure(self) -> bool:
+        """True when a transfer must be refused on request of a test."""
+        if self.transfer_failures_pending > 0:
+            self.transfer_failures_pending -= 1
             return True
         return False
 
