@@ -37,8 +37,9 @@ async def _execute(url: str, sql: str, **params: object) -> list[tuple]:
 
 async def test_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
     assert NEW_TABLES <= await table_names(database_url)
-    # Three steps down: modelhub_0004 (billing), modelhub_0003 (part 2's tables), then 0002.
-    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-3")
+    # Down to modelhub_0001: every later revision (billing, part 2's tables, then 0002) reverts.
+    # Absolute targets, so that a new revision on top does not move what the test reverts.
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub_0001")
     assert not NEW_TABLES & await table_names(database_url)
     assert "published_at" not in await _columns(database_url)
     sqlite = database_url.startswith("sqlite")
@@ -78,12 +79,12 @@ BILLING_TABLES = {"payment_events", "billing_invoices", "billing_customers",
 
 async def test_part2_revision_downgrades_and_upgrades_alone(database_url: str) -> None:
     assert PART2_TABLES <= await table_names(database_url)
-    # modelhub_0004 (billing) goes alone first, leaving part 2's tables.
-    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
+    # Down to modelhub_0003: billing (0004 and what came after it) goes, part 2's tables stay.
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub_0003")
     tables = await table_names(database_url)
     assert not BILLING_TABLES & tables
     assert PART2_TABLES <= tables
-    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub@-1")
+    await asyncio.to_thread(PRODUCT.downgrade, database_url, "modelhub_0002")
     tables = await table_names(database_url)
     assert not PART2_TABLES & tables
     assert NEW_TABLES <= tables  # modelhub_0002's stay
