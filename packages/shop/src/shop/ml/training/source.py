@@ -1,10 +1,12 @@
 """Where the trainers read: the shop's own tables, through one interface.
 
-:class:`ShopTables` reads part 1's tables into each trainer's data: order lines of live orders
-as purchases (recommendations, co-purchase), reservations as demand per product and
-warehouse (forecasting), reviews with their star ratings (sentiment), and the orders as
-scored at checkout with staff's feedback labels (fraud: ``fraud_cases``). Carts are not read:
-the cart store keeps no history to split in time.
+:class:`ShopTables` reads part 1's tables into each trainer's data: signed-in customers'
+product views and cart adds (the storefront's event log, ``shop_analytics_events``) and the
+order lines of their live orders as implicit interactions (recommendations; co-purchase reads
+the purchases only), reservations as demand per product and warehouse (forecasting), reviews
+with their star ratings (sentiment), and the orders as scored at checkout with staff's
+feedback labels (fraud: ``fraud_cases``). The cart store itself is not read: it keeps no
+history to split in time, while the event log dates every cart add.
 
 :func:`training_data` takes the shop's data when it holds at least :data:`MIN_SHOP_ROWS` of
 the kind (``SHOP_ML_MIN_SHOP_ROWS`` overrides), else the seeded generator's, and says which
@@ -15,7 +17,9 @@ generator's).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +27,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop.analytics.models import AnalyticsEvent, EventKind
 from shop.catalogue.models import Product, Variant
 from shop.inventory.models import Reservation, ReservationStatus
 from shop.ml.forecast.data import daily_series
@@ -36,11 +41,13 @@ from shop.orders.states import Status
 from shop.reviews.models import Review
 
 #: The least the shop's tables must hold before a trainer reads them instead of the
-#: generator: purchase events (order lines), scored orders (with at least one confirmed fraud
-#: among the later 30 %), reviews (two star labels among the first 80 %), days of demand
-#: history (the 28-day hold-out plus two 28-day backtest folds and the lag model's warm-up).
+#: generator: interactions of signed-in customers (views, cart adds, purchases), scored
+#: orders (with at least one confirmed fraud among the later 30 %), reviews (two star labels
+#: among the first 80 %), days of demand history (the 28-day hold-out plus two 28-day
+#: backtest folds and the lag model's warm-up).
 MIN_SHOP_ROWS: dict[str, int] = {"recs": 500, "fraud": 300, "sentiment": 200, "forecast": 126}
-UNITS = {"recs": "purchase events", "fraud": "scored orders", "sentiment": "reviews",
+UNITS = {"recs": "interactions (views, cart adds, purchases) of signed-in customers",
+         "fraud": "scored orders", "sentiment": "reviews",
          "forecast": "days of demand"}  # fmt: skip
 #: Orders that never became a sale say nothing about taste or demand.
 _NOT_SOLD = (Status.DRAFT, Status.CANCELLED, Status.EXPIRED)
@@ -85,34 +92,12 @@ class ShopTables(TrainingSource):
         return await readers[kind](session, minimum)
 
     async def recs(self, session: AsyncSession, minimum: int) -> RecsData | str:
-        """Purchases: one event per order line of a live order with a customer."""
-        stmt = (
-            select(Order.customer_id, Variant.product_id, Product.category_id, Order.created_at)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .join(Variant, Variant.id == OrderLine.variant_id)
-            .join(Product, Product.id == Variant.product_id)
-            .where(Order.customer_id.is_not(None), Order.status.not_in(_NOT_SOLD))
-            .order_by(Order.created_at)
-        )
-        rows = (await session.execute(stmt)).all()
+        """Signed-in customers' product views, cart adds and purchases (one per order line of
+        a live order), weighted by kind as :data:`~shop.ml.recs.data.KIND_WEIGHTS` says."""
+        rows = sorted([*await _purchases(session), *await _browsing(session)], key=_time)
         if len(rows) < minimum:
             return _short("recs", len(rows), minimum)
-        customers = sorted({str(r[0]) for r in rows})
-        products = sorted({str(r[1]) for r in rows})
-        c_index = {c: i for i, c in enumerate(customers)}
-        p_index = {p: i for i, p in enumerate(products)}
-        categories = sorted({str(r[2]) for r in rows if r[2] is not None})
-        k_index = {k: i for i, k in enumerate(categories)}
-        category = np.full(len(products), -1, dtype=np.int64)
-        for r in rows:
-            if r[2] is not None:
-                category[p_index[str(r[1])]] = k_index[str(r[2])]
-        events = [{"customer": c_index[str(r[0])], "product": p_index[str(r[1])],
-                   "kind": "purchase", "time": _ts(r[3])} for r in rows]  # fmt: skip
-        inter = Interactions.from_rows(events, n_customers=len(customers), n_products=len(products))
-        return RecsData(inter, Catalogue(category), customers, products, False,
-                        _window("purchase events (shop_order_lines)", rows[0][3], rows[-1][3],
-                                len(rows)))  # fmt: skip
+        return _recs_data(rows)
 
     async def fraud(self, session: AsyncSession, minimum: int) -> FraudData | str:
         """Orders as scored at checkout; staff's feedback is the label (unreviewed: honest)."""
@@ -163,6 +148,94 @@ class ShopTables(TrainingSource):
                                "day": r[2].date(), "quantity": r[3]} for r in rows)  # fmt: skip
         return ForecastData(series, False, _window("reserved units (shop_reservations)",
                                                    rows[0][2], rows[-1][2], len(rows)))  # fmt: skip
+
+
+#: (customer, product, category, kind, time): one interaction, ids as text, ``kind`` in the
+#: recommender's vocabulary (``view``, ``cart``, ``purchase``).
+_Interaction = tuple[str, str, str | None, str, dt.datetime]
+#: The storefront's event kinds that say something about taste, in that vocabulary.
+_BROWSING = {EventKind.VIEWED.value: "view", EventKind.CARTED.value: "cart"}
+_SIGNED_IN = "u:"
+
+
+def _time(row: _Interaction) -> dt.datetime:
+    return row[4]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def _purchases(session: AsyncSession) -> list[_Interaction]:
+    """One purchase per order line of a live order with a customer."""
+    stmt = (
+        select(Order.customer_id, Variant.product_id, Product.category_id, Order.created_at)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Variant, Variant.id == OrderLine.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Order.customer_id.is_not(None), Order.status.not_in(_NOT_SOLD))
+    )
+    return [(str(c), str(p), _text(k), "purchase", at)
+            for c, p, k, at in (await session.execute(stmt)).all()]  # fmt: skip
+
+
+async def _browsing(session: AsyncSession) -> list[_Interaction]:
+    """Views and cart adds of signed-in customers (the join drops an event whose product has
+    no row: the log keeps no foreign keys).
+
+    Anonymous visitors (``a:<hash>``) are left out: they are nobody the shop can recommend
+    to by name, and their events join the customer's when ``POST /cart/merge`` adopts them at
+    sign-in. The visitor key, not ``customer_id``, says who: cart adds carry only the key.
+    """
+    event = AnalyticsEvent
+    stmt = (
+        select(event.visitor, event.product_id, Product.category_id, event.kind, event.at)
+        .join(Product, Product.id == event.product_id)
+        .where(event.kind.in_(list(_BROWSING)), event.visitor.startswith(_SIGNED_IN))
+    )
+    out: list[_Interaction] = []
+    for visitor, product, category, kind, at in (await session.execute(stmt)).all():
+        customer = _customer_of(visitor)
+        if customer is not None:
+            out.append((customer, str(product), _text(category), _BROWSING[kind], at))
+    return out
+
+
+def _customer_of(visitor: str | None) -> str | None:
+    """The user id of a ``u:<user id>`` key, spelt as orders spell it (None if malformed: the
+    log has no foreign keys, so a bad key costs its row, not the run)."""
+    try:
+        return str(uuid.UUID((visitor or "").removeprefix(_SIGNED_IN)))
+    except ValueError:
+        return None
+
+
+def _recs_data(rows: list[_Interaction]) -> RecsData:
+    """Dense indices over the rows' customers and products, and where the rows came from."""
+    customers = sorted({r[0] for r in rows})
+    products = sorted({r[1] for r in rows})
+    c_index = {c: i for i, c in enumerate(customers)}
+    p_index = {p: i for i, p in enumerate(products)}
+    events = [{"customer": c_index[r[0]], "product": p_index[r[1]], "kind": r[3],
+               "time": _ts(r[4])} for r in rows]  # fmt: skip
+    inter = Interactions.from_rows(events, n_customers=len(customers), n_products=len(products))
+    count = Counter(r[3] for r in rows)
+    what = (f"interactions of signed-in customers ({count['view']} product views and "
+            f"{count['cart']} cart adds from shop_analytics_events, {count['purchase']} "
+            "purchases from shop_order_lines)")  # fmt: skip
+    return RecsData(inter, _catalogue(rows, p_index), customers, products, False,
+                    _window(what, rows[0][4], rows[-1][4], len(rows)))  # fmt: skip
+
+
+def _catalogue(rows: list[_Interaction], p_index: dict[str, int]) -> Catalogue:
+    """Each product's category as a dense index (``-1`` without one)."""
+    categories = sorted({r[2] for r in rows if r[2] is not None})
+    k_index = {k: i for i, k in enumerate(categories)}
+    category = np.full(len(p_index), -1, dtype=np.int64)
+    for r in rows:
+        if r[2] is not None:
+            category[p_index[r[1]]] = k_index[r[2]]
+    return Catalogue(category)
 
 
 def _short(kind: str, have: int, minimum: int) -> str:
