@@ -61,8 +61,8 @@ def _runtime() -> type[ShopRuntime]:
 
 def _consumers() -> Sequence[Registration]:
     from shop import demo
-    from shop.imports import tasks as import_tasks
     from shop.analytics import tasks as analytics_tasks
+    from shop.imports import tasks as import_tasks
     from shop.inventory import tasks as inventory_tasks
     from shop.invoices import tasks as invoice_tasks
     from shop.ml import tasks as ml_tasks
