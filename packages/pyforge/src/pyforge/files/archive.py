@@ -270,6 +270,9 @@ def _stage_zip(fh: BinaryIO, size: int, stager: _Stager) -> None:
         # refused for its metadata costs no decompression at all.
         for info in infos:
             raw = _zip_name(info)
+            if not info.filename:
+                # zipfile's is_dir() indexes the name's last character (found by atheris).
+                raise InvalidArchive("The archive is corrupt: a member has an empty name.")
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode) if info.create_system == 3 else 0
             if info.is_dir() or kind == stat.S_IFDIR:
@@ -412,4 +415,11 @@ def stage_upload(
         raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
     except (zlib.error, EOFError, NotImplementedError, struct.error) as exc:
         raise InvalidArchive(f"The archive cannot be read: {exc or type(exc).__name__}.") from None
+    except UnicodeDecodeError:
+        # zipfile decodes names flagged UTF-8 when it opens the archive (found by atheris).
+        raise InvalidArchive("The archive is corrupt: a member name is not valid UTF-8.") from None
+    except ValueError as exc:
+        # zipfile seeks to a member's recorded offset, negative in a forged one ("negative
+        # seek value", found by atheris).
+        raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
     return stager.finish()
