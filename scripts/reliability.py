@@ -45,6 +45,8 @@ POLICY = """\
 | RabbitMQ | writes go to the outbox in the request's transaction, so requests that emit events (202 for analyses) need no broker; `/ready` answers 503 with `Retry-After`; relay and consumers reconnect by themselves | `test_broker_cut_during_a_burst_every_analysis_completes_once` |
 | PostgreSQL (connection killed) | the request fails with 503 problem+json and `Retry-After` (the pool drops the dead connection) or succeeds; never 500 | `test_killed_connections_fail_cleanly_and_leave_no_half_written_row` |
 | disk full (local storage) | 507 problem+json with `Retry-After`; partial file removed, no row written; objects stored before the disk filled are orphans the reconciliation removes | `test_disk_full_answers_507_and_stores_nothing_half` |
+| slow or oversized request (slowloris) | per connection, below the app (`forgekit.http_guard` in every `serve`): the head within 10 s and at most 64 KiB / 100 fields (else 408 / 431 and the connection closes); the body within 20 s plus 1 s per KiB received (else 408); other clients are served meanwhile | `test_slowloris_heads_and_bodies_are_cut_while_others_are_served`, `test_oversized_heads_get_431_never_a_500` |
+| worker killed mid-job (Modelhub async inference) | the unacked delivery returns to the queue; the next worker finishes the `running` job; usage is keyed by the job's request id, so it is billed once | `test_worker_killed_mid_job_ends_it_once_billed_once` |
 | process killed mid-upload | storage reconciliation (periodic job in the analysis workers, `storage_reconcile_interval_s`) removes orphans and partial uploads older than the grace period and reports rows whose object is missing | `test_api_killed_during_uploads_leaves_no_orphans_after_reconciliation` |
 """
 
