@@ -53,6 +53,14 @@ def auth_is_optional(route: Any) -> bool:
     return get_optional_principal in calls and not any(c in calls for c in _REQUIRING)
 
 
+def _mark_optional(schema: dict[str, Any], path: str, methods: Any) -> None:
+    operations = schema.get("paths", {}).get(path, {})
+    for method in methods:
+        op = operations.get(method.lower())
+        if op and op.get("security") and {} not in op["security"]:
+            op["security"] = [{}, *op["security"]]
+
+
 def document_optional_auth(app: FastAPI) -> None:
     """Make ``app``'s OpenAPI schema mark optional authentication (built once, on first use)."""
     build = app.openapi
@@ -62,12 +70,8 @@ def document_optional_auth(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()
         for route in _api_routes(app):
-            if not route.include_in_schema or not auth_is_optional(route):
-                continue
-            for method in route.methods or ():
-                op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
-                if op and op.get("security") and {} not in op["security"]:
-                    op["security"] = [{}, *op["security"]]
+            if route.include_in_schema and auth_is_optional(route):
+                _mark_optional(schema, route.path_format, route.methods or ())
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -236,6 +236,9 @@ def _zip_declared_entries(fh: BinaryIO, size: int) -> int | None:
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
+    if not info.filename:
+        # zipfile's is_dir() indexes the name's last character (found by atheris).
+        raise InvalidArchive("The archive is corrupt: a member has an empty name.")
     if info.flag_bits & _UTF8_FLAG:
         return info.filename
     # Without the UTF-8 flag zipfile decodes as cp437, which accepts any bytes; recover the
@@ -270,9 +273,6 @@ def _stage_zip(fh: BinaryIO, size: int, stager: _Stager) -> None:
         # refused for its metadata costs no decompression at all.
         for info in infos:
             raw = _zip_name(info)
-            if not info.filename:
-                # zipfile's is_dir() indexes the name's last character (found by atheris).
-                raise InvalidArchive("The archive is corrupt: a member has an empty name.")
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode) if info.create_system == 3 else 0
             if info.is_dir() or kind == stat.S_IFDIR:
@@ -413,13 +413,8 @@ def stage_upload(
             _stage_tar(fh, kind == "tar.gz", stager)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
         raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
-    except (zlib.error, EOFError, NotImplementedError, struct.error) as exc:
+    # ValueError, found by atheris: zipfile decodes names flagged UTF-8 as it opens the archive
+    # (UnicodeDecodeError) and seeks to a member's recorded offset, negative in a forged one.
+    except (zlib.error, EOFError, NotImplementedError, struct.error, ValueError) as exc:
         raise InvalidArchive(f"The archive cannot be read: {exc or type(exc).__name__}.") from None
-    except UnicodeDecodeError:
-        # zipfile decodes names flagged UTF-8 when it opens the archive (found by atheris).
-        raise InvalidArchive("The archive is corrupt: a member name is not valid UTF-8.") from None
-    except ValueError as exc:
-        # zipfile seeks to a member's recorded offset, negative in a forged one ("negative
-        # seek value", found by atheris).
-        raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
     return stager.finish()
