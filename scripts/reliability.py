@@ -98,9 +98,10 @@ def render_fuzz(rows: list[dict[str, object]]) -> list[str]:
     lines += ["", "Bugs atheris found (fixed, each with a regression test in "
               "`packages/pyforge/tests/analysis/test_hostile_fuzz.py`): a file with lone `\\r` "
               "line endings crashed the engine's token scan (IndexError); a zip member name "
-              "flagged UTF-8 but invalid, an empty member name, and a member offset before the "
-              "file's start escaped `stage_upload` as UnicodeDecodeError, IndexError and "
-              "ValueError instead of a 400 problem.", ""]  # fmt: skip
+              "flagged UTF-8 but invalid, an empty member name, a member offset before the "
+              "file's start and a zip64 offset past any seek escaped `stage_upload` as "
+              "UnicodeDecodeError, IndexError, ValueError and OverflowError instead of a 400 "
+              "problem.", ""]  # fmt: skip
     return lines
 
 

@@ -180,3 +180,16 @@ def test_zip_member_at_a_negative_offset_is_refused_cleanly() -> None:
         stage_upload(io.BytesIO(NEGATIVE_SEEK_ZIP), size=len(NEGATIVE_SEEK_ZIP), filename="up.zip",
                      path=None, workdir=Path(tmp), limits=SMALL)  # fmt: skip
     assert refused.value.status == 400, refused.value
+
+
+#: A zip atheris forged whose zip64 record offset overflows a seek (OverflowError).
+OVERFLOW_SEEK_ZIP = base64.b64decode(
+    "UEsDS1BLBgcLBBQA/xQALv//////////UEsFBv//////////////MAqwUAAAACk="
+)
+
+
+def test_zip_with_an_overflowing_offset_is_refused_cleanly() -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(ProblemError) as refused:
+        stage_upload(io.BytesIO(OVERFLOW_SEEK_ZIP), size=len(OVERFLOW_SEEK_ZIP), filename="up.zip",
+                     path=None, workdir=Path(tmp), limits=SMALL)  # fmt: skip
+    assert refused.value.status == 400, refused.value

@@ -413,8 +413,9 @@ def stage_upload(
             _stage_tar(fh, kind == "tar.gz", stager)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
         raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
-    # ValueError, found by atheris: zipfile decodes names flagged UTF-8 as it opens the archive
-    # (UnicodeDecodeError) and seeks to a member's recorded offset, negative in a forged one.
-    except (zlib.error, EOFError, NotImplementedError, struct.error, ValueError) as exc:
+    # ValueError and OverflowError, found by atheris: zipfile decodes names flagged UTF-8 as it
+    # opens the archive (UnicodeDecodeError); a forged offset is negative or past any seek.
+    except (zlib.error, EOFError, NotImplementedError, struct.error, ValueError,
+            OverflowError) as exc:  # fmt: skip
         raise InvalidArchive(f"The archive cannot be read: {exc or type(exc).__name__}.") from None
     return stager.finish()
