@@ -55,12 +55,6 @@ def prepare(client: httpx.Client, user: FuzzUser) -> FuzzSetup:
 include-path-regex = "^/api/v1/(forecasts/|recommendations$|sentiment$)"
 checks = {{ not_a_server_error = {{ expected-statuses = ["1XX", "2XX", "3XX", "4XX", 503] }} }}
 
-# `/products/{{slug}}` (GET) and `/products/{{product_id}}` (PATCH, DELETE) share one path shape,
-# so a PATCH to a slug reaches the id route and its 422 (not a UUID), not the 405 the
-# `unsupported_method` check expects of the slug template alone.
-[[operations]]
-include-name = "GET /api/v1/products/{{slug}}"
-checks = {{ unsupported_method = {{ enabled = false }} }}
 """
     return FuzzSetup(h, config)
 
