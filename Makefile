@@ -95,8 +95,9 @@ bench: $(STAMP)
 # The full soak is `make reliability SOAK_MINUTES=30` (SOAK_MINUTES=0 skips soak and stress).
 SOAK_MINUTES ?= 2
 SOAK_USERS ?= 1000
+FUZZ_SECONDS ?= 60
 reliability: $(STAMP)
-	$(BIN)/python scripts/reliability.py --soak-minutes $(SOAK_MINUTES) --soak-users $(SOAK_USERS)
+	$(BIN)/python scripts/reliability.py --soak-minutes $(SOAK_MINUTES) --soak-users $(SOAK_USERS) --fuzz-seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pyforge-data .modelhub-data .aquaculture-data .shop-data .pytest_cache .mypy_cache .ruff_cache

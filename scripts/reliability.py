@@ -5,9 +5,11 @@
    ``hostile``), one pytest process per product as ``make test`` runs them, with what each
    scenario counted recorded through ``FORGE_RELIABILITY_RECORD``; schemathesis also runs its
    stateful phase here.
-2. The soak (``--soak-minutes``, 1,000 users, RSS of every process sampled) and the stress ramp
+2. Coverage-guided fuzzing (atheris) of archive extraction, the engine's file front, SARIF
+   writing and webhook signature parsing, ``--fuzz-seconds`` per target (``scripts/atheris_fuzz.py``).
+3. The soak (``--soak-minutes``, 1,000 users, RSS of every process sampled) and the stress ramp
    of ``bench/soak.py``.
-3. The report: every scenario, what was done and counted, and the result.
+4. The report: every scenario, what was done and counted, and the result.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: One pytest process per product. A new product (Shop) adds its line here, marks its fault tests
-#: ``faults`` (kill its import worker with ``pyforge.stack_testing``-style processes, cut its
-#: broker with ``forgekit.testing.faults.ThreadedTcpProxy``) and adds a ``test_hostile_schema.py``
-#: calling ``forgekit.testing.schemafuzz.fuzz_product``.
+#: One pytest process per product, as ``make test`` runs them. A product marks its fault tests
+#: ``faults`` and its hostile-input tests ``hostile`` (a ``test_hostile_schema.py`` calling
+#: ``forgekit.testing.schemafuzz.assert_schema_holds``).
 PROCESSES = [
     ("kit + PyForge", ["packages/forgekit/tests", "packages/pyforge/tests"]),
     ("Modelhub", ["packages/modelhub/tests"]),
     ("Aquaculture", ["packages/aquaculture/tests"]),
+    ("Shop", ["packages/shop/tests"]),
 ]
 POLICY = """\
 ## Stated degradation policies
@@ -43,6 +45,8 @@ POLICY = """\
 | RabbitMQ | writes go to the outbox in the request's transaction, so requests that emit events (202 for analyses) need no broker; `/ready` answers 503 with `Retry-After`; relay and consumers reconnect by themselves | `test_broker_cut_during_a_burst_every_analysis_completes_once` |
 | PostgreSQL (connection killed) | the request fails with 503 problem+json and `Retry-After` (the pool drops the dead connection) or succeeds; never 500 | `test_killed_connections_fail_cleanly_and_leave_no_half_written_row` |
 | disk full (local storage) | 507 problem+json with `Retry-After`; partial file removed, no row written; objects stored before the disk filled are orphans the reconciliation removes | `test_disk_full_answers_507_and_stores_nothing_half` |
+| slow or oversized request (slowloris) | per connection, below the app (`forgekit.http_guard` in every `serve`): the head within 10 s and at most 64 KiB / 100 fields (else 408 / 431 and the connection closes); the body within 20 s plus 1 s per KiB received (else 408); other clients are served meanwhile | `test_slowloris_heads_and_bodies_are_cut_while_others_are_served`, `test_oversized_heads_get_431_never_a_500` |
+| worker killed mid-job (Modelhub async inference) | the unacked delivery returns to the queue; the next worker finishes the `running` job; usage is keyed by the job's request id, so it is billed once | `test_worker_killed_mid_job_ends_it_once_billed_once` |
 | process killed mid-upload | storage reconciliation (periodic job in the analysis workers, `storage_reconcile_interval_s`) removes orphans and partial uploads older than the grace period and reports rows whose object is missing | `test_api_killed_during_uploads_leaves_no_orphans_after_reconciliation` |
 """
 
@@ -69,6 +73,39 @@ def run_tests(record: Path, junit_dir: Path) -> list[dict[str, object]]:
     return rows
 
 
+def run_fuzz(seconds: int, out: Path) -> list[dict[str, object]]:
+    """atheris over every target of scripts/atheris_fuzz.py; one row per target."""
+    if seconds <= 0:
+        return []
+    subprocess.run([sys.executable, "scripts/atheris_fuzz.py", "--seconds", str(seconds),  # noqa: S603
+                    "--json", str(out)], cwd=ROOT, check=False)  # fmt: skip
+    rows: list[dict[str, object]] = json.loads(out.read_text()) if out.exists() else []
+    return rows
+
+
+def render_fuzz(rows: list[dict[str, object]]) -> list[str]:
+    """The atheris section of the report."""
+    lines = ["## Coverage-guided fuzzing (atheris)", ""]
+    if not rows:
+        return [*lines, "Not run (`--fuzz-seconds 0`) or it failed; see the command's output.", ""]
+    lines += ["| target | seconds | runs | runs/s | coverage (edges) | new inputs | result |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['target']} | {r['seconds']} | {r['runs']} | {r['exec_per_s']} | "
+              f"{r['coverage_edges']} | {r['new_units']} | "
+              f"{'CRASH' if r['crash'] else 'no crash'} |" for r in rows]  # fmt: skip
+    for r in rows:
+        if r["crash"]:
+            lines += ["", f"{r['target']}:", "", "```", str(r["tail"]), "```"]
+    lines += ["", "Bugs atheris found (fixed, each with a regression test in "
+              "`packages/pyforge/tests/analysis/test_hostile_fuzz.py`): a file with lone `\\r` "
+              "line endings crashed the engine's token scan (IndexError); a zip member name "
+              "flagged UTF-8 but invalid, an empty member name, a member offset before the "
+              "file's start and a zip64 offset past any seek escaped `stage_upload` as "
+              "UnicodeDecodeError, IndexError, ValueError and OverflowError instead of a 400 "
+              "problem.", ""]  # fmt: skip
+    return lines
+
+
 def run_soak(minutes: float, users: int, out: Path) -> dict[str, object] | None:
     """The soak and stress of bench/soak.py; None when skipped or failed."""
     if minutes <= 0:
@@ -79,7 +116,8 @@ def run_soak(minutes: float, users: int, out: Path) -> dict[str, object] | None:
 
 
 def render(rows: list[dict[str, object]], records: list[dict[str, object]],
-           load: dict[str, object] | None, minutes: float, elapsed: float) -> str:  # fmt: skip
+           load: dict[str, object] | None, minutes: float, elapsed: float,
+           fuzz: list[dict[str, object]]) -> str:  # fmt: skip
     """The Markdown report."""
     passed = sum(r["outcome"] == "passed" for r in rows)
     lines = [
@@ -99,7 +137,7 @@ def render(rows: list[dict[str, object]], records: list[dict[str, object]],
         lines.append(f"- **{scenario}**: " + ", ".join(f"{k}={v}" for k, v in rec.items()))
         if summary:
             lines += ["", "  ```", *[f"  {s}" for s in str(summary).splitlines()[-12:]], "  ```"]
-    lines += ["", POLICY, "## Load: soak and stress", ""]
+    lines += ["", *render_fuzz(fuzz), POLICY, "## Load: soak and stress", ""]
     if load is None:
         lines.append("Not run (`SOAK_MINUTES=0`) or it failed; see the command's output.")
     else:
@@ -128,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--soak-minutes", type=float, default=2.0)
     parser.add_argument("--soak-users", type=int, default=1000)
+    parser.add_argument("--fuzz-seconds", type=int, default=60, help="atheris, per target")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     args = parser.parse_args()
     started = time.monotonic()
@@ -136,11 +175,14 @@ def main() -> None:
         rows = run_tests(record, Path(tmp))
         records = [json.loads(line) for line in record.read_text().splitlines()] \
             if record.exists() else []  # fmt: skip
+        fuzz = run_fuzz(args.fuzz_seconds, Path(tmp) / "fuzz.json")
         load = run_soak(args.soak_minutes, args.soak_users, Path(tmp) / "soak.json")
     args.output.write_text(render(rows, records, load, args.soak_minutes,
-                                  time.monotonic() - started))  # fmt: skip
+                                  time.monotonic() - started, fuzz))  # fmt: skip
     print(f"wrote {args.output}")
-    sys.exit(0 if all(r["outcome"] in ("passed", "skipped") for r in rows) else 1)
+    ok = all(r["outcome"] in ("passed", "skipped") for r in rows) and not any(
+        r["crash"] for r in fuzz)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from forgekit.errors import PROBLEM_RESPONSES, install_error_handlers
 from forgekit.identity.browser import browser_router
 from forgekit.identity.deps import principal_rate_key
 from forgekit.identity.mfa.router import mfa_router
+from forgekit.identity.openapi import document_optional_auth
 from forgekit.identity.router import auth_router, teams_router
 from forgekit.observability.health import router as health_router
 from forgekit.observability.logging import configure_logging
@@ -105,6 +106,7 @@ def create_app(
     app.state.rate_limiter = rt.rate_limiter
     app.state.rate_limit_key = principal_rate_key
     install_error_handlers(app)
+    document_optional_auth(app)
 
     app.include_router(health_router)
     app.include_router(auth_router)

@@ -36,8 +36,16 @@ def add_role_commands(
         """Run the API (and, on embedded defaults, the workers in-process)."""
         import uvicorn
 
+        from forgekit.http_guard import HttpLimits, guarded_protocol
+
         product = load_product()
         settings = product.settings()
+        kit = settings.kit()
+        limits = HttpLimits(
+            head_timeout_s=kit.http_head_timeout_s, max_head_bytes=kit.http_max_head_bytes,
+            max_headers=kit.http_max_headers, body_timeout_s=kit.http_body_timeout_s,
+            body_min_rate_bps=kit.http_body_min_rate_bps,
+        )  # fmt: skip
         bind_host, bind_port = host or settings.host, port or settings.port
         typer.echo(
             f"{title} is serving on http://{bind_host}:{bind_port}  (docs: /docs)",
@@ -53,6 +61,9 @@ def add_role_commands(
             log_config=None,
             access_log=False,
             proxy_headers=True,
+            # Slowloris and oversized heads are bounded per connection (forgekit.http_guard).
+            http=guarded_protocol(limits),
+            timeout_keep_alive=kit.http_keep_alive_s,
         )
 
     def migrate(

@@ -100,6 +100,18 @@ class ForgeSettings(BaseSettings):
     cors_allow_credentials: bool = False
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 50 * 1_048_576
+    #: Slow and oversized requests (``forgekit.http_guard``, applied by ``<product> serve``):
+    #: a request's head (request line and headers) must arrive within ``http_head_timeout_s``
+    #: and stay within ``http_max_head_bytes`` and ``http_max_headers`` (else 408 / 431); its
+    #: body must arrive within ``http_body_timeout_s`` plus one second per
+    #: ``http_body_min_rate_bps`` bytes received (a slow upload gets 408); an idle keep-alive
+    #: connection is closed after ``http_keep_alive_s``.
+    http_head_timeout_s: float = 10.0
+    http_max_head_bytes: int = 65_536
+    http_max_headers: int = 100
+    http_body_timeout_s: float = 20.0
+    http_body_min_rate_bps: int = 1024
+    http_keep_alive_s: int = 5
 
     # Email: empty SMTP host means the file sink in the data directory.
     smtp_host: str = ""

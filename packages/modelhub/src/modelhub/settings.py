@@ -99,6 +99,8 @@ class ModelhubSettings(ProductSettings):
     job_retention_s: int = 7 * 24 * 3600
     #: How often the janitor deletes expired jobs.
     job_janitor_interval_s: float = 300.0
+    #: Tests only: the job runner hangs once a job is running (so a test can kill it there).
+    job_halt_when_running: bool = False
     #: Completion webhooks may target private networks (tests, on-premise installs only).
     callbacks_allow_private_networks: bool = False
     callback_timeout_s: float = 10.0

@@ -7,6 +7,7 @@ anything else (a crash, a file written outside the staging tree, invalid JSON) i
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tarfile
@@ -133,3 +134,62 @@ def test_webhook_signature_parsing_never_crashes(header: str, body: bytes, secre
     assert verify_signature(secret, body, header) in (True, False)
     forged = header + "," + signature_header(secret + "x", body)
     assert verify_signature(secret, body, forged) is False or "v1=" in header
+
+
+# Regressions found by the coverage-guided fuzzer (scripts/atheris_fuzz.py), which hypothesis'
+# random search had not reached.
+def test_lone_carriage_returns_end_lines_in_the_file_front() -> None:
+    config = config_from_table({"disable": ["mypy", "ruff"]}, root=Path("."))
+    plan = build_plan(get_registry().analyzers.values(), config.settings)
+    for data in (b"\r\r3", b"x = 1\r\ry = 2\r# c\r"):  # an IndexError before the fix
+        report = analyze_bytes(data, "m.py", config.settings, plan)
+        assert report.status == "ok", (data, report.findings)
+
+
+def test_zip_member_name_flagged_utf8_but_invalid_is_refused_cleanly() -> None:
+    good = _zip([("\u00e9.py", b"x = 1\n")])  # zipfile flags the name UTF-8: b"\xc3\xa9.py"
+    bad = good.replace(b"\xc3\xa9.py", b"\xff\xfe.py")
+    assert bad != good
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(ProblemError) as refused:
+        stage_upload(io.BytesIO(bad), size=len(bad), filename="up.zip", path=None,
+                     workdir=Path(tmp), limits=SMALL)  # fmt: skip
+    assert refused.value.status == 400, refused.value
+
+
+def test_zip_member_with_an_empty_name_is_refused_cleanly() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("e.py")
+        info.filename = ""  # zipfile refuses "" as a name but writes it from a ZipInfo
+        zf.writestr(info, b"x = 1\n")
+    bad = buf.getvalue()
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(ProblemError) as refused:
+        stage_upload(io.BytesIO(bad), size=len(bad), filename="up.zip", path=None,
+                     workdir=Path(tmp), limits=SMALL)  # fmt: skip
+    assert refused.value.status == 400, refused.value
+
+
+#: A zip atheris forged whose member offset makes zipfile seek before the file's start.
+NEGATIVE_SEEK_ZIP = base64.b64decode(
+    "H4sDBBQAAAAAAMlRg107ifaLBgAAAAYAAAAEAAAAYS5weXggPSAxClBLAwQUAAAAAADJUYNdpuQ0XRYAAAAWAAAACAAAAHBrZy9iLnB5ZGVmIAAAAHBrZy9iLnB5dGVmIGYoKToKICAgIHJldHVybiAyClBLAwQUAAAAAADJUYNdXQmHawYAAAAGAAAACAAAAC4uL3VwLnB5eSA9IDIKUEsBAhQDFAAAAAAAyVGDXTuJ9osGAAAABgAAAAQAAAAAAAAAAAAAAIABAAAAAGEucHlQSwECFAMUAAAAAADJUYNdpuQ0TRYAAAAWAAAACAAAAAAAAAAAAAAAgAEoAAAAcGtnL2IucHlQSwECFAMUAAAAAADJUYNdXQmHawYAAAAGAAAACAAAAAAAAAAAAAAAgAFkAAAALi8udXBwLnlQSwUGAAAAAAMAAwCeAAAAZigpOgogICAgcmV0dXJuIDIKUEsDBBQAAAAAAMlRg11dCYdrBgAAAAYAAAAIAAAALi4vdXAucHl5ID0gMgpQSwECFAMUAAAAAAABAhQDFAAAAAAAyVGDXclRg107ifaLBgAAAAYAAAAEAAAAAAAAAAAAAAAAAAAAgJAAAAAAAA=="
+)
+
+
+def test_zip_member_at_a_negative_offset_is_refused_cleanly() -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(ProblemError) as refused:
+        stage_upload(io.BytesIO(NEGATIVE_SEEK_ZIP), size=len(NEGATIVE_SEEK_ZIP), filename="up.zip",
+                     path=None, workdir=Path(tmp), limits=SMALL)  # fmt: skip
+    assert refused.value.status == 400, refused.value
+
+
+#: A zip atheris forged whose zip64 record offset overflows a seek (OverflowError).
+OVERFLOW_SEEK_ZIP = base64.b64decode(
+    "UEsDS1BLBgcLBBQA/xQALv//////////UEsFBv//////////////MAqwUAAAACk="
+)
+
+
+def test_zip_with_an_overflowing_offset_is_refused_cleanly() -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(ProblemError) as refused:
+        stage_upload(io.BytesIO(OVERFLOW_SEEK_ZIP), size=len(OVERFLOW_SEEK_ZIP), filename="up.zip",
+                     path=None, workdir=Path(tmp), limits=SMALL)  # fmt: skip
+    assert refused.value.status == 400, refused.value

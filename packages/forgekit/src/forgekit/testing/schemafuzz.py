@@ -1,26 +1,38 @@
 """Schema fuzzing of a product's API: schemathesis against ``<product> serve``, authenticated.
 
 The product runs as its own process on the embedded defaults (a scratch data directory), so
-requests cross a real socket and every check sees exactly what a client would. The first user
-registered (the instance owner, who may call every operation) authenticates every request;
-the operations that would end that session are left out.
+requests cross a real socket and every check sees exactly what a client would. A user
+registered through the API authenticates every request; a product whose self-registered
+users may do little (a marketplace's consumers, a shop's customers) gives it a role
+(``user_values``) and seeds resources for it (``prepare``: an API key with the right scopes,
+an owner's model and version, and the path parameters naming them), so that most operations
+reach their handlers rather than 401/403/404. The operations that would end that session are
+left out. Each run also counts, from schemathesis' HAR report, the responses per operation
+by status class (``FuzzRun.shares``), to show how far the requests got.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
-import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from forgekit.identity.testing import DEFAULT_PASSWORD
-from forgekit.testing.servers import free_port
+from forgekit.testing.servers import serve_product
 
 #: Every check but two. ``positive_data_acceptance`` expects any schema-valid body to be
 #: accepted, and rules the schema cannot state (a password policy read from settings, "send
@@ -42,12 +54,44 @@ EXCLUDED_PATHS = r"^/(storage/|auth/(logout|session|password|verify-email))"
 
 
 @dataclass(frozen=True)
+class FuzzUser:
+    """The account the fuzzer authenticates as (registered through the API)."""
+
+    base: str
+    username: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Its login session's credential."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass(frozen=True)
+class FuzzSetup:
+    """What a product's ``prepare`` hands the run: the credential sent with every request
+    (an API key, say) and extra schemathesis TOML (``[parameters]`` naming seeded resources,
+    ``[[operations]]`` overrides)."""
+
+    headers: dict[str, str]
+    config: str = ""
+
+
+#: Seeds a product's resources as the fuzzing user; returns how to authenticate and where.
+Prepare = Callable[[httpx.Client, FuzzUser], FuzzSetup]
+
+
+@dataclass(frozen=True)
 class FuzzRun:
     """The outcome of one schemathesis run."""
 
     returncode: int
     output: str
     operations: int
+    #: ``"METHOD /template"`` → status class (``2xx``, ``401``, ``403``, ``404``, ``4xx``,
+    #: ``5xx``) → responses, from schemathesis' HAR report.
+    statuses: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def failures(self) -> str:
@@ -60,21 +104,56 @@ class FuzzRun:
         """The closing lines of schemathesis' report (its summary)."""
         return "\n".join(self.output.rstrip().splitlines()[-25:])
 
+    def shares(self) -> dict[str, object]:
+        """How far the requests got: operations answered 2xx at least once, operations
+        answered only 401/403, and each status class's share of all responses."""
+        total: Counter[str] = Counter()
+        for counts in self.statuses.values():
+            total.update(counts)
+        n = sum(total.values()) or 1
+        only_auth = [op for op, c in self.statuses.items() if set(c) <= {"401", "403"}]
+        return {
+            "operations_seen": len(self.statuses),
+            "operations_with_2xx": sum(1 for c in self.statuses.values() if c.get("2xx")),
+            "operations_only_401_403": len(only_auth),
+            "responses": sum(total.values()),
+            "response_share": {k: round(v / n, 3) for k, v in sorted(total.items())},
+        }
 
-def _wait_live(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    def table(self) -> str:
+        """One line per operation: its responses by status class."""
+        return "\n".join(f"{op}: " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+                         for op, c in sorted(self.statuses.items()))  # fmt: skip
 
 
-def _access_token(base: str) -> str:
+def _status_class(status: int) -> str:
+    if status in (401, 403, 404):
+        return str(status)
+    return f"{status // 100}xx"
+
+
+def tally_statuses(har: Path, paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Responses per operation of the schema (``paths``) and status class, from a HAR file;
+    probes with methods the schema does not name (the ``unsupported_method`` check) are left
+    out."""
+    # Literal segments first: ``/models/popular`` before ``/models/{owner}``.
+    templates = sorted(paths, key=lambda p: (p.count("{"), -len(p)))
+    patterns = [(t, re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$"))
+                for t in templates]  # fmt: skip
+    counts: dict[str, Counter[str]] = {}
+    for entry in json.loads(har.read_text())["log"]["entries"]:
+        path = urlsplit(entry["request"]["url"]).path
+        template = next((t for t, rx in patterns if rx.match(path)), path)
+        method = entry["request"]["method"]
+        if method.lower() not in paths.get(template, {}):
+            continue
+        op = f"{method} {template}"
+        counts.setdefault(op, Counter())[_status_class(int(entry["response"]["status"]))] += 1
+    return {op: dict(c) for op, c in counts.items()}
+
+
+def register_user(base: str) -> FuzzUser:
+    """Register a fresh account through the API and log it in."""
     name = f"fuzz{uuid.uuid4().hex[:8]}"
     password = DEFAULT_PASSWORD
     with httpx.Client(base_url=base, timeout=120) as client:
@@ -82,7 +161,19 @@ def _access_token(base: str) -> str:
                                             "password": password}).raise_for_status()  # fmt: skip
         token = client.post("/auth/login", data={"username": name, "password": password})
         token.raise_for_status()
-        return str(token.json()["access_token"])
+        return FuzzUser(base, name, password, str(token.json()["access_token"]))
+
+
+def set_user_row(workdir: Path, username: str, **values: object) -> None:
+    """Change the account's row in the served product's embedded database (``role``,
+    ``is_verified``): what an administrator or a clicked e-mail link would do."""
+    (db,) = (workdir / "data").glob("*.db")
+    columns = ", ".join(f"{name} = ?" for name in values)  # our own keyword names, not input
+    with closing(sqlite3.connect(db)) as conn, conn:
+        done = conn.execute(f"UPDATE users SET {columns} WHERE username = ?",  # noqa: S608
+                            [*values.values(), username])  # fmt: skip
+        if done.rowcount != 1:
+            raise AssertionError(f"no user {username!r} in {db}")
 
 
 def fuzz_product(
@@ -94,68 +185,84 @@ def fuzz_product(
     max_time_s: int | None = None,
     phases: str = "examples,coverage,fuzzing",
     seed: int = 1,
+    user_values: dict[str, object] | None = None,
+    prepare: Prepare | None = None,
+    env: dict[str, str] | None = None,
+    also_excluded: str = "",
 ) -> FuzzRun:
-    """Serve the product from ``workdir`` and run schemathesis over its OpenAPI schema.
+    """Serve the product from ``workdir`` (``env``: extra settings, a payment provider's
+    address, say) and run schemathesis over its OpenAPI schema.
+
+    The fuzzing user is registered through the API; ``user_values`` then changes its row
+    (a role, a verified address) and ``prepare`` seeds resources and names the credential
+    and path parameters the run uses (without it, the user's login session authenticates).
 
     Without ``max_time_s`` every phase runs once (``max_examples`` per operation), so the run
     covers every operation and ends when done; with it, schemathesis repeats fuzzing and
     stateful testing until the budget is spent (``make reliability``'s long run).
     """
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, f"{env_prefix}_DATA_DIR": str(workdir / "data"),
-           f"{env_prefix}_HOST": "127.0.0.1", f"{env_prefix}_PORT": str(port),
-           "FORGE_PASSWORD_HASH_TIME_COST": "1", "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
-           "FORGE_PASSWORD_HASH_PARALLELISM": "1", "FORGE_RATE_LIMIT_ENABLED": "false"}  # fmt: skip
-    log = workdir / "server.log"
-    python = sys.executable
-    subprocess.run([python, "-m", cli_module, "migrate"], env=env, check=True,  # noqa: S603
-                   capture_output=True)  # fmt: skip
-    with log.open("ab") as out:
-        proc = subprocess.Popen([python, "-m", cli_module, "serve"], env=env,  # noqa: S603
-                                stdout=out, stderr=out)  # fmt: skip
-    try:
-        _wait_live(base, proc, log)
+    with serve_product(cli_module, env_prefix, workdir, **(env or {})) as served:
+        base = served.base
         schema = httpx.get(f"{base}/openapi.json", timeout=60).json()
         operations = sum(len(v) for v in schema["paths"].values())
-        key = _access_token(base)
+        user = register_user(base)
+        if user_values:
+            set_user_row(workdir, user.username, **user_values)
+        setup = FuzzSetup(user.headers)
+        if prepare is not None:
+            with httpx.Client(base_url=base, timeout=120) as client:
+                setup = prepare(client, user)
+        python = sys.executable
         cli = shutil.which("schemathesis", path=str(Path(python).parent)) or "schemathesis"
         # One worker: hypothesis parses lambdas' source with ``ast`` to describe them, and on
         # CPython 3.11 two threads doing so can fail with "AST constructor recursion depth
         # mismatch" (seen as a schemathesis runtime error, not a failure of the API).
         config = workdir / "schemathesis.toml"
-        config.write_text(CONFIG)
+        config.write_text(CONFIG + setup.config)
+        headers = [arg for k, v in setup.headers.items() for arg in ("-H", f"{k}: {v}")]
+        har = workdir / "fuzz.har"
         done = subprocess.run(  # noqa: S603
-            [cli, "--config-file", str(config), "run", f"{base}/openapi.json",
-             "-H", f"Authorization: Bearer {key}",
-             "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
+            [cli, "--config-file", str(config), "run", f"{base}/openapi.json", *headers,
+             "--checks", "all", "--exclude-checks", ",".join(filter(None, (EXCLUDED_CHECKS,
+                                                                  also_excluded))),
              "--exclude-path-regex", EXCLUDED_PATHS, "--max-examples", str(max_examples),
              *(["--max-time", str(max_time_s)] if max_time_s else []),
              "--phases", phases, "--seed", str(seed),
              "--workers", "1", "--request-timeout", "30", "--no-color",
-             "--generation-deterministic"],
+             "--generation-deterministic", "--report", "har", "--report-har-path", str(har)],
             capture_output=True, text=True, check=False, timeout=(max_time_s or 900) + 120,
             cwd=workdir,
         )  # fmt: skip
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return FuzzRun(done.returncode, done.stdout + done.stderr, operations)
+    statuses = tally_statuses(har, schema["paths"]) if har.exists() else {}
+    return FuzzRun(done.returncode, done.stdout + done.stderr, operations, statuses)
 
 
-def assert_schema_holds(cli_module: str, env_prefix: str, workdir: Path, scenario: str) -> None:
+def assert_schema_holds(
+    cli_module: str,
+    env_prefix: str,
+    workdir: Path,
+    scenario: str,
+    *,
+    user_values: dict[str, object] | None = None,
+    prepare: Prepare | None = None,
+    env: dict[str, str] | None = None,
+    also_excluded: str = "",
+) -> FuzzRun:
     """A product's schemathesis test: run it, record what it counted, fail on any failure.
 
     ``FORGE_FUZZ_PHASES`` chooses the phases (``make reliability`` adds ``stateful``) and
-    ``FORGE_FUZZ_MAX_TIME`` a time budget to keep fuzzing for (none in ``make test``).
+    ``FORGE_FUZZ_MAX_TIME`` a time budget to keep fuzzing for (none in ``make test``);
+    ``also_excluded`` names checks a product turns off beyond :data:`EXCLUDED_CHECKS` (each
+    caller says why).
     """
     from forgekit.testing.faults import record
 
     phases = os.environ.get("FORGE_FUZZ_PHASES", "examples,coverage,fuzzing")
     budget = int(os.environ.get("FORGE_FUZZ_MAX_TIME", "0")) or None
-    run = fuzz_product(cli_module, env_prefix, workdir, phases=phases, max_time_s=budget)
-    record(scenario, operations=run.operations, returncode=run.returncode, summary=run.summary)
+    run = fuzz_product(cli_module, env_prefix, workdir, phases=phases, max_time_s=budget,
+                       user_values=user_values, prepare=prepare, env=env,
+                       also_excluded=also_excluded)  # fmt: skip
+    record(scenario, operations=run.operations, returncode=run.returncode, **run.shares(),
+           summary=run.summary)  # fmt: skip
     assert run.returncode == 0, run.failures
+    return run

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -71,3 +77,66 @@ def require_real_servers() -> RealServers:
             pytrace=False,
         )
     return servers
+
+
+@dataclass
+class ServedProduct:
+    """A product's ``serve`` running as its own process on the embedded defaults."""
+
+    base: str
+    workdir: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes]
+
+
+def product_env(env_prefix: str, workdir: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a product process on scratch embedded backends in ``workdir``
+    (cheap password hashing, rate limits off: tests drive it hard)."""
+    return {**os.environ, f"{env_prefix}_DATA_DIR": str(workdir / "data"),
+            f"{env_prefix}_HOST": "127.0.0.1", f"{env_prefix}_PORT": str(port),
+            "FORGE_PASSWORD_HASH_TIME_COST": "1", "FORGE_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "FORGE_PASSWORD_HASH_PARALLELISM": "1", "FORGE_RATE_LIMIT_ENABLED": "false",
+            **extra}  # fmt: skip
+
+
+def _wait_live(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def serve_product(
+    cli_module: str, env_prefix: str, workdir: Path, **extra_env: str
+) -> Iterator[ServedProduct]:
+    """Migrate and run ``python -m <cli_module> serve`` (the real uvicorn process, as deployed)
+    on a free port; wait until ``/live`` answers; terminate it on exit."""
+    port = free_port()
+    env = product_env(env_prefix, workdir, port, **extra_env)
+    python = sys.executable
+    subprocess.run([python, "-m", cli_module, "migrate"], env=env, check=True,  # noqa: S603
+                   capture_output=True)  # fmt: skip
+    log = workdir / "server.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([python, "-m", cli_module, "serve"], env=env,  # noqa: S603
+                                stdout=out, stderr=out)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_live(base, proc, log)
+        yield ServedProduct(base, workdir, env, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)

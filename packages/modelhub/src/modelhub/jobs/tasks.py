@@ -96,6 +96,10 @@ class JobRunner:
         if job is None or job.status not in (JobStatus.QUEUED.value, JobStatus.RUNNING.value):
             return
         await self._start(session, job.id)
+        if self.runtime.app_settings.job_halt_when_running:
+            # Tests kill the worker here (MODELHUB_JOB_HALT_WHEN_RUNNING); never in production.
+            log.warning("job %s halted while running (test hook)", job.id)
+            await asyncio.Event().wait()
         result, error, compute_ms = await self._run(session, job)
         now = utcnow()
         status = JobStatus.SUCCEEDED if error is None else JobStatus.FAILED

@@ -236,6 +236,9 @@ def _zip_declared_entries(fh: BinaryIO, size: int) -> int | None:
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
+    if not info.filename:
+        # zipfile's is_dir() indexes the name's last character (found by atheris).
+        raise InvalidArchive("The archive is corrupt: a member has an empty name.")
     if info.flag_bits & _UTF8_FLAG:
         return info.filename
     # Without the UTF-8 flag zipfile decodes as cp437, which accepts any bytes; recover the
@@ -410,6 +413,9 @@ def stage_upload(
             _stage_tar(fh, kind == "tar.gz", stager)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
         raise InvalidArchive(f"The archive is corrupt: {exc}.") from None
-    except (zlib.error, EOFError, NotImplementedError, struct.error) as exc:
+    # ValueError and OverflowError, found by atheris: zipfile decodes names flagged UTF-8 as it
+    # opens the archive (UnicodeDecodeError); a forged offset is negative or past any seek.
+    except (zlib.error, EOFError, NotImplementedError, struct.error, ValueError,
+            OverflowError) as exc:  # fmt: skip
         raise InvalidArchive(f"The archive cannot be read: {exc or type(exc).__name__}.") from None
     return stager.finish()

@@ -23,13 +23,14 @@ class LineAdd(_Strict):
     """``POST /api/v1/cart/lines``: add units of a variant."""
 
     variant_id: uuid.UUID
-    quantity: int = Field(default=1, ge=1, le=1000)
+    # Strict: lax validation took ``false``/``true`` as 0/1 (found by schemathesis).
+    quantity: int = Field(default=1, ge=1, le=1000, strict=True)
 
 
 class LineSet(_Strict):
     """``PUT /api/v1/cart/lines/{variant_id}``: set the quantity (0 removes the line)."""
 
-    quantity: int = Field(ge=0, le=1000)
+    quantity: int = Field(ge=0, le=1000, strict=True)
 
 
 class CartMerge(_Strict):

@@ -67,9 +67,10 @@ class DiscountCreate(_Strict):
     code: DiscountCode
     kind: DiscountKind
     #: Basis points for a percentage (1500 = 15 %), minor units for a fixed amount.
-    value: int = Field(default=0, ge=0, le=10**12)
+    # Strict: lax validation took ``true`` as 1 (found by schemathesis).
+    value: int = Field(default=0, ge=0, le=10**12, strict=True)
     currency: Currency | None = None
-    max_uses: int | None = Field(default=None, ge=1)
+    max_uses: int | None = Field(default=None, ge=1, strict=True)
     expires_at: datetime | None = None
 
     @model_validator(mode="after")

@@ -156,8 +156,13 @@ def _logical_piece(piece: list[int], last: bool) -> int:
     return 1 if piece else 0
 
 
+_ANY_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _source_lines(text: str) -> list[str]:
-    lines = text.split("\n")
+    # Rows as the tokenizer numbers them: a lone "\r" ends a line too (old Mac files; atheris
+    # found that counting only "\n" left token rows past the last line, an IndexError).
+    lines = text.split("\n") if "\r" not in text else _ANY_LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()
     return lines
