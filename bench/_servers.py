@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import asyncpg
@@ -90,6 +90,32 @@ def wait_live(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError(f"server at {base} did not start")
         time.sleep(0.3)
+
+
+def latency_table(
+    kinds: Sequence[str],
+    lat: Mapping[str, list[float]],
+    errors: Mapping[str, Mapping[str, int]],
+    elapsed: float,
+    label: str,
+    width: int,
+) -> list[float]:
+    """Print requests, p50/p95/p99 (ms) and errors per kind of a load mix, then all of them
+    with the request rate; return every sample."""
+    print(f"{label:<{width}}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    every: list[float] = []
+    for kind in kinds:
+        samples = lat[kind]
+        every += samples
+        p50, p95, p99 = percentiles(samples)
+        n_err = sum(errors[kind].values())
+        print(f"{kind:<{width}}{len(samples):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{n_err:>8}"
+              + (f"  {dict(errors[kind])}" if n_err else ""))  # fmt: skip
+    p50, p95, p99 = percentiles(every)
+    total_err = sum(sum(e.values()) for e in errors.values())
+    print(f"{'all':<{width}}{len(every):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{total_err:>8}"
+          f"   {len(every) / elapsed:.1f} requests/s")  # fmt: skip
+    return every
 
 
 def percentiles(samples: Sequence[float]) -> tuple[float, float, float]:

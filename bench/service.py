@@ -36,7 +36,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import httpx
-from _servers import bench_env, percentiles, pyforge_server, scratch_postgres
+from _servers import bench_env, latency_table, pyforge_server, scratch_postgres
 
 from forgekit.testing.servers import free_port
 
@@ -166,19 +166,7 @@ async def _drive_users(base: str, users: int, duration: float, accounts: list[di
     elapsed = time.monotonic() - started
     cpu = time.process_time() - cpu0
     print(f"\nphase 1: {users} users, think 1-3 s, {elapsed:.0f} s, 2 API processes")
-    print(f"{'task':<16}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    every: list[float] = []
-    for kind, _ in MIX:
-        samples = lat[kind]
-        every += samples
-        p50, p95, p99 = percentiles(samples)
-        n_err = sum(errors[kind].values())
-        print(f"{kind:<16}{len(samples):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{n_err:>8}"
-              + (f"  {dict(errors[kind])}" if n_err else ""))  # fmt: skip
-    p50, p95, p99 = percentiles(every)
-    total_err = sum(sum(e.values()) for e in errors.values())
-    print(f"{'all':<16}{len(every):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{total_err:>8}"
-          f"   {len(every) / elapsed:.1f} requests/s")  # fmt: skip
+    every = latency_table([kind for kind, _ in MIX], lat, errors, elapsed, "task", 16)
     per_req = 1000 * cpu / max(1, len(every))
     print(f"  load generator: {cpu:.1f} s CPU = {100 * cpu / elapsed:.0f}% of one core,"
           f" {per_req:.2f} ms per request")  # fmt: skip

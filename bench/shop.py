@@ -38,7 +38,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from _servers import bench_env, percentiles, scratch_postgres, wait_live
+from _servers import bench_env, latency_table, scratch_postgres, wait_live
 from service import _pin_to_last_core
 
 from forgekit.testing.servers import free_port
@@ -189,19 +189,7 @@ def _report(users: int, elapsed: float, lat: dict[str, list[float]],
             errors: dict[str, dict[str, int]], outcomes: dict[int, int],
             cpu: float) -> None:  # fmt: skip
     print(f"\n{users} shoppers, think 1-3 s, {elapsed:.0f} s, 2 API processes + 1 worker")
-    print(f"{'class':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    every: list[float] = []
-    for kind, _ in MIX:
-        samples = lat[kind]
-        every += samples
-        p50, p95, p99 = percentiles(samples)
-        n_err = sum(errors[kind].values())
-        print(f"{kind:<10}{len(samples):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{n_err:>8}"
-              + (f"  {dict(errors[kind])}" if n_err else ""))  # fmt: skip
-    p50, p95, p99 = percentiles(every)
-    total_err = sum(sum(e.values()) for e in errors.values())
-    print(f"{'all':<10}{len(every):>9}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{total_err:>8}"
-          f"   {len(every) / elapsed:.1f} requests/s")  # fmt: skip
+    latency_table([kind for kind, _ in MIX], lat, errors, elapsed, "class", 10)
     attempts = sum(outcomes.values())
     ordered = outcomes.get(201, 0)
     share = 100 * ordered / attempts if attempts else 0.0
