@@ -17,6 +17,7 @@ from shop.payments.models import Payment, ProcessedEvent
 from shop.testing import (
     ADDRESS,
     anonymous_cart,
+    app_paying_through,
     make_channel,
     make_product,
     staff_user,
@@ -26,7 +27,6 @@ from sqlalchemy import func, select
 
 from forgekit.identity.testing import TestUser, register_and_login
 from forgekit.runtime import Runtime
-from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
 from forgekit.testing.payments import FakeProvider, payment_provider  # noqa: F401
 
@@ -37,17 +37,7 @@ VISA = {"payment_method": "pm_card_visa"}
 
 @pytest.fixture
 def app_factory(payment_provider: FakeProvider):  # noqa: F811
-    from shop.app import create_app
-    from shop.settings import ShopSettings
-
-    def build(settings: ForgeSettings) -> FastAPI:
-        return create_app(settings, ShopSettings(
-            _env_file=None, demo_catalogue=False, payments_url=payment_provider.base_url,
-            payments_api_key=payment_provider.api_key,
-            payments_webhook_secret=payment_provider.webhook_secret, payments_timeout_s=5,
-        ))  # fmt: skip
-
-    return build
+    return app_paying_through(payment_provider)
 
 
 async def _until(check: Any, what: str, timeout_s: float = 60.0) -> Any:

@@ -3,10 +3,10 @@ returned units go back on hand in the warehouse they shipped from."""
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from shop.testing import (
     ADDRESS,
     anonymous_cart,
+    app_paying_through,
     make_channel,
     make_product,
     staff_user,
@@ -14,7 +14,6 @@ from shop.testing import (
 )
 
 from forgekit.runtime import Runtime
-from forgekit.settings import ForgeSettings
 from forgekit.testing.payments import FakeProvider, payment_provider  # noqa: F401
 
 PROBLEM = "application/problem+json"
@@ -22,17 +21,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def app_factory(payment_provider: FakeProvider):  # noqa: F811
-    from shop.app import create_app
-    from shop.settings import ShopSettings
-
-    def build(settings: ForgeSettings) -> FastAPI:
-        return create_app(settings, ShopSettings(
-            _env_file=None, demo_catalogue=False, payments_url=payment_provider.base_url,
-            payments_api_key=payment_provider.api_key,
-            payments_webhook_secret=payment_provider.webhook_secret, payments_timeout_s=5,
-        ))  # fmt: skip
-
-    return build
+    return app_paying_through(payment_provider)
 
 
 async def _levels(client: httpx.AsyncClient, headers: dict, variant: str) -> dict:

@@ -14,13 +14,19 @@ from shop.inventory.models import Reservation
 from shop.inventory.tasks import ReservationSweep
 from shop.orders.models import Order
 from shop.payments.models import Payment, ProcessedEvent
-from shop.testing import ADDRESS, make_channel, make_product, staff_user, stock_variant
+from shop.testing import (
+    ADDRESS,
+    app_paying_through,
+    make_channel,
+    make_product,
+    staff_user,
+    stock_variant,
+)
 from sqlalchemy import func, select, update
 
 from forgekit.db.base import utcnow
 from forgekit.identity.testing import TestUser, register_and_login, sink_messages
 from forgekit.runtime import Runtime
-from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
 from forgekit.testing.payments import FakeProvider, payment_provider  # noqa: F401
 
@@ -29,23 +35,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def app_factory(payment_provider: FakeProvider):  # noqa: F811
-    from shop.app import create_app
-    from shop.settings import ShopSettings
-
-    def build(settings: ForgeSettings) -> FastAPI:
-        return create_app(
-            settings,
-            ShopSettings(
-                _env_file=None,
-                demo_catalogue=False,
-                payments_url=payment_provider.base_url,
-                payments_api_key=payment_provider.api_key,
-                payments_webhook_secret=payment_provider.webhook_secret,
-                payments_timeout_s=5,
-            ),
-        )
-
-    return build
+    return app_paying_through(payment_provider)
 
 
 @pytest.fixture

@@ -221,3 +221,20 @@ async def delivered_order(
         await client.get(f"/api/v1/orders/{oid}", headers=staff.headers)
     ).json()
     return fresh
+
+
+def app_paying_through(provider: Any) -> Any:
+    """An ``app_factory`` for the kit's test fixtures: the shop without its demo catalogue,
+    paying through ``provider`` (a :class:`forgekit.testing.payments.FakeProvider`)."""
+    from forgekit.settings import ForgeSettings
+    from shop.app import create_app
+    from shop.settings import ShopSettings
+
+    def build(settings: ForgeSettings) -> Any:
+        return create_app(settings, ShopSettings(
+            _env_file=None, demo_catalogue=False, payments_url=provider.base_url,
+            payments_api_key=provider.api_key, payments_webhook_secret=provider.webhook_secret,
+            payments_timeout_s=5,
+        ))  # fmt: skip
+
+    return build
