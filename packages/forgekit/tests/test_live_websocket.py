@@ -28,7 +28,9 @@ from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import receive_json as recv
 from forgekit.testing.loopback import serve_asgi
 
-LIVE = LiveSettings(ping_interval_s=0.3, auth_timeout_s=0.5, recheck_interval_s=0.3,
+# The auth timeout is long enough for a busy machine to get the first message through (0.5 s
+# closed a CI run's authenticated connection before its auth message was read).
+LIVE = LiveSettings(ping_interval_s=0.3, auth_timeout_s=3.0, recheck_interval_s=0.3,
                     send_queue_size=4)
 
 
@@ -119,7 +121,7 @@ async def test_first_message_auth_and_timeout(
         assert await recv(ws) == {"type": "pong"}
     async with connect(ws_url, open_timeout=30) as ws:
         with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(ws.recv(), 60)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
 
 
