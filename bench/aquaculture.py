@@ -5,15 +5,19 @@ move with the neighbours' load, CPU per request much less); plus the model card'
 accuracy on the generated species and, trained here, on the real-photo stand-in set
 (scikit-image's sample photographs as classes; needs the `train` extra).
 
-The API is `aquaculture serve --workers N` on the embedded defaults (SQLite, local storage) in a
-scratch directory, by default one API process per core (`--api-workers 2` on this 2-core
-machine, as a pod per core would run it); a batch of b images is one upload (a .zip for b > 1),
-sent by 4 concurrent clients. Server CPU is summed over the whole process tree.
-`AQUA_BATCH_INLINE_MAX=32` keeps 32-image batches inline (the default
+The API is `aquaculture serve --workers N` in a scratch directory, on each backend asked for:
+the embedded defaults (SQLite, local storage) and the servers a farm deploys (a scratch
+PostgreSQL database, Redis, RabbitMQ; local storage). SQLite has one write lock for all API
+processes, so with concurrent clients its small-batch latency is the lock's queue; PostgreSQL
+is the answer for concurrency. It runs by default one API process per core
+(`--api-workers 2` on this 2-core machine, as a pod per core would run it); a batch of b
+images is one upload (a .zip for b > 1), sent by 4 concurrent clients. Server CPU is summed
+over the whole process tree. `AQUA_BATCH_INLINE_MAX=32` keeps 32-image batches inline (the default
 sends batches over 20 to the worker as jobs). The direct peer is the shipped ONNX model in
 ONNX Runtime with one intra-op thread, as the server runs it. Nothing here is asserted.
 
     .venv/bin/python bench/aquaculture.py [--images 256] [--repeat 3] [--no-stand-in]
+        [--backends embedded,servers]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -42,6 +47,9 @@ from aquaculture.classifier.registry import DEFAULT_MODEL_DIR  # noqa: E402
 from aquaculture.testing import fish_png  # noqa: E402
 
 from forgekit.testing.servers import free_port  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _servers import bench_env, scratch_postgres  # noqa: E402
 
 BATCHES = (1, 8, 32)
 CLIENTS = 4
@@ -143,7 +151,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def through_api(
-    images: list[bytes], repeat: int, api_workers: int
+    images: list[bytes], repeat: int, api_workers: int, backend_env: dict[str, str]
 ) -> dict[int, tuple[float, float, float]]:
     """Start the server; run every batch size ``repeat`` times; stop it. Per batch size, the
     medians of ``(images/s, p95 ms per image, server CPU ms per request)``."""
@@ -157,6 +165,7 @@ def through_api(
             FORGE_RATE_LIMIT_ENABLED="false",
             FORGE_LOG_LEVEL="WARNING",
         )
+        env.update(backend_env)
         cmd = [sys.executable, "-m", "aquaculture.cli"]
         subprocess.run([*cmd, "migrate"], env=env, cwd=tmp, check=True, capture_output=True)
         proc = subprocess.Popen(
@@ -248,23 +257,35 @@ def main() -> None:
     parser.add_argument(
         "--api-workers", type=int, default=os.cpu_count() or 1, help="API processes (one per core)"
     )
+    parser.add_argument(
+        "--backends", default="embedded,servers", help="embedded (SQLite) and/or servers (PG)"
+    )
     args = parser.parse_args()
     card = json.loads((DEFAULT_MODEL_DIR / "card.json").read_text())
     images = [fish_png(i % 6, seed=1000 + i, size=96) for i in range(args.images)]
     direct = onnx_direct(images, card["input_size"])
-    api = through_api(images, args.repeat, args.api_workers)
+    results = {}
+    for backend in args.backends.split(","):
+        if backend == "embedded":
+            results[backend] = through_api(images, args.repeat, args.api_workers, {})
+        else:
+            with scratch_postgres("bench_aqua") as db_url:
+                env = bench_env(db_url, uuid.uuid4().hex[:8])
+                env.pop("PYFORGE_DATA_DIR")
+                results[backend] = through_api(images, args.repeat, args.api_workers, env)
     print(
         f"{args.images} synthetic 96px PNGs; model {card['version']} ({card['input_size']}px), "
         f"{os.cpu_count()} CPUs, {args.api_workers} API process(es), {CLIENTS} clients; API "
         f"figures are medians of {args.repeat} runs, CPU is the server's (every process and "
         f"thread) per request; load average {os.getloadavg()[0]:.1f}"
     )
-    head = ("batch", "API img/s", "API p95 ms/img", "API CPU ms/req", "ORT img/s",
+    head = ("backend", "batch", "API img/s", "API p95 ms/img", "API CPU ms/req", "ORT img/s",
             "ORT p95 ms/img", "API/ORT img/s")  # fmt: skip
     print(" | ".join(f"{h:>14}" for h in head))
-    for b in BATCHES:
-        row = (b, *api[b], *direct[b], api[b][0] / direct[b][0])
-        print(" | ".join(f"{v:>14.2f}" if isinstance(v, float) else f"{v:>14}" for v in row))
+    for backend, api in results.items():
+        for b in BATCHES:
+            row = (backend, b, *api[b], *direct[b], api[b][0] / direct[b][0])
+            print(" | ".join(f"{v:>14.2f}" if isinstance(v, float) else f"{v:>14}" for v in row))
     m = card["metrics"]
     print(
         "model card (generated species, held-out sources): test accuracy "
