@@ -20,6 +20,7 @@ from aquaculture.observations.schemas import (
 )
 from aquaculture.observations.service import Upload, observations, parse_when
 from aquaculture.runtime import AquaRuntimeDep
+from forgekit.csv_export import CSV_RESPONSES, csv_response
 from forgekit.deps import SessionDep
 from forgekit.errors import PayloadTooLarge
 from forgekit.identity.deps import CurrentPrincipal
@@ -101,9 +102,7 @@ async def list_observations(
 
 
 @router.get(
-    FARM + "/observations.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    FARM + "/observations.csv", response_class=Response, responses=CSV_RESPONSES
 )
 async def export_observations(
     farm_id: uuid.UUID,
@@ -120,11 +119,7 @@ async def export_observations(
     """The filtered history as CSV."""
     f = _filter(tank_id, species, unsure, labelled, since, until)
     text = await observations.export_csv(session, principal, farm_id, f, limit)
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="observations.csv"'},
-    )
+    return csv_response(text, "observations.csv")
 
 
 @router.get(FARM + "/tanks/{tank_id}/species-counts")

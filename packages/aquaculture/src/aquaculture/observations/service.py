@@ -4,7 +4,6 @@ CSV export, labels; batch jobs for the worker role."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import logging
 import uuid
@@ -45,6 +44,7 @@ from aquaculture.observations.schemas import (
 from aquaculture.permissions import Permission
 from aquaculture.runtime import AquacultureRuntime
 from aquaculture.settings import AquacultureSettings
+from forgekit.csv_export import csv_text
 from forgekit.db.base import utcnow
 from forgekit.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from forgekit.events.outbox import enqueue
@@ -298,12 +298,7 @@ class ObservationService:
         await authorize(session, principal, farm_id, Permission.FARM_READ)
         repo = ObservationRepository(session)
         rows = await repo.all(repo.history(farm_id, f).limit(limit))
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow([_cell(getattr(r, c)) for c in CSV_COLUMNS])
-        return out.getvalue()
+        return csv_text(CSV_COLUMNS, ([getattr(r, c) for c in CSV_COLUMNS] for r in rows))
 
     async def counts(
         self,
@@ -455,14 +450,6 @@ def _period(at: datetime, bucket: str) -> str:
         year, week, _ = at.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{at:%Y-%m-%d}"
-
-
-def _cell(value: object) -> str:
-    text = (
-        value.isoformat() if isinstance(value, datetime) else ("" if value is None else str(value))
-    )
-    # CSV injection: a spreadsheet runs cells starting with these as formulas.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def parse_when(value: str | None, field: str) -> datetime | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from forgekit.csv_export import FORMULA_PREFIXES
 from forgekit.errors import Unprocessable
 from shop.catalogue.schemas import ProductCreate, VariantCreate
 
@@ -35,7 +36,7 @@ COLUMNS = ("slug", "name", "description", "category", "attributes", "published",
 MAX_CELL = 20_000
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 #: First characters that make a spreadsheet run a cell as a formula.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = FORMULA_PREFIXES
 
 
 class RowError(ValueError):
@@ -259,8 +260,3 @@ def count_rows(text: str, max_rows: int) -> int:
     return rows
 
 
-def csv_line(values: list[str]) -> str:
-    """One CSV line, with cells a spreadsheet would run as a formula neutralised."""
-    out = io.StringIO()
-    csv.writer(out).writerow(["'" + v if v[:1] in _FORMULA else v for v in values])
-    return out.getvalue()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile, status
+from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from forgekit.csv_export import CSV_RESPONSES, csv_response
 from forgekit.deps import SessionDep
 from forgekit.errors import PayloadTooLarge
 from forgekit.identity.deps import require_scopes
@@ -46,17 +47,13 @@ async def import_status(job_id: uuid.UUID, _: Staff, session: SessionDep) -> Imp
 
 
 @router.get(
-    "/export.csv", response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
-)  # fmt: skip
+    "/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSES
+)
 async def export_catalogue(
     _: Staff, runtime: ShopRuntimeDep, session: SessionDep
-) -> StreamingResponse:
+) -> Response:
     """Every live product and variant in the import's format, streamed."""
     # The request's session (the auth lookup) would stay open while the body streams; on
     # SQLite it holds the write lock the export's own page reads then wait for.
     await session.close()
-    return StreamingResponse(
-        export_rows(runtime.db), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="catalogue.csv"'},
-    )  # fmt: skip
+    return csv_response(export_rows(runtime.db), "catalogue.csv")

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forgekit.csv_export import csv_line
 from forgekit.db import Database
 from forgekit.db.base import utcnow
 from forgekit.errors import NotFound, Unprocessable
@@ -152,7 +153,7 @@ async def export_rows(db: Database) -> AsyncIterator[str]:
     async with db.session() as session:
         rows = await session.execute(select(Channel.code, Channel.id).order_by(Channel.code))
         channels = [(code, cid) for code, cid in rows.all()]
-    yield csvformat.csv_line([*csvformat.COLUMNS, *(f"price_{c}" for c, _ in channels)])
+    yield csv_line([*csvformat.COLUMNS, *(f"price_{c}" for c, _ in channels)])
     after: uuid.UUID | None = None
     while True:
         async with db.session() as session:
@@ -188,7 +189,7 @@ async def _product_lines(
     category = await session.get(Category, product.category_id) if product.category_id else None
     head = [product.slug, product.name, product.description, category.slug if category else "",
             _pairs(product.attributes), "true" if product.published_at else "false"]  # fmt: skip
-    return [csvformat.csv_line([
+    return [csv_line([
         *head, v.sku, v.name, str(v.weight_grams), _pairs(v.attributes),
         *(str(prices.get((v.id, cid), "")) for _, cid in channels),
     ]) for v in variants]  # fmt: skip
