@@ -34,7 +34,6 @@ from shop.ml.fraud.rules import RuleHit, RulesEngine
 from shop.ml.models import MlModelVersion
 from shop.ml.recs.data import Catalogue
 from shop.ml.recs.popularity import popular_in_category
-from shop.ml.sentiment.data import LABELS
 from shop.ml.training import repository
 from shop.ml.training.trainers import KINDS
 
@@ -132,7 +131,7 @@ class SentimentModel:
     served: ServedModel
 
     async def probabilities(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) probabilities in :data:`LABELS` order."""
+        """(n, 3) probabilities in :data:`shop.ml.sentiment.data.LABELS` order."""
         batch = np.asarray(texts, dtype=object).reshape(-1, 1)
         out = await self.served.infer({"text": batch})
         return np.asarray(out["probabilities"], dtype=np.float64)
@@ -279,8 +278,3 @@ class MlServing:
 
 def _synthetic(version: MlModelVersion) -> bool:
     return bool(version.card["data"]["synthetic"])
-
-
-def label_probabilities(row: np.ndarray) -> dict[str, float]:
-    """Probabilities by label name."""
-    return {label: round(float(v), 4) for label, v in zip(LABELS, row, strict=True)}
