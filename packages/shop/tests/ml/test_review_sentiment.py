@@ -175,5 +175,16 @@ async def test_unscored_without_a_model_then_caught_up_and_batch_scored(
         assert every.exit_code == 0 and "2 reviews scored" in every.output, every.output
         after = (await _reviews(runtime)).values()
         assert all(r.sentiment_scored_at and r.sentiment_scored_at > before for r in after)
+        # --queue leaves the same job to a worker (here the app's in-process consumers).
+        latest = max(r.sentiment_scored_at for r in after if r.sentiment_scored_at)
+        queued = await asyncio.to_thread(runner.invoke, app, ["sentiment", "score", "--all",
+                                                              "--queue"])  # fmt: skip
+        assert queued.exit_code == 0 and "queued sentiment job" in queued.output, queued.output
+
+        async def rescored() -> bool:
+            rows = (await _reviews(runtime)).values()
+            return all(r.sentiment_scored_at and r.sentiment_scored_at > latest for r in rows)
+
+        await _until(rescored, "the queued job")
     finally:
         get_settings.cache_clear()

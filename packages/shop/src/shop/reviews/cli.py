@@ -34,13 +34,16 @@ async def _score(scope: Scope, chunk: int | None) -> str:
 
     from shop.ml.serving import MlServing
     from shop.product import PRODUCT
-    from shop.reviews.sentiment import CHUNK, count, score_batch
+    from shop.reviews.sentiment import CHUNK, NoSentimentModel, count, score_batch
 
     settings = PRODUCT.settings()
     runtime = PRODUCT.build_runtime(settings.kit(), settings)
     serving = MlServing(runtime.db, runtime.storage, CollectorRegistry(), runtime.cache)
     try:
         async with runtime.db.session() as session:
+            await serving.refresh(session, force=True)
+            if serving.sentiment is None:
+                raise NoSentimentModel()
             total = await count(session, scope)
         columns = ("[progress.description]{task.description}", BarColumn(),
                    MofNCompleteColumn(), TimeRemainingColumn())  # fmt: skip
