@@ -14,6 +14,7 @@ import httpx
 import pytest
 from shop.events import REVIEW_CREATED
 from shop.reviews.models import Review
+from shop.reviews.tasks import ServingNotStarted
 from shop.testing import delivered_order, make_channel, make_product, staff_user, stock_variant
 from sqlalchemy import select, update
 from typer.testing import CliRunner
@@ -95,6 +96,15 @@ async def test_worker_scores_new_and_edited_reviews_once(
     again = (await _reviews(runtime))[uuid.UUID(rid)]
     assert again.sentiment_scored_at == first.sentiment_scored_at
     assert again.sentiment_aspects == first.sentiment_aspects
+    # A worker consuming before its serving has loaded the models hands the event back to the
+    # kit's retry (nothing recorded) rather than leaving the review unscored.
+    serving = runtime.ml  # type: ignore[attr-defined]
+    serving.ready = False
+    early = Event(type=REVIEW_CREATED, payload=event.payload)
+    with pytest.raises(ServingNotStarted):
+        await deliver(runtime.db, sub, early)
+    serving.ready = True
+    assert await deliver(runtime.db, sub, early) is Outcome.HANDLED
 
     # An edit of the text drops the old score at once and the worker scores the new text.
     url = f"/api/v1/reviews/{rid}"

@@ -176,6 +176,9 @@ class MlServing:
         self.forecast_synthetic = True
         self._loaded: dict[str, int] = {}
         self._checked = 0.0
+        #: True once a refresh has loaded what the registry holds: until then a missing model
+        #: may only be one still loading (the first refresh awaits the database and storage).
+        self.ready = False
 
     async def refresh(self, session: AsyncSession | None = None, *, force: bool = False) -> None:
         """Load the active version of each kind if it changed (at most every REFRESH_S).
@@ -195,6 +198,7 @@ class MlServing:
             if version is not None and self._loaded.get(kind) != version.version:
                 await self._load(kind, version)
                 self._loaded[kind] = version.version
+        self.ready = True
 
     async def _serve(self, kind: str, version: MlModelVersion, warm: dict[str, Any]) -> ServedModel:
         return await self.inference.load(

@@ -35,6 +35,8 @@ log = logging.getLogger("shop.reviews.sentiment")
 
 CONSUMER = "ml.sentiment"
 BATCH_CONSUMER = "ml.sentiment-batch"
+#: How long a batch job waits for this process's ML serving to start.
+READY_WAIT_S = 120.0
 
 
 class ServingNotStarted(RuntimeError):
@@ -53,10 +55,22 @@ class SentimentConsumer:
 
     def _serving(self) -> MlServing:
         # The kit starts consumers before the runtime's services, so the first events can
-        # arrive before serving is up; raising hands them back to the kit's retry.
-        if self.runtime.ml is None:
+        # arrive before serving has loaded the models (a worker restarting on a backlog);
+        # raising hands them back to the kit's retry instead of leaving them unscored.
+        if self.runtime.ml is None or not self.runtime.ml.ready:
             raise ServingNotStarted("the ML serving of this process has not started yet")
         return self.runtime.ml
+
+    async def _ready_serving(self) -> MlServing:
+        # A detached job holds no transaction, so it may wait for serving to start.
+        deadline = asyncio.get_running_loop().time() + READY_WAIT_S
+        while True:
+            try:
+                return self._serving()
+            except ServingNotStarted:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def handle(self, event: Event, session: AsyncSession) -> None:
         """Score the review named by a ``shop.review.created`` / ``.edited`` event."""
@@ -76,7 +90,8 @@ class SentimentConsumer:
         """Score the reviews of ``scope`` (one job at a time in this process)."""
         async with self._gate:
             try:
-                scored, version = await score_batch(self.runtime.db, self._serving(), scope)
+                serving = await self._ready_serving()
+                scored, version = await score_batch(self.runtime.db, serving, scope)
             except NoSentimentModel:
                 log.warning("sentiment job %s (%s): no sentiment model is promoted yet; "
                             "nothing scored", job_id, scope)  # fmt: skip
