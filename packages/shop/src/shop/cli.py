@@ -8,6 +8,7 @@ import typer
 
 from forgekit.cli import add_role_commands
 from shop.ml.training import cli as train_commands
+from shop.reviews import cli as sentiment_commands
 
 if TYPE_CHECKING:
     from forgekit.product import Product
@@ -29,6 +30,7 @@ def _product() -> Product[Any, Any]:
 
 add_role_commands(app, _product, title="Shop", env_prefix="SHOP_")
 train_commands.register(app)  # `shop train recs|fraud|sentiment|forecast` (shop.ml)
+sentiment_commands.register(app)  # `shop sentiment score [--all|--unscored]`
 
 
 def main() -> None:

@@ -76,3 +76,14 @@ class Refunded(BaseModel):
 
 SHIPMENT_CREATED: Final = EventType("shop.shipment.created", Shipped)
 REFUND_SUCCEEDED: Final = EventType("shop.refund.succeeded", Refunded)
+
+
+class ReviewEvent(BaseModel):
+    """``shop.review.created`` / ``shop.review.edited``: a review's text is new."""
+
+    review_id: uuid.UUID
+    product_id: uuid.UUID
+
+
+REVIEW_CREATED: Final = EventType("shop.review.created", ReviewEvent)
+REVIEW_EDITED: Final = EventType("shop.review.edited", ReviewEvent)

@@ -68,6 +68,7 @@ def _consumers() -> Sequence[Registration]:
     from shop.ml import tasks as ml_tasks
     from shop.orders import mail as order_mail
     from shop.payments import local as local_payments
+    from shop.reviews import tasks as review_tasks
 
     return [
         demo.register,
@@ -78,6 +79,7 @@ def _consumers() -> Sequence[Registration]:
         analytics_tasks.register,
         ml_tasks.register,
         import_tasks.register,
+        review_tasks.register,
     ]
 
 

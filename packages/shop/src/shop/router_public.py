@@ -11,6 +11,7 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/products/{slug}",
         # Approved reviews and the rating are part of the product page.
         "GET /api/v1/products/{product_id}/reviews",
+        "GET /api/v1/products/{product_id}/reviews/sentiment",
         "GET /api/v1/products/{product_id}/images",
         "GET /api/v1/search",
         "GET /api/v1/search/suggest",

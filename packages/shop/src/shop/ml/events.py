@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -17,3 +17,15 @@ class TrainRequested(BaseModel):
 
 
 TRAIN_REQUESTED: Final = EventType("shop.ml.train.requested", TrainRequested)
+
+
+class SentimentScoreRequested(BaseModel):
+    """``shop.ml.sentiment.score_requested``: the worker scores reviews in batch."""
+
+    #: ``unscored`` (reviews without a score) or ``all`` (every review, again).
+    scope: Literal["unscored", "all"] = "unscored"
+
+
+SENTIMENT_SCORE_REQUESTED: Final = EventType(
+    "shop.ml.sentiment.score_requested", SentimentScoreRequested
+)

@@ -22,9 +22,8 @@ from shop.ml.fraud import service as fraud
 from shop.ml.fraud.data import OrderRow
 from shop.ml.fraud.rules import Rule
 from shop.ml.models import MlModelVersion
-from shop.ml.sentiment.aspects import aggregate, aspect_clauses
-from shop.ml.sentiment.language import detect
-from shop.ml.serving import MlServing, label_probabilities
+from shop.ml.sentiment.scoring import analyse
+from shop.ml.serving import MlServing
 from shop.ml.settings import MlSettings
 from shop.ml.training import repository
 from shop.ml.training.service import check_kind, rollback
@@ -154,16 +153,11 @@ async def sentiment(
     model = (await _serving(runtime, session)).sentiment
     if model is None:
         raise _missing("sentiment")
-    tagged = aspect_clauses(data.text)
-    # The review and its aspect clauses in one model call.
-    proba = await model.probabilities([data.text, *(c for c, _ in tagged)])
-    overall = label_probabilities(proba[0])
-    label = max(overall, key=lambda k: overall[k])
-    lang, lang_p = detect(data.text)
+    (result,) = await analyse(model, [data.text])
     return schemas.SentimentOut(
-        label=label, probability=overall[label], probabilities=overall,
-        aspects=aggregate(tagged, proba[1:]) if tagged else {}, language=lang,
-        language_probability=round(lang_p, 4), model_version=model.version,
+        label=result.label, probability=result.probability, probabilities=result.probabilities,
+        aspects=result.aspects, language=result.language,
+        language_probability=result.language_probability, model_version=model.version,
     )  # fmt: skip
 
 

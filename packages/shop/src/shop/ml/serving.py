@@ -34,7 +34,6 @@ from shop.ml.fraud.rules import RuleHit, RulesEngine
 from shop.ml.models import MlModelVersion
 from shop.ml.recs.data import Catalogue
 from shop.ml.recs.popularity import popular_in_category
-from shop.ml.sentiment.data import LABELS
 from shop.ml.training import repository
 from shop.ml.training.trainers import KINDS
 
@@ -132,7 +131,7 @@ class SentimentModel:
     served: ServedModel
 
     async def probabilities(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) probabilities in :data:`LABELS` order."""
+        """(n, 3) probabilities in :data:`shop.ml.sentiment.data.LABELS` order."""
         batch = np.asarray(texts, dtype=object).reshape(-1, 1)
         out = await self.served.infer({"text": batch})
         return np.asarray(out["probabilities"], dtype=np.float64)
@@ -177,6 +176,9 @@ class MlServing:
         self.forecast_synthetic = True
         self._loaded: dict[str, int] = {}
         self._checked = 0.0
+        #: True once a refresh has loaded what the registry holds: until then a missing model
+        #: may only be one still loading (the first refresh awaits the database and storage).
+        self.ready = False
 
     async def refresh(self, session: AsyncSession | None = None, *, force: bool = False) -> None:
         """Load the active version of each kind if it changed (at most every REFRESH_S).
@@ -196,6 +198,7 @@ class MlServing:
             if version is not None and self._loaded.get(kind) != version.version:
                 await self._load(kind, version)
                 self._loaded[kind] = version.version
+        self.ready = True
 
     async def _serve(self, kind: str, version: MlModelVersion, warm: dict[str, Any]) -> ServedModel:
         return await self.inference.load(
@@ -279,8 +282,3 @@ class MlServing:
 
 def _synthetic(version: MlModelVersion) -> bool:
     return bool(version.card["data"]["synthetic"])
-
-
-def label_probabilities(row: np.ndarray) -> dict[str, float]:
-    """Probabilities by label name."""
-    return {label: round(float(v), 4) for label, v in zip(LABELS, row, strict=True)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forgekit.db.base import Base, UUIDPrimaryKey, utcnow
-from forgekit.db.types import UTCDateTime
+from forgekit.db.types import JSONType, UTCDateTime
 
 
 class Review(UUIDPrimaryKey, Base):
@@ -49,6 +51,40 @@ class Review(UUIDPrimaryKey, Base):
     )
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    #: When the author last changed the review (None: never).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Sentiment of the *current* title and body (migration shop_0008), all NULL until the
+    # worker scores it: an edit of the text clears them in its own transaction, so a stored
+    # score never describes text that is gone.
+    #: ``negative``, ``neutral`` or ``positive``.
+    sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The probability of that label.
+    sentiment_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Per mentioned aspect (quality, delivery, price, size_fit): label and probabilities.
+    sentiment_aspects: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    #: ISO 639-1 code of the text's language (``und`` without letters).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    sentiment_model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sentiment_scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def text(self) -> str:
+        """What sentiment reads: title and body as the trainer joins them."""
+        return f"{self.title}. {self.body}"
+
+    @property
+    def sentiment(self) -> dict[str, Any] | None:
+        """The stored sentiment as the API shows it (None while unscored)."""
+        if self.sentiment_scored_at is None:
+            return None
+        return {
+            "label": self.sentiment_label,
+            "probability": self.sentiment_probability,
+            "aspects": self.sentiment_aspects or {},
+            "language": self.language,
+            "model_version": self.sentiment_model_version,
+            "scored_at": self.sentiment_scored_at,
+        }
 
 
 class ReviewVote(Base):

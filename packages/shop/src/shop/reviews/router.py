@@ -11,8 +11,15 @@ from forgekit.deps import SessionDep
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
 from shop.permissions import Permission
-from shop.reviews import service
-from shop.reviews.schemas import Moderation, ReviewCreate, ReviewPage, ReviewRead
+from shop.reviews import sentiment, service
+from shop.reviews.schemas import (
+    Moderation,
+    ProductSentiment,
+    ReviewCreate,
+    ReviewEdit,
+    ReviewPage,
+    ReviewRead,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 
@@ -37,6 +44,24 @@ async def read_reviews(
 ) -> ReviewPage:
     """A product's approved reviews and its average rating (public)."""
     return await service.product_reviews(session, product_id, limit, offset)
+
+
+@router.get("/products/{product_id}/reviews/sentiment")
+async def reviews_sentiment(product_id: uuid.UUID, session: SessionDep) -> ProductSentiment:
+    """Sentiment of a product's approved reviews (public): the share of positive, neutral and
+    negative reviews, and the same per aspect (quality, delivery, price, size_fit) over the
+    reviews that mention it. Reviews the worker has not scored yet are counted in `reviews`
+    but not in the shares."""
+    return await sentiment.product_sentiment(session, product_id)
+
+
+@router.patch("/reviews/{review_id}")
+async def edit_review(
+    review_id: uuid.UUID, data: ReviewEdit, principal: Customer, session: SessionDep
+) -> ReviewRead:
+    """Change one's own review (author only): it goes back to the moderation queue, and a
+    changed title or body is scored for sentiment again."""
+    return await service.edit(session, review_id, principal.user_id, data)
 
 
 @router.get("/reviews/queue")

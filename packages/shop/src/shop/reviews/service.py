@@ -11,17 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, Forbidden, NotFound
+from forgekit.events.outbox import enqueue
 from shop.catalogue.models import Product, Variant
+from shop.events import REVIEW_CREATED, REVIEW_EDITED, ReviewEvent
 from shop.orders.models import Order, OrderLine
 from shop.reviews.models import Review, ReviewVote
 from shop.reviews.schemas import (
     Decision,
     RatingSummary,
     ReviewCreate,
+    ReviewEdit,
     ReviewPage,
     ReviewRead,
     ReviewStatus,
 )
+from shop.reviews.sentiment import clear
 
 REVIEW_NOT_FOUND = "Review not found."
 
@@ -77,11 +81,50 @@ async def create(
     )
     session.add(review)
     try:
+        await session.flush()
+        # The worker scores its sentiment (shop.reviews.tasks); the event commits with it.
+        await enqueue(
+            session, REVIEW_CREATED, ReviewEvent(review_id=review.id, product_id=product_id)
+        )
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise Conflict("You have already reviewed this product.") from None
     return ReviewRead.model_validate(review)
+
+
+async def edit(
+    session: AsyncSession, review_id: uuid.UUID, author: uuid.UUID, data: ReviewEdit
+) -> ReviewRead:
+    """The author changes their review: it goes back to moderation, and a new text loses its
+    sentiment until the worker scores it again (one transaction with the event)."""
+    # Row lock: a sentiment score of the old text being stored now finishes first, and is then
+    # cleared here (PostgreSQL; SQLite serialises writers).
+    review = await session.scalar(select(Review).where(Review.id == review_id).with_for_update())
+    if review is None:
+        raise NotFound(REVIEW_NOT_FOUND)
+    if review.customer_id != author:
+        raise Forbidden("Only its author can edit a review.")
+    changes = data.model_dump(exclude_none=True)
+    if all(getattr(review, k) == v for k, v in changes.items()):
+        await session.rollback()
+        return await _read(session, review_id)
+    text_changed = any(k in changes and changes[k] != getattr(review, k) for k in ("title", "body"))
+    for k, v in changes.items():
+        setattr(review, k, v)
+    review.status = ReviewStatus.PENDING
+    review.moderated_by = review.moderated_at = None
+    review.edited_at = utcnow()
+    if text_changed:
+        clear(review)
+        await enqueue(session, REVIEW_EDITED,
+                      ReviewEvent(review_id=review.id, product_id=review.product_id))  # fmt: skip
+    await session.commit()
+    return await _read(session, review_id)
+
+
+async def _read(session: AsyncSession, review_id: uuid.UUID) -> ReviewRead:
+    return (await _with_votes(session, select(Review).where(Review.id == review_id)))[0]
 
 
 async def queue(session: AsyncSession, limit: int) -> list[ReviewRead]:
@@ -132,7 +175,7 @@ async def vote(session: AsyncSession, review_id: uuid.UUID, user_id: uuid.UUID) 
     except IntegrityError:
         await session.rollback()
         raise Conflict("You already found this review helpful.") from None
-    return (await _with_votes(session, select(Review).where(Review.id == review_id)))[0]
+    return await _read(session, review_id)
 
 
 async def _with_votes(session: AsyncSession, stmt: Any) -> list[ReviewRead]:

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.db.base import utcnow
 from forgekit.errors import Conflict, NotFound
+from forgekit.events.outbox import enqueue
 from forgekit.storage import ObjectStorage
 from shop.ml.bundle import Candidate
+from shop.ml.events import SENTIMENT_SCORE_REQUESTED, SentimentScoreRequested
 from shop.ml.models import MlModelVersion, MlRun, VersionState
 from shop.ml.training import repository
 from shop.ml.training.trainers import KINDS, rescore, train
@@ -102,6 +104,10 @@ async def register(
     )  # fmt: skip
     session.add(run)
     await _retire_old(session, kind)
+    if promote and kind == "sentiment":
+        # Reviews written while no model was promoted wait unscored: the worker catches up
+        # (committed with the promotion, so a rolled-back run asks for nothing).
+        await enqueue(session, SENTIMENT_SCORE_REQUESTED, SentimentScoreRequested())
     await session.flush()
     return run
 
