@@ -1,4 +1,5 @@
-"""Uploaded images, safely: judged by content, bounded, cleaned before anything is stored.
+"""Uploaded images, safely: judged by content, bounded, cleaned before anything is stored
+(the kit's ``forgekit.images``, plus batches and the model's view).
 
 * Pillow must recognise the bytes as JPEG, PNG or WebP (the name and the declared type are
   ignored); anything else is 415.
@@ -15,20 +16,17 @@ Every refusal raises a problem (415, 413 or 422) before anything is stored.
 from __future__ import annotations
 
 import io
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aquaculture.classifier.preprocess import to_rgb_square
 from aquaculture.settings import AquacultureSettings
 from forgekit.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from forgekit.images import FORMATS, ImageLimits, decode, encode, identify, thumbnail
 
-#: Pillow format -> content type of the formats we accept.
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _ZIP_MAGIC = b"PK\x03\x04"
 _IGNORED_ENTRIES = ("__MACOSX/", ".")
 #: Re-encoding options. PNG at zlib level 1: a quarter of the CPU of Pillow's default level 6
@@ -62,68 +60,27 @@ class CleanImage:
     pixels: np.ndarray
 
 
-def _refuse(name: str | None, message: str) -> str:
-    return f"{name}: {message}" if name else message
+def _limits(settings: AquacultureSettings) -> ImageLimits:
+    return ImageLimits(settings.image_max_bytes, settings.image_max_pixels)
 
 
 def check_image(
     data: bytes, settings: AquacultureSettings, name: str | None = None
 ) -> CheckedImage:
     """Identify and bound one image by its content, without decoding its pixels."""
-    if len(data) > settings.image_max_bytes:
-        raise PayloadTooLarge(
-            _refuse(name, f"an image may be at most {settings.image_max_bytes} bytes")
-        )
-    try:
-        with warnings.catch_warnings():
-            # Pillow warns (then errors) on huge images; treat its warning as a refusal too.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                fmt, (width, height) = img.format, img.size
-                if fmt not in FORMATS:
-                    raise UnsupportedMediaType(
-                        _refuse(name, "only JPEG, PNG and WebP images are accepted")
-                    )
-                if width * height > settings.image_max_pixels:
-                    raise Unprocessable(
-                        _refuse(
-                            name, f"{width}x{height} exceeds {settings.image_max_pixels} pixels"
-                        )
-                    )
-                img.verify()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Unprocessable(_refuse(name, "image too large (decompression bomb refused)")) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise UnsupportedMediaType(
-            _refuse(name, "not a readable JPEG, PNG or WebP image")
-        ) from None
-    return CheckedImage(name, data, fmt)
+    return CheckedImage(name, data, identify(data, _limits(settings), name))
 
 
 def clean(checked: CheckedImage, settings: AquacultureSettings, model_size: int) -> CleanImage:
     """Decode, apply EXIF orientation, strip metadata, thumbnail, and the model's pixels."""
-    try:
-        with Image.open(io.BytesIO(checked.data)) as opened:
-            img = ImageOps.exif_transpose(opened)
-            img.load()
-    except (OSError, SyntaxError, ValueError, EOFError):
-        raise UnsupportedMediaType(_refuse(checked.filename, "the image data is damaged")) from None
-    keep_alpha = checked.format != "JPEG" and img.mode in ("RGBA", "LA")
-    img = img.convert("RGBA" if keep_alpha else "RGB")
-    out = io.BytesIO()
-    # Saved without exif=, pnginfo= or xmp=: no metadata survives the re-encoding.
-    img.save(out, format=checked.format, **_ENCODING[checked.format])
-    thumb = img.convert("RGB")
-    thumb.thumbnail((settings.thumbnail_px, settings.thumbnail_px))
-    thumb_out = io.BytesIO()
-    thumb.save(thumb_out, format="JPEG", quality=85)
+    img = decode(checked.data, checked.format, checked.filename)
     return CleanImage(
         checked.filename,
-        out.getvalue(),
+        encode(img, checked.format, **_ENCODING[checked.format]),
         FORMATS[checked.format],
         img.width,
         img.height,
-        thumb_out.getvalue(),
+        thumbnail(img, settings.thumbnail_px, "JPEG", quality=85),
         to_rgb_square(img, model_size),
     )
 

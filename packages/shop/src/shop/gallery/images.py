@@ -1,4 +1,4 @@
-"""Uploaded product images, safely (the approach of Aquaculture's uploads):
+"""Uploaded product images, safely (the kit's ``forgekit.images``, as Aquaculture's uploads):
 
 * Pillow must recognise the bytes as JPEG, PNG or WebP; the file name and declared type are
   ignored. Anything else is 415.
@@ -14,16 +14,10 @@ Every refusal raises before anything is stored.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from forgekit.images import FORMATS, ImageLimits, decode, encode, identify, thumbnail
 
-from forgekit.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
-
-#: Pillow format -> content type of the formats accepted.
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _ENCODING: dict[str, dict[str, int]] = {
     "JPEG": {"quality": 90}, "WEBP": {"quality": 90}, "PNG": {"compress_level": 6},
 }  # fmt: skip
@@ -53,55 +47,14 @@ class CleanImage:
 
 def check(data: bytes, limits: Limits) -> str:
     """Identify and bound an image by its content without decoding its pixels; its format."""
-    if len(data) > limits.max_bytes:
-        raise PayloadTooLarge(f"An image may be at most {limits.max_bytes} bytes.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                fmt, (width, height) = img.format, img.size
-                if fmt not in FORMATS:
-                    raise UnsupportedMediaType("Only JPEG, PNG and WebP images are accepted.")
-                if width * height > limits.max_pixels:
-                    raise Unprocessable(
-                        f"{width}x{height} exceeds {limits.max_pixels} pixels.",
-                        width=width, height=height,
-                    )  # fmt: skip
-                img.verify()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Unprocessable("Image too large (decompression bomb refused).") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise UnsupportedMediaType("Not a readable JPEG, PNG or WebP image.") from None
-    return str(fmt)
-
-
-def _webp(img: Image.Image, side: int) -> bytes:
-    thumb = img.copy()
-    thumb.thumbnail((side, side))
-    out = io.BytesIO()
-    thumb.save(out, format="WEBP", quality=80)
-    return out.getvalue()
+    return identify(data, ImageLimits(limits.max_bytes, limits.max_pixels))
 
 
 def clean(data: bytes, limits: Limits) -> CleanImage:
     """Check, decode, orient, strip metadata and thumbnail one upload (CPU: run in a thread)."""
     fmt = check(data, limits)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                img = ImageOps.exif_transpose(opened)
-                img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Unprocessable("Image too large (decompression bomb refused).") from None
-    except (OSError, SyntaxError, ValueError, EOFError):
-        raise UnsupportedMediaType("The image data is damaged.") from None
-    keep_alpha = fmt != "JPEG" and img.mode in ("RGBA", "LA", "P")
-    img = img.convert("RGBA" if keep_alpha else "RGB")
-    out = io.BytesIO()
-    # Saved without exif=, pnginfo= or xmp=: no metadata survives the re-encoding.
-    img.save(out, format=fmt, **_ENCODING[fmt])
+    img = decode(data, fmt)
     return CleanImage(
-        out.getvalue(), FORMATS[fmt], img.width, img.height,
-        _webp(img, limits.small_px), _webp(img, limits.large_px),
+        encode(img, fmt, **_ENCODING[fmt]), FORMATS[fmt], img.width, img.height,
+        thumbnail(img, limits.small_px), thumbnail(img, limits.large_px),
     )  # fmt: skip
