@@ -95,7 +95,7 @@ async def catalogue(base: str) -> tuple[list[str], list[str]]:
         slugs = [hit["slug"] for hit in page.json()["items"]]
         variants = []
         for slug in slugs:
-            product = (await c.get(f"/api/v1/products/{slug}")).json()
+            product = (await c.get(f"/api/v1/products/by-slug/{slug}")).json()
             variants += [v["id"] for v in product["variants"]]
     return slugs, variants
 
@@ -117,7 +117,8 @@ class Shopper:
     async def browse(self) -> int:
         pick = self.rnd.random()
         if pick < 0.5:
-            return await self._call("GET", f"/api/v1/products/{self.rnd.choice(self.slugs)}")
+            slug = self.rnd.choice(self.slugs)
+            return await self._call("GET", f"/api/v1/products/by-slug/{slug}")
         word = self.rnd.choice(WORDS)
         if pick < 0.8:
             return await self._call("GET", "/api/v1/search", params={"q": word})

@@ -57,18 +57,20 @@ async def test_events_feed_sales_funnel_order_value_and_cohorts(
     ada, bob, cyd = [await register_and_login(client) for _ in range(3)]
     # Cyd browses anonymously with a cart token, then signs in: one visitor, not two.
     token = (await client.post("/api/v1/carts")).json()["token"]
-    assert (await client.get("/api/v1/products/mug", headers={"X-Cart-Token": token})).is_success
+    assert (
+        await client.get("/api/v1/products/by-slug/mug", headers={"X-Cart-Token": token})
+    ).is_success
     merged = await client.post("/api/v1/cart/merge", headers=cyd.headers, json={"token": token})
     assert merged.status_code == 200, merged.text
-    await client.get("/api/v1/products/lamp", headers=cyd.headers)
-    await client.get("/api/v1/products/lamp")  # nobody we can follow: not in the funnel
+    await client.get("/api/v1/products/by-slug/lamp", headers=cyd.headers)
+    await client.get("/api/v1/products/by-slug/lamp")  # nobody we can follow: not in the funnel
     # Ada buys 2 mugs in January and a lamp in February; Bob checks out a lamp, never pays.
-    await client.get("/api/v1/products/mug", headers=ada.headers)
+    await client.get("/api/v1/products/by-slug/mug", headers=ada.headers)
     first = await _buy(client, ada.headers, mug_v, 2)
     await _confirm(client, staff, first)
     second = await _buy(client, ada.headers, lamp_v, 1)
     await _confirm(client, staff, second)
-    await client.get("/api/v1/products/lamp", headers=bob.headers)
+    await client.get("/api/v1/products/by-slug/lamp", headers=bob.headers)
     await _buy(client, bob.headers, lamp_v, 1)
     await runtime.events.drain(timeout_s=60)
     async with runtime.db.transaction() as session:

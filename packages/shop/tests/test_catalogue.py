@@ -51,29 +51,34 @@ async def test_products_with_variants_are_seen_once_published(
     product = created.json()
     assert product["published"] is False
     # A draft is hidden from customers and anonymous visitors, visible to staff.
-    assert (await client.get("/api/v1/products/rain-jacket")).status_code == 404
+    assert (await client.get("/api/v1/products/by-slug/rain-jacket")).status_code == 404
     assert (
-        await client.get("/api/v1/products/rain-jacket", headers=customer.headers)
+        await client.get("/api/v1/products/by-slug/rain-jacket", headers=customer.headers)
     ).status_code == 404
     assert (
-        await client.get("/api/v1/products/rain-jacket", headers=staff.headers)
+        await client.get("/api/v1/products/by-slug/rain-jacket", headers=staff.headers)
     ).status_code == 200
+    # By id: the same rules (staff manage the resource they read).
+    by_id = f"/api/v1/products/{product['id']}"
+    assert (await client.get(by_id, headers=customer.headers)).status_code == 404
+    assert (await client.get(by_id, headers=staff.headers)).json()["slug"] == "rain-jacket"
     published = await client.post(
         f"/api/v1/products/{product['id']}/publish", headers=staff.headers
     )
     assert published.status_code == 200 and published.json()["published"] is True
-    us = (await client.get("/api/v1/products/rain-jacket", params={"channel": "us"})).json()
+    us = (await client.get("/api/v1/products/by-slug/rain-jacket", params={"channel": "us"})).json()
     assert us["channel"] == "us"
     prices = {v["sku"]: v["price"] for v in us["variants"]}
     assert prices == {"RJ-Y-L": None, "RJ-Y-M": {"amount": 13900, "currency": "usd"}}
-    eu = (await client.get("/api/v1/products/rain-jacket")).json()
+    eu = (await client.get("/api/v1/products/by-slug/rain-jacket")).json()
+    assert (await client.get(by_id)).json() == eu
     assert [v["price"]["amount"] for v in eu["variants"]] == [12900, 12900]
     assert eu["variants"][1]["attributes"] == {"colour": "yellow", "size": "M"}
     unpublished = await client.post(
         f"/api/v1/products/{product['id']}/unpublish", headers=staff.headers
     )
     assert unpublished.json()["published"] is False
-    assert (await client.get("/api/v1/products/rain-jacket")).status_code == 404
+    assert (await client.get("/api/v1/products/by-slug/rain-jacket")).status_code == 404
 
 
 async def test_category_tree_moves_with_breadcrumbs(
@@ -163,7 +168,7 @@ async def test_price_history_and_lowest_price_of_30_days(
                 open_marker=None,
             )
         )
-    shown = (await client.get("/api/v1/products/lamp")).json()["variants"][0]
+    shown = (await client.get("/api/v1/products/by-slug/lamp")).json()["variants"][0]
     assert shown["price"] == {"amount": 1200, "currency": "eur"}
     assert shown["lowest_price_30d"] == {"amount": 800, "currency": "eur"}
 
@@ -192,7 +197,7 @@ async def test_concurrent_price_changes_leave_one_current_price(
             select(func.count()).select_from(PriceHistory).where(PriceHistory.valid_to.is_(None))
         )
     assert open_rows == 1
-    current = (await client.get(f"/api/v1/products/{product['slug']}")).json()
+    current = (await client.get(f"/api/v1/products/by-slug/{product['slug']}")).json()
     history = (
         await client.get(f"/api/v1/variants/{variant}/prices/eu/history", headers=staff.headers)
     ).json()
@@ -218,7 +223,9 @@ async def test_bad_input_is_a_problem_and_writes_nothing(
         assert resp.status_code == code, (body, resp.text)
         assert resp.headers["content-type"] == PROBLEM
     # None of the refused products was half-written.
-    assert (await client.get("/api/v1/products/cup", headers=staff.headers)).status_code == 404
+    assert (
+        await client.get("/api/v1/products/by-slug/cup", headers=staff.headers)
+    ).status_code == 404
     bad_price = await client.put(
         f"/api/v1/variants/{uuid.uuid4()}/prices/eu", headers=staff.headers, json={"amount": 5}
     )
@@ -232,7 +239,9 @@ async def test_soft_deleted_products_disappear(client: httpx.AsyncClient, runtim
     gone = await client.delete(f"/api/v1/products/{product['id']}", headers=staff.headers)
     assert gone.status_code == 204
     for headers in ({}, staff.headers):
-        assert (await client.get("/api/v1/products/kettle", headers=headers)).status_code == 404
+        assert (
+            await client.get("/api/v1/products/by-slug/kettle", headers=headers)
+        ).status_code == 404
     again = await client.post(f"/api/v1/products/{product['id']}/publish", headers=staff.headers)
     assert again.status_code == 404
     # The slug stays taken: old orders and links still name it.
@@ -240,3 +249,22 @@ async def test_soft_deleted_products_disappear(client: httpx.AsyncClient, runtim
         "/api/v1/products", json={"slug": "kettle", "name": "K"}, headers=staff.headers
     )
     assert reuse.status_code == 409
+
+
+async def test_every_product_url_has_one_meaning(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # Slugs that spell the product routes' last segment: found by slug, never taken for an id.
+    staff = await staff_user(client, runtime)
+    await make_channel(client, staff)
+    for slug in ("publish", "images"):
+        product = await make_product(client, staff, slug=slug)
+        shown = await client.get(f"/api/v1/products/by-slug/{slug}")
+        assert shown.status_code == 200 and shown.json()["id"] == product["id"], shown.text
+    # The storefront path is read-only: any other method is 405, not "not a UUID".
+    for method in ("PATCH", "DELETE", "POST"):
+        for path in ("/api/v1/products/by-slug/mug", "/api/v1/products/by-slug/publish"):
+            resp = await client.request(method, path, json={}, headers=staff.headers)
+            assert resp.status_code == 405, (method, path, resp.text)
+    # Not a UUID: no such product.
+    assert (await client.get("/api/v1/products/mug", headers=staff.headers)).status_code == 404

@@ -25,7 +25,9 @@ async def _start(settings: ForgeSettings) -> tuple[FastAPI, int, dict[str, objec
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tee = (
-                await client.get("/api/v1/products/organic-cotton-tee", params={"channel": "us"})
+                await client.get(
+                    "/api/v1/products/by-slug/organic-cotton-tee", params={"channel": "us"}
+                )
             ).json()
         async with app.state.runtime.db.session() as session:
             count = int(await session.scalar(select(func.count()).select_from(Product)) or 0)
@@ -51,7 +53,7 @@ async def test_a_local_shop_pays_through_the_fake_it_starts(forge_settings: Forg
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             customer = await register_and_login(client)
-            tee = (await client.get("/api/v1/products/organic-cotton-tee")).json()
+            tee = (await client.get("/api/v1/products/by-slug/organic-cotton-tee")).json()
             variant = tee["variants"][0]["id"]
             await client.post(
                 "/api/v1/cart/lines",

@@ -65,9 +65,11 @@ async def test_import_report_and_export_round_trip(
     assert sorted(report) == [4, 5, 6, 7, 8]
     assert "price_eu" in report[4] and "line 4" in report[5]
     assert "nowhere" in report[6] and "line 2" in report[7]
-    mug = (await client.get("/api/v1/products/mug")).json()
+    mug = (await client.get("/api/v1/products/by-slug/mug")).json()
     assert sorted(v["sku"] for v in mug["variants"]) == ["MUG-B", "MUG-W"]
-    assert (await client.get("/api/v1/products/tee", headers=staff.headers)).status_code == 404
+    assert (
+        await client.get("/api/v1/products/by-slug/tee", headers=staff.headers)
+    ).status_code == 404
 
     # The same file again: every product exists now, so every row is rejected, none written.
     again = await client.post(url, headers=staff.headers,

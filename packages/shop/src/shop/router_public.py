@@ -8,7 +8,8 @@ PUBLIC_OPERATIONS = frozenset(
         "GET /api/v1/channels",
         "GET /api/v1/categories",
         "GET /api/v1/categories/{category_id}/breadcrumb",
-        "GET /api/v1/products/{slug}",
+        "GET /api/v1/products/by-slug/{slug}",
+        "GET /api/v1/products/{product_id}",
         # Approved reviews and the rating are part of the product page.
         "GET /api/v1/products/{product_id}/reviews",
         "GET /api/v1/products/{product_id}/reviews/sentiment",

@@ -159,7 +159,7 @@ async def _buy(client: httpx.AsyncClient, who: TestUser, *variants: str) -> None
 async def _view(
     client: httpx.AsyncClient, headers: dict[str, str], product: dict[str, Any]
 ) -> None:
-    seen = await client.get(f"/api/v1/products/{product['slug']}", headers=headers)
+    seen = await client.get(f"/api/v1/products/by-slug/{product['slug']}", headers=headers)
     assert seen.status_code == 200, seen.text
 
 

@@ -61,7 +61,9 @@ def _api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, 
 
 def http_operations(app: FastAPI) -> Iterator[tuple[str, str, str]]:
     """``(method, path template, concrete path)`` of every HTTP operation of ``app``."""
-    for path, route in _api_routes(app.routes):
+    for raw, route in _api_routes(app.routes):
+        # The template as OpenAPI writes it: a convertor (``{id:uuid}``) is routing detail.
+        path = _PARAM.sub(r"{\1}", raw)
         concrete = _PARAM.sub(lambda m, r=route: _sample(r, m.group(1)), path)  # type: ignore[misc]
         for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
             yield method, path, concrete

@@ -188,7 +188,6 @@ def fuzz_product(
     user_values: dict[str, object] | None = None,
     prepare: Prepare | None = None,
     env: dict[str, str] | None = None,
-    also_excluded: str = "",
 ) -> FuzzRun:
     """Serve the product from ``workdir`` (``env``: extra settings, a payment provider's
     address, say) and run schemathesis over its OpenAPI schema.
@@ -223,8 +222,7 @@ def fuzz_product(
         har = workdir / "fuzz.har"
         done = subprocess.run(  # noqa: S603
             [cli, "--config-file", str(config), "run", f"{base}/openapi.json", *headers,
-             "--checks", "all", "--exclude-checks", ",".join(filter(None, (EXCLUDED_CHECKS,
-                                                                  also_excluded))),
+             "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
              "--exclude-path-regex", EXCLUDED_PATHS, "--max-examples", str(max_examples),
              *(["--max-time", str(max_time_s)] if max_time_s else []),
              "--phases", phases, "--seed", str(seed),
@@ -246,22 +244,18 @@ def assert_schema_holds(
     user_values: dict[str, object] | None = None,
     prepare: Prepare | None = None,
     env: dict[str, str] | None = None,
-    also_excluded: str = "",
 ) -> FuzzRun:
     """A product's schemathesis test: run it, record what it counted, fail on any failure.
 
     ``FORGE_FUZZ_PHASES`` chooses the phases (``make reliability`` adds ``stateful``) and
-    ``FORGE_FUZZ_MAX_TIME`` a time budget to keep fuzzing for (none in ``make test``);
-    ``also_excluded`` names checks a product turns off beyond :data:`EXCLUDED_CHECKS` (each
-    caller says why).
+    ``FORGE_FUZZ_MAX_TIME`` a time budget to keep fuzzing for (none in ``make test``).
     """
     from forgekit.testing.faults import record
 
     phases = os.environ.get("FORGE_FUZZ_PHASES", "examples,coverage,fuzzing")
     budget = int(os.environ.get("FORGE_FUZZ_MAX_TIME", "0")) or None
     run = fuzz_product(cli_module, env_prefix, workdir, phases=phases, max_time_s=budget,
-                       user_values=user_values, prepare=prepare, env=env,
-                       also_excluded=also_excluded)  # fmt: skip
+                       user_values=user_values, prepare=prepare, env=env)  # fmt: skip
     record(scenario, operations=run.operations, returncode=run.returncode, **run.shares(),
            summary=run.summary)  # fmt: skip
     assert run.returncode == 0, run.failures

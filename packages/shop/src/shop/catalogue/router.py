@@ -14,7 +14,7 @@ from forgekit.identity.deps import OptionalPrincipal, require_scopes
 from forgekit.identity.principal import Principal
 from shop.analytics.models import EventKind
 from shop.analytics.service import record, visitor_of
-from shop.catalogue.models import Channel
+from shop.catalogue.models import Channel, Product
 from shop.catalogue.repository import ChannelRepository, ProductRepository
 from shop.catalogue.schemas import (
     CategoryCreate,
@@ -40,12 +40,14 @@ from shop.catalogue.service import (
     channels,
     products,
 )
+from shop.paths import PRODUCT_ID
 from shop.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 Staff = Annotated[Principal, Depends(require_scopes(Permission.CATALOGUE_MANAGE))]
 ChannelQuery = Annotated[ChannelCode | None, Query(description="Channel code (default: first).")]
+CartToken = Annotated[str | None, Header(alias="X-Cart-Token", max_length=64)]
 
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED)
@@ -95,30 +97,55 @@ async def create_product(
     return await products.read(session, product, await _channel(session, channel))
 
 
-@router.get("/products/{slug}")
-async def get_product(
+@router.get("/products/by-slug/{slug}")
+async def get_product_by_slug(
     slug: str,
     principal: OptionalPrincipal,
     session: SessionDep,
     channel: ChannelQuery = None,
-    x_cart_token: Annotated[str | None, Header(alias="X-Cart-Token", max_length=64)] = None,
+    x_cart_token: CartToken = None,
 ) -> ProductRead:
-    """A published product priced in a channel (public); staff also see drafts. A view of a
-    published product is recorded for the funnel (send the anonymous cart's ``X-Cart-Token``
-    so that an anonymous visitor's views count)."""
+    """The storefront's product page: a published product by its slug, priced in a channel
+    (public); staff also see drafts. A view of a published product is recorded for the
+    funnel (send the anonymous cart's ``X-Cart-Token`` so that an anonymous visitor's views
+    count)."""
     product = await ProductRepository(session).by_slug(slug)
+    return await _shown(session, product, principal, channel, x_cart_token)
+
+
+@router.get(f"/products/{PRODUCT_ID}")
+async def get_product(
+    product_id: uuid.UUID,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    channel: ChannelQuery = None,
+    x_cart_token: CartToken = None,
+) -> ProductRead:
+    """A product by id, the same rules as by slug: published for anyone, drafts for staff
+    (the resource that ``PATCH`` and ``DELETE`` change)."""
+    product = await ProductRepository(session).get(product_id)
+    return await _shown(session, product, principal, channel, x_cart_token)
+
+
+async def _shown(
+    session: AsyncSession,
+    product: Product | None,
+    principal: Principal | None,
+    channel: str | None,
+    cart_token: str | None,
+) -> ProductRead:
     staff = principal is not None and principal.has(Permission.CATALOGUE_MANAGE)
     if product is None or (product.published_at is None and not staff):
         raise NotFound(PRODUCT_NOT_FOUND)
     read = await products.read(session, product, await _channel(session, channel))
     if product.published_at is not None:
         customer = principal.user_id if principal else None
-        await record(session, EventKind.VIEWED, visitor_of(principal, x_cart_token),
+        await record(session, EventKind.VIEWED, visitor_of(principal, cart_token),
                      customer_id=customer, product_id=product.id)  # fmt: skip
     return read
 
 
-@router.patch("/products/{product_id}")
+@router.patch(f"/products/{PRODUCT_ID}")
 async def update_product(
     product_id: uuid.UUID,
     data: ProductUpdate,
@@ -131,7 +158,7 @@ async def update_product(
     return await products.read(session, product, await _channel(session, channel))
 
 
-@router.post("/products/{product_id}/variants", status_code=status.HTTP_201_CREATED)
+@router.post(f"/products/{PRODUCT_ID}/variants", status_code=status.HTTP_201_CREATED)
 async def add_variant(
     product_id: uuid.UUID, data: VariantCreate, principal: Staff, session: SessionDep
 ) -> VariantRead:
@@ -148,7 +175,7 @@ async def add_variant(
     )
 
 
-@router.post("/products/{product_id}/publish")
+@router.post(f"/products/{PRODUCT_ID}/publish")
 async def publish(
     product_id: uuid.UUID, principal: Staff, session: SessionDep, channel: ChannelQuery = None
 ) -> ProductRead:
@@ -157,7 +184,7 @@ async def publish(
     return await products.read(session, product, await _channel(session, channel))
 
 
-@router.post("/products/{product_id}/unpublish")
+@router.post(f"/products/{PRODUCT_ID}/unpublish")
 async def unpublish(
     product_id: uuid.UUID, principal: Staff, session: SessionDep, channel: ChannelQuery = None
 ) -> ProductRead:
@@ -166,7 +193,7 @@ async def unpublish(
     return await products.read(session, product, await _channel(session, channel))
 
 
-@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"/products/{PRODUCT_ID}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_product(product_id: uuid.UUID, principal: Staff, session: SessionDep) -> None:
     """Soft-delete a product (staff)."""
     await products.delete(session, principal.user_id, product_id)

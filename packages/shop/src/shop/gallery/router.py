@@ -16,10 +16,11 @@ from shop.catalogue.repository import ProductRepository
 from shop.catalogue.service import PRODUCT_NOT_FOUND
 from shop.gallery.schemas import GalleryOrder, ImageRead
 from shop.gallery.service import gallery
+from shop.paths import PRODUCT_ID
 from shop.permissions import Permission
 from shop.runtime import ShopRuntimeDep
 
-router = APIRouter(prefix="/api/v1/products/{product_id}/images", tags=["catalogue"])
+router = APIRouter(prefix=f"/api/v1/products/{PRODUCT_ID}/images", tags=["catalogue"])
 
 Staff = Annotated[Principal, Depends(require_scopes(Permission.CATALOGUE_MANAGE))]
 

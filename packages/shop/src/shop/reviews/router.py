@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from forgekit.deps import SessionDep
 from forgekit.identity.deps import require_scopes
 from forgekit.identity.principal import Principal
+from shop.paths import PRODUCT_ID
 from shop.permissions import Permission
 from shop.reviews import sentiment, service
 from shop.reviews.schemas import (
@@ -27,7 +28,7 @@ Customer = Annotated[Principal, Depends(require_scopes(Permission.SHOP))]
 Moderator = Annotated[Principal, Depends(require_scopes(Permission.MODERATE))]
 
 
-@router.post("/products/{product_id}/reviews", status_code=status.HTTP_201_CREATED)
+@router.post(f"/products/{PRODUCT_ID}/reviews", status_code=status.HTTP_201_CREATED)
 async def write_review(
     product_id: uuid.UUID, data: ReviewCreate, principal: Customer, session: SessionDep
 ) -> ReviewRead:
@@ -35,7 +36,7 @@ async def write_review(
     return await service.create(session, product_id, principal.user_id, data)
 
 
-@router.get("/products/{product_id}/reviews")
+@router.get(f"/products/{PRODUCT_ID}/reviews")
 async def read_reviews(
     product_id: uuid.UUID,
     session: SessionDep,
