@@ -38,3 +38,25 @@ async def test_confirmation_and_shipping_mails(client: httpx.AsyncClient, runtim
     shipped = mails[f"Order {ref} shipped"]
     assert "Carrier: DHL" in shipped and f"Tracking number: T{order['id'][:8]}" in shipped
     assert "1 x Enamel mug" in shipped
+
+
+async def test_preferences_stop_shipping_notices_never_receipts(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    staff = await staff_user(client, runtime)
+    await make_channel(client, staff)
+    variant = (await make_product(client, staff))["variants"][0]["id"]
+    await stock_variant(client, staff, variant, {"main": 3})
+    quiet, picky = await register_and_login(client), await register_and_login(client)
+    everything_off = {"marketing_emails": False, "notifications": {
+        "order_updates": False, "shipping": False, "back_in_stock": False,
+        "review_replies": False}}  # fmt: skip
+    shipping_off = {"notifications": {"order_updates": True, "shipping": False}}
+    for user, prefs in ((quiet, everything_off), (picky, shipping_off)):
+        resp = await client.patch("/api/v1/me/preferences", headers=user.headers, json=prefs)
+        assert resp.status_code == 200, resp.text
+    for user in (quiet, picky):
+        order = await delivered_order(client, staff, user, variant)
+        ref = order["id"][:8].upper()
+        # The confirmation is the record of the contract: sent whatever the preferences.
+        assert set(await _mails(runtime, order["email"])) == {f"Order {ref} confirmed"}

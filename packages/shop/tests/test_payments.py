@@ -93,6 +93,11 @@ async def test_pay_capture_refund_and_declines(
 ) -> None:
     staff, variant = await _shop(client, runtime, 5)
     customer = await register_and_login(client)
+    # Refund receipts are transactional: sent even with every notification turned off.
+    quiet = {"marketing_emails": False, "notifications": {"order_updates": False,
+                                                          "shipping": False}}  # fmt: skip
+    resp = await client.patch("/api/v1/me/preferences", headers=customer.headers, json=quiet)
+    assert resp.status_code == 200, resp.text
     order = await _order_for(client, customer, variant)
     oid = order["id"]
     declined = await client.post(

@@ -3,6 +3,19 @@
 Each is an outbox consumer: the event commits with the change that caused it, and the kit
 records the event as handled by this consumer in the handler's transaction, so a redelivered
 event does not mail twice; a failed send raises and the event is retried.
+
+**Which preferences each e-mail honours** (``GET|PATCH /api/v1/me/preferences``; README):
+
+* Order confirmation and refund receipt are *transactional*: the customer's record of the
+  contract (EU consumer law asks for the confirmation on a durable medium) and of money sent
+  back. They are always sent; no preference turns them off.
+* The shipping notice is a *service update* the customer may opt out of: it is sent unless
+  ``notifications.order_updates`` or ``notifications.shipping`` is off (both on by default).
+* ``marketing_emails`` governs none of them: these e-mails carry no marketing.
+
+Preferences belong to the account that placed the order; a guest order (no account) gets the
+defaults. They are read when the event is handled, so a change made before the parcel ships
+applies to that parcel.
 """
 
 from __future__ import annotations
@@ -15,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.events.envelope import Event
 from forgekit.mail import Mailer
+from shop.accounts.repository import profile_of
+from shop.accounts.schemas import Notifications
 from shop.events import REFUND_SUCCEEDED, SHIPMENT_CREATED, order_event
 from shop.orders import repository
 from shop.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
@@ -31,6 +46,23 @@ def money(amount: int, currency: str) -> str:
 
 def _ref(order: Order) -> str:
     return str(order.id)[:8].upper()
+
+
+#: The notification kinds (all must be on) that let each opt-out e-mail go; an e-mail not
+#: named here is transactional and always sent.
+OPT_OUT: dict[str, tuple[str, ...]] = {SHIPMENT_CREATED: ("order_updates", "shipping")}
+
+
+async def wanted(session: AsyncSession, order: Order, event_type: str) -> bool:
+    """Whether the customer's preferences let the e-mail for ``event_type`` go (see the
+    module's policy)."""
+    kinds = OPT_OUT.get(event_type, ())
+    if not kinds or order.customer_id is None:
+        return True
+    profile = await profile_of(session, order.customer_id)
+    # The defaults under what was stored (a row may predate a kind).
+    chosen = {**Notifications().model_dump(), **(profile.notifications if profile else {})}
+    return all(bool(chosen[kind]) for kind in kinds)
 
 
 async def confirmation(mailer: Mailer, event: Event, session: AsyncSession) -> None:
@@ -55,7 +87,7 @@ async def shipping(mailer: Mailer, event: Event, session: AsyncSession) -> None:
     shipped = SHIPMENT_CREATED.parse(event)
     order = await session.get(Order, shipped.order_id)
     parcel = await session.get(Fulfilment, shipped.fulfilment_id)
-    if order is None or parcel is None:
+    if order is None or parcel is None or not await wanted(session, order, SHIPMENT_CREATED):
         return
     rows = await session.execute(
         select(OrderLine.name, FulfilmentLine.quantity)
