@@ -5,13 +5,22 @@ import asyncio
 import csv
 import io
 import time
+import uuid
+from datetime import timedelta
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shop.catalogue.models import Product
 from shop.imports.csvformat import parse
+from shop.imports.models import ImportJob
+from shop.imports.service import Superseded, run_import
+from shop.imports.tasks import ImportJanitor
 from shop.testing import make_channel, staff_user
+from sqlalchemy import func, select
 
+from forgekit.db.base import utcnow
 from forgekit.errors import Unprocessable
 from forgekit.runtime import Runtime
 
@@ -87,6 +96,51 @@ async def test_import_report_and_export_round_trip(
     parsed = parse(exported, 1000)
     assert not parsed.rejects
     assert sorted(g.product.slug for g in parsed.groups) == ["mug", "spoon"]
+
+
+async def _left_running(runtime: Runtime, staff_id: uuid.UUID, data: bytes, attempts: int,
+                        beat_age: timedelta = timedelta(hours=1)) -> str:  # fmt: skip
+    """What a worker killed mid-import leaves: the job ``running``, some progress committed,
+    no product written, the heartbeat ``beat_age`` old."""
+    stored = await runtime.storage.put_bytes(data, content_type="text/csv")
+    async with runtime.db.transaction() as s:
+        job = ImportJob(created_by=staff_id, status="running", attempts=attempts,
+                        csv_sha256=stored.key, total=2, processed=1, report=[],
+                        updated_at=utcnow() - beat_age)  # fmt: skip
+        s.add(job)
+    return str(job.id)
+
+
+async def test_an_import_whose_worker_died_is_requeued_and_finishes_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    staff = await staff_user(client, runtime)
+    await make_channel(client, staff)
+    janitor = next(s for s in runtime.services if isinstance(s, ImportJanitor))
+    crashed = await _left_running(runtime, staff.id, f"{HEADER}\n{GOOD_AND_BAD.splitlines()[-1]}\n"
+                                 "cup,Cup,,,true,CUP-1,,300,700\n".encode(), attempts=1)  # fmt: skip
+    hopeless = await _left_running(runtime, staff.id, b"slug,name,sku\nx,X,X-1\n", attempts=3)
+    # A live run's heartbeat is fresh: the janitor leaves it alone.
+    fresh = await _left_running(runtime, staff.id, b"slug,name,sku\ny,Y,Y-1\n", attempts=1,
+                                beat_age=timedelta(0))  # fmt: skip
+
+    assert await janitor.run_once() == 2
+    job = await _finished(client, staff.headers, crashed)
+    assert job["status"] == "done", job
+    assert (job["processed"], job["accepted"], job["rejected"]) == (2, 2, 0)
+    gone = await _finished(client, staff.headers, hopeless)
+    assert gone["status"] == "failed" and "3 times" in gone["error"], gone
+    async with runtime.db.session() as s:
+        assert (await s.get_one(ImportJob, uuid.UUID(fresh))).status == "running"
+        assert (await s.get_one(ImportJob, uuid.UUID(crashed))).attempts == 2
+    # The first attempt, had it been only slow, finds its fence gone and writes nothing.
+    with pytest.raises(Superseded):
+        await run_import(runtime.db, runtime.storage, runtime.app_settings, uuid.UUID(crashed), 1)
+    assert await janitor.run_once() == 0
+    async with runtime.db.session() as s:
+        slugs = (await s.execute(select(Product.slug, func.count()).where(
+            Product.slug.in_(["spoon", "cup", "x"])).group_by(Product.slug))).all()  # fmt: skip
+    assert sorted(slugs) == [("cup", 1), ("spoon", 1)]
 
 
 CELLS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)

@@ -66,6 +66,14 @@ class ShopSettings(ProductSettings):
     #: Largest CSV file, in bytes, and most data rows in one.
     import_max_bytes: int = 20 * 1024**2
     import_max_rows: int = 50_000
+    #: A running import whose heartbeat is older than this is taken for dead (its worker was
+    #: killed) and re-queued; the run heartbeats every fifth of it.
+    import_lease_s: float = 300.0
+    #: How often the janitor looks for such imports (in processes consuming ``imports``).
+    import_sweep_interval_s: float = 60.0
+    #: Claims of one import before the janitor gives up on it (a file that kills its
+    #: worker every time is marked failed, not retried forever).
+    import_max_attempts: int = 3
     # Invoices (shop.invoices): a PDF per paid order, numbered YYYY-NNNNNN without gaps.
     #: Who issues them: lines separated by ``\n`` (name, address, VAT number...).
     invoice_issuer: str = "Shop\n1 Market Street\nLondon N1 1AA\nGB"

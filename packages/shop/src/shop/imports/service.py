@@ -6,15 +6,26 @@ products are written in ONE transaction per import, together with the job's fina
 a reader sees none of them or all of them, never a half-imported file. Should the catalogue
 change between the check and the write (another import took a slug or SKU), that transaction
 rolls back and the job fails with the reason: nothing of it is imported.
+
+A worker killed mid-run commits none of the products (they are written only by the final
+transaction) and leaves the job ``running`` with a heartbeat that stops moving:
+:func:`requeue_stale` (run by the janitor in :mod:`shop.imports.tasks`) queues it again once
+the heartbeat is older than ``SHOP_IMPORT_LEASE_S``. Each claim increments ``attempts``, and
+every write of a run (progress, result, failure) is a conditional update on ``status =
+'running' AND attempts = <its attempt>``: a run that was taken for dead but was only slow finds
+its fence gone and writes nothing (:class:`Superseded`), so a job finishes exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgekit.csv_export import csv_line
@@ -31,6 +42,8 @@ from shop.imports.csvformat import Group, Parsed, reject_group
 from shop.imports.models import ImportJob
 from shop.imports.schemas import ImportRead
 from shop.settings import ShopSettings
+
+log = logging.getLogger("shop.imports")
 
 #: Rows checked between two progress commits.
 PROGRESS_EVERY = 200
@@ -76,6 +89,71 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob:
     return job
 
 
+class Superseded(Exception):
+    """This run's attempt no longer holds the job (it was re-queued and claimed again, or
+    finished): nothing of it may be written."""
+
+
+async def claim(session: AsyncSession, job_id: uuid.UUID) -> int | None:
+    """Move a ``queued`` job to ``running`` and return the attempt's number (None when the
+    job is not queued: already claimed, finished or gone). One conditional update, so two
+    deliveries racing claim it once."""
+    stmt = (
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == "queued")
+        .values(status="running", attempts=ImportJob.attempts + 1, processed=0,
+                updated_at=utcnow())
+        .returning(ImportJob.attempts)
+    )  # fmt: skip
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def fenced(
+    session: AsyncSession, job_id: uuid.UUID, attempt: int, **values: Any
+) -> bool:  # fmt: skip
+    """Write ``values`` (and the heartbeat) if ``attempt`` still runs the job; False if not."""
+    stmt = (
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == "running",
+               ImportJob.attempts == attempt)
+        .values(updated_at=utcnow(), **values)
+    )  # fmt: skip
+    return int((await session.execute(stmt)).rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def requeue_stale(
+    db: Database, lease_s: float, max_attempts: int, *, now: datetime | None = None
+) -> int:
+    """Queue again every ``running`` job whose heartbeat is older than ``lease_s`` (its
+    worker died), or mark it ``failed`` once it was claimed ``max_attempts`` times; returns
+    how many jobs it moved. Concurrent janitors skip each other's rows (PostgreSQL) or take
+    turns at the single writer (SQLite)."""
+    before = (now or utcnow()) - timedelta(seconds=lease_s)
+    async with db.transaction() as session:
+        stmt = (
+            select(ImportJob)
+            .where(ImportJob.status == "running", ImportJob.updated_at < before)
+            .order_by(ImportJob.updated_at)
+            .limit(100)
+        )
+        if not db.is_sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        stale = (await session.execute(stmt)).scalars().all()
+        for job in stale:
+            if job.attempts >= max_attempts:
+                log.error("import job %s: its worker died %d times, giving up", job.id,
+                          job.attempts)  # fmt: skip
+                job.status, job.finished_at = "failed", utcnow()
+                job.error = (f"The worker stopped {job.attempts} times while running this "
+                             "import; nothing was imported.")  # fmt: skip
+            else:
+                log.warning("import job %s: no heartbeat since %s, re-queued", job.id,
+                            job.updated_at)  # fmt: skip
+                job.status = "queued"
+                await enqueue(session, IMPORT_REQUESTED, ImportRequested(job_id=job.id))
+        return len(stale)
+
+
 async def _taken(session: AsyncSession, parsed: Parsed) -> None:
     """Reject products whose slug or SKU exists, or whose category does not."""
     slugs = [g.product.slug for g in parsed.groups]
@@ -107,7 +185,7 @@ def _refusal(
     return None
 
 
-async def _checked(db: Database, job_id: uuid.UUID, parsed: Parsed) -> None:
+async def _checked(db: Database, job_id: uuid.UUID, attempt: int, parsed: Parsed) -> None:
     """Database checks in slices, each slice's progress committed (``processed``)."""
     groups, done = list(parsed.groups), 0
     for start in range(0, len(groups), PROGRESS_EVERY):
@@ -120,21 +198,26 @@ async def _checked(db: Database, job_id: uuid.UUID, parsed: Parsed) -> None:
                 parsed.groups.remove(group)
         done += sum(len(g.lines) for g in groups[start : start + PROGRESS_EVERY])
         async with db.transaction() as session:
-            job = await session.get(ImportJob, job_id)
-            assert job is not None
-            job.processed = min(job.total, done + len(parsed.rejects))
+            processed = min(parsed.total, done + len(parsed.rejects))
+            if not await fenced(session, job_id, attempt, processed=processed):
+                raise Superseded(job_id)
 
 
 async def run_import(db: Database, storage: ObjectStorage, settings: ShopSettings,
-                     job_id: uuid.UUID) -> None:  # fmt: skip
-    """Check every row, then write the accepted products and the report in one transaction."""
+                     job_id: uuid.UUID, attempt: int) -> None:  # fmt: skip
+    """Check every row, then write the accepted products and the report in one transaction.
+    Raises :class:`Superseded` (having written nothing) when ``attempt`` no longer holds
+    the job."""
     async with db.session() as session:
         job = await get_job(session, job_id)
         key, actor = job.csv_sha256, job.created_by
     text = csvformat.decode(await storage.read(key))
     parsed = await asyncio.to_thread(csvformat.parse, text, settings.import_max_rows)
-    await _checked(db, job_id, parsed)
+    await _checked(db, job_id, attempt, parsed)
     async with db.transaction() as session:
+        # First statement: the fence (its row lock also keeps janitors off this job).
+        if not await fenced(session, job_id, attempt):
+            raise Superseded(job_id)
         for group in parsed.groups:
             product = await products.add(session, actor, group.product)
             if group.published:
