@@ -74,6 +74,9 @@ class ShopSettings(ProductSettings):
     #: Claims of one import before the janitor gives up on it (a file that kills its
     #: worker every time is marked failed, not retried forever).
     import_max_attempts: int = 3
+    #: Test hook: a run stops, alive and heartbeating, after checking its rows and before
+    #: writing them (the SIGKILL test kills its worker there). Never on in production.
+    import_halt_before_write: bool = False
     # Invoices (shop.invoices): a PDF per paid order, numbered YYYY-NNNNNN without gaps.
     #: Who issues them: lines separated by ``\n`` (name, address, VAT number...).
     invoice_issuer: str = "Shop\n1 Market Street\nLondon N1 1AA\nGB"

@@ -214,6 +214,9 @@ async def run_import(db: Database, storage: ObjectStorage, settings: ShopSetting
     text = csvformat.decode(await storage.read(key))
     parsed = await asyncio.to_thread(csvformat.parse, text, settings.import_max_rows)
     await _checked(db, job_id, attempt, parsed)
+    if settings.import_halt_before_write:
+        log.warning("import job %s halted before its write (test hook)", job_id)
+        await asyncio.Event().wait()
     async with db.transaction() as session:
         # First statement: the fence (its row lock also keeps janitors off this job).
         if not await fenced(session, job_id, attempt):
