@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from shop.inventory.models import Reservation, Stock
 from shop.inventory.tasks import ReservationSweep
 from shop.orders.models import Order
@@ -227,7 +228,9 @@ async def test_reservations_expiring_mid_checkout(
     assert await _levels(client, staff.headers, variant) == {"main": (1, 1)}
 
 
-async def test_checkout_refusals_write_nothing(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_checkout_refusals_write_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     staff = await staff_user(client, runtime)
     await make_channel(client, staff)
     variant = (await make_product(client, staff))["variants"][0]["id"]
@@ -249,6 +252,15 @@ async def test_checkout_refusals_write_nothing(client: httpx.AsyncClient, runtim
         headers={"X-Cart-Token": uuid.uuid4().hex},
     )
     assert empty.status_code == 422
+
+    # The order and its fraud verdict commit together: scoring failing writes nothing.
+    async def broken(*_: object) -> None:
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(runtime.ml, "score_order", broken)  # type: ignore[attr-defined]
+    unscored = await client.post("/api/v1/checkout", headers=cart,
+                                 json={"shipping_address": ADDRESS, "email": "a@example.com"})  # fmt: skip
+    assert unscored.status_code == 500 and unscored.headers["content-type"] == PROBLEM
     async with runtime.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 0
     assert await _levels(client, staff.headers, variant) == {"main": (3, 0)}

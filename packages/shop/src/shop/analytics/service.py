@@ -1,7 +1,8 @@
 """Recording storefront events, and the reports built from them.
 
 Recording is one insert per event, on the request's session, after the request's own work
-committed: a view or a cart add costs the shop one more row, nothing more. The payment step is
+committed (checkout's in the same transaction as the order): a view or a cart add costs the
+shop one more row, nothing more. The payment step is
 written by the outbox consumer in :mod:`shop.analytics.tasks`, so it is recorded exactly once
 whichever path (storefront, webhook, staff) confirmed the order.
 """
@@ -56,11 +57,14 @@ def anonymous_visitor(cart_token: str) -> str:
 
 
 async def record(
-    session: AsyncSession, kind: EventKind, visitor: str | None, **fields: Any
-) -> None:
-    """Append one event and commit (the caller's own writes are already committed)."""
+    session: AsyncSession, kind: EventKind, visitor: str | None, *, commit: bool = True,
+    **fields: Any,
+) -> None:  # fmt: skip
+    """Append one event and commit (the caller's own writes are already committed), or with
+    ``commit=False`` leave it to commit with the caller's transaction (checkout)."""
     session.add(AnalyticsEvent(kind=kind.value, visitor=visitor, **fields))
-    await session.commit()
+    if commit:
+        await session.commit()
 
 
 async def adopt_anonymous(session: AsyncSession, cart_token: str, user_id: uuid.UUID) -> None:

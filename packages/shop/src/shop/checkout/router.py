@@ -20,6 +20,7 @@ from shop.checkout.service import (
     create_discount,
     with_saved_address,
 )
+from shop.ml.fraud.service import settled
 from shop.orders.tokens import order_token
 from shop.orders.views import order_read
 from shop.permissions import Permission
@@ -60,21 +61,26 @@ async def check_out(
     The order is fraud-scored before anything is charged: a declined one is cancelled at once
     (403, the cart kept); one sent to review may be paid, but its capture waits for staff."""
     serving = require_serving(runtime.ml)
+    # Before any write: a model (re)load must not happen while stock rows are locked.
+    await serving.refresh(session)
     lines = await runtime.carts.lines(cart)
     channel = await channel_or_default(session, data.channel)
     customer = (principal.user_id, principal.user.email) if principal else None
     joined = principal.user.created_at if principal else None
     data = await with_saved_address(session, data, customer[0] if customer else None)
     order = await checkout.checkout(session, runtime.app_settings, lines, channel, customer, data)
-    await screen(session, serving, order, client, joined)
-    await runtime.carts.clear(cart)
+    assessed = await screen(session, serving, order, client, joined)
     read = await order_read(session, order)
     if principal is None:
         # A guest has no account to reach the order with: the signed token is the key.
         read.order_token = order_token(runtime.settings.secret_key.get_secret_value(), order.id)
     await record(session, EventKind.CHECKOUT, visitor_of_cart(cart), order_id=order.id,
-                 customer_id=order.customer_id, amount=order.total,
-                 currency=order.currency)  # fmt: skip
+                 customer_id=order.customer_id, amount=order.total, currency=order.currency,
+                 commit=False)  # fmt: skip
+    # One commit: the order, its held stock, the code's use, its verdict and the funnel row.
+    await session.commit()
+    await settled(serving, assessed)
+    await runtime.carts.clear(cart)
     return read
 
 

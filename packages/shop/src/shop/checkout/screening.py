@@ -1,8 +1,9 @@
 """Fraud screening at checkout: every placed order is scored before any capture.
 
-Checkout places the order (stock held, nothing charged yet) and scores it in the same request
-(:func:`shop.ml.fraud.service.score`: one cache read, the cached rules and ONNX forest, one
-insert; a few milliseconds), so the customer learns the outcome with the order:
+Checkout places the order (stock held, nothing charged yet) and scores it in the same
+transaction (:func:`shop.ml.fraud.service.assess`: one cache read, the cached rules and ONNX
+forest; well under a millisecond of work), so the order and its verdict commit together and the
+customer learns the outcome with the order:
 
 * ``approve``: nothing changes; the customer pays and confirms as before.
 * ``review``: the order stands and its payment may be authorised, but capture is held (409)
@@ -141,26 +142,28 @@ async def screen(
     order: Order,
     client: ClientSignals,
     joined: datetime | None,
-) -> FraudCase:
-    """Score a just-placed order and act on a decline (cancel, then :class:`OrderRefused`).
+) -> fraud.Assessed:
+    """Score a just-placed order in checkout's own transaction and act on a decline (cancel,
+    commit, then :class:`OrderRefused`). Otherwise the case is added uncommitted: the caller
+    commits it with the order and then calls :func:`shop.ml.fraud.service.settled`.
 
-    A scoring failure cancels the order before it propagates: an order is never left payable
-    without a verdict.
+    The order and its verdict commit together, so an order is never payable without one: a
+    scoring failure propagates before anything is committed (no order, no held unit), and no
+    window or crash between two commits leaves an unscored order to capture. The caller
+    refreshes the models (:meth:`MlServing.refresh`) before placing, so no model load happens
+    while the order's stock rows are locked.
     """
-    try:
-        case = await score_order(session, serving, order, client, joined)
-    except Exception:
-        await session.rollback()
-        await orders.cancel(session, order.id, None, "not screened")
-        raise
-    if case.decision == Decision.DECLINE:
-        await orders.cancel(session, order.id, None, REFUSED_NOTE)
+    assessed = await fraud.assess(session, serving, order_row(order, client, joined))
+    session.add(assessed.case)
+    if assessed.case.decision == Decision.DECLINE:
+        await orders.cancel(session, order.id, None, REFUSED_NOTE)  # commits order and case
+        await fraud.settled(serving, assessed)
         raise OrderRefused(
             "We cannot accept this order. Please contact customer service if you believe "
             "this is a mistake.",
             order_id=str(order.id),
         )
-    return case
+    return assessed
 
 
 def _order_id(order_ref: str) -> uuid.UUID | None:

@@ -1,5 +1,8 @@
 """Checkout: one transaction turns a cart into an unconfirmed order that holds its stock.
 
+The caller commits it, together with the order's fraud verdict and the funnel's checkout event
+(:func:`shop.checkout.router.check_out`): one commit per checkout.
+
 Prices are read again at checkout (the cart stores quantities only); a discount code's use is
 counted by a conditional update (never above its limit, never after expiry); stock is held by
 :meth:`InventoryService.reserve` until the order is paid or the reservation expires. Any
@@ -127,8 +130,8 @@ class CheckoutService:
         customer: tuple[uuid.UUID, str] | None,
         data: CheckoutRequest,
     ) -> Order:
-        """Create the order, hold its stock, count the code. Commits; the caller empties the
-        cart afterwards."""
+        """Create the order, hold its stock, count the code. The caller screens it, commits
+        and empties the cart."""
         priced = await priced_lines(session, lines, channel)
         email = _check(priced, channel, data, customer)
         buyer = customer[0] if customer else None
@@ -161,7 +164,6 @@ class CheckoutService:
             await inventory.reserve(session, order.id, line.variant.id, line.quantity, expires)
         placed = await transition(session, order, Action.PLACE, buyer)
         placed.expires_at = expires
-        await session.commit()
         return placed
 
     async def _price(

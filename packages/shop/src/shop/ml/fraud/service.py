@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -89,21 +89,48 @@ async def _state(
     return state
 
 
-async def score(session: AsyncSession, serving: MlServing, order: OrderRow) -> FraudCase:
-    """Score an order at checkout, once: a second call for the same order returns the first
-    verdict; commits.
+@dataclass
+class Assessed:
+    """An order's verdict and its case, not yet stored (:func:`assess`)."""
+
+    case: FraudCase
+    order: OrderRow
+    state: CustomerState | None
+    verdict: Verdict
+    features: np.ndarray
+    started: float
+
+
+async def assess(session: AsyncSession, serving: MlServing, order: OrderRow) -> Assessed:
+    """Score an order without writing anything: the caller adds :attr:`Assessed.case` to its
+    transaction and calls :func:`settled` once that committed.
 
     The customer's features come from the online store (one cache read), the rules from the
     process's copy (:data:`shop.ml.serving.RULES_TTL_S`), the forest from the cached ONNX
-    session; the one database round trip is the case's insert.
+    session.
     """
     started = time.perf_counter()
     state = await _state(session, serving, order)
     engine = await serving.rules(lambda: rules(session))
     verdict, features = await serving.score_order(order, state, engine)
-    case = _case(order, verdict, features)
+    return Assessed(_case(order, verdict, features), order, state, verdict, features, started)
+
+
+async def settled(serving: MlServing, assessed: Assessed) -> None:
+    """After the case committed: the online store counts the order in the customer's
+    history, and the verdict is counted and timed. (Before the commit, a rolled-back order
+    would count.)"""
+    await serving.features.record(assessed.order, assessed.state)
+    serving.observe(assessed.verdict, assessed.features, time.perf_counter() - assessed.started)
+
+
+async def score(session: AsyncSession, serving: MlServing, order: OrderRow) -> FraudCase:
+    """Score an order once and store its case on its own: a second call for the same order
+    returns the first verdict; commits (checkout stores the case in its own transaction
+    instead: :func:`assess`)."""
+    assessed = await assess(session, serving, order)
     await _no_flush_wait(session)  # before the add: its statement would flush the case
-    session.add(case)
+    session.add(assessed.case)
     try:
         await session.commit()
     except IntegrityError:
@@ -113,9 +140,8 @@ async def score(session: AsyncSession, serving: MlServing, order: OrderRow) -> F
         if first is None:
             raise
         return first
-    await serving.features.record(order, state)
-    serving.observe(verdict, features, time.perf_counter() - started)
-    return case
+    await settled(serving, assessed)
+    return assessed.case
 
 
 async def _no_flush_wait(session: AsyncSession) -> None:
