@@ -47,7 +47,7 @@ async def read_reviews(
     return await service.product_reviews(session, product_id, limit, offset)
 
 
-@router.get("/products/{product_id}/reviews/sentiment")
+@router.get(f"/products/{PRODUCT_ID}/reviews/sentiment")
 async def reviews_sentiment(product_id: uuid.UUID, session: SessionDep) -> ProductSentiment:
     """Sentiment of a product's approved reviews (public): the share of positive, neutral and
     negative reviews, and the same per aspect (quality, delivery, price, size_fit) over the

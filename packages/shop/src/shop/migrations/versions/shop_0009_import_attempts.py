@@ -3,8 +3,8 @@
 Hand-written. Its own file so that re-chaining it after another shop revision is a one-line
 change of ``down_revision``.
 
-Revision ID: shop_0008
-Revises: shop_0007
+Revision ID: shop_0009
+Revises: shop_0008
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "shop_0008"
-down_revision: str | Sequence[str] | None = "shop_0007"
+revision: str = "shop_0009"
+down_revision: str | Sequence[str] | None = "shop_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
