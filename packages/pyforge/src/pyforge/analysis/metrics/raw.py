@@ -467,8 +467,11 @@ _C_STATEMENT = re.compile(rb"[\x00\x05\x06]*+([^\x04]+)")
 #: counts it twice (at most one match per statement: a match ends at the NEWLINE).
 _C_INNER_COLON = re.compile(rb"\x0b[^\x04]*[^\x04\x0b]\x04")
 _C_SEMIS = re.compile(rb"\x0d")
-#: A statement that is a single STRING token (a docstring, or a string used as a comment).
-_C_LONE_STRING = re.compile(rb"(?<![^\x00\x04\x05\x06])\x03(?=\x04)")
+#: A STRING token right before a NEWLINE: a statement of its own (a docstring, or a string
+#: used as a comment) when what precedes it ends a statement. (A look-behind first would be
+#: tried at every position; a literal first is searched for.)
+_C_STRING_END = re.compile(rb"\x03(?=\x04)")
+_C_BETWEEN_STATEMENTS = frozenset({0, 4, 5, 6})  # ENDMARKER, NEWLINE, INDENT, DEDENT
 _STRING_OF, _TYPE, _ROW = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
@@ -517,8 +520,10 @@ def _c_lone_strings(
     """Recount the statements that are one string token with no comment on their rows: a
     comment (one line) or a multi-line string, not code. Their first tokens."""
     lone: set[int] = set()
-    for m in _C_LONE_STRING.finditer(kinds):
+    for m in _C_STRING_END.finditer(kinds):
         i = m.start()
+        if i and kinds[i - 1] not in _C_BETWEEN_STATEMENTS:
+            continue
         first, last = toks[i][2], toks[i + 1][2]
         if comments_upto[last] != comments_upto[first - 1]:
             continue
