@@ -327,9 +327,12 @@ def analyze_bytes(
     settings: RuleSettings,
     plan: Plan,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    sha256: str = "",
 ) -> FileReport:
-    """Analyse raw file content (decoding it per PEP 263 first)."""
-    digest = hashlib.sha256(data).hexdigest()
+    """Analyse raw file content (decoding it per PEP 263 first); ``sha256`` is the content's
+    digest when the caller has it already."""
+    digest = sha256 or hashlib.sha256(data).hexdigest()
     text, problem = decode_source(data, path)
     if text is None:
         assert problem is not None
