@@ -266,8 +266,9 @@ def _analyze_text(
         # checks that read them.
         collecting = {a for a, _ in plan.collectors}
         scan = scan_tokens(
-            text, want_units="duplication" in collecting, want_private="deadcode" in collecting
-        )
+            text, want_units="duplication" in collecting, want_private="deadcode" in collecting,
+            lines=lines,
+        )  # fmt: skip
     except (tokenize.TokenError, SyntaxError):
         scan = TokenScan(raw=_fallback_raw(lines))
     report.suppressions = scan.suppressions

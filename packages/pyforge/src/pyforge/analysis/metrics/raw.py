@@ -202,15 +202,21 @@ class _LineCounts:
                             single=self.single, lloc=self.lloc, comments=self.comments)  # fmt: skip
 
 
-def scan_tokens(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
+def scan_tokens(
+    text: str, *, want_units: bool = True, want_private: bool = True,
+    lines: list[str] | None = None,
+) -> TokenScan:  # fmt: skip
     """Tokenize ``text`` once; raise ``tokenize.TokenError``/``SyntaxError`` on broken input.
 
     On Python 3.11 the C tokenizer is used (about seven times faster than ``tokenize``, whose
     3.11 implementation is pure Python); it skips comments and blank lines, which are then
     recovered from the gaps between tokens. Python 3.12+ ``tokenize`` is C-based already.
+    ``lines`` is the text cut at every line break (``\n``, ``\r\n``, ``\r``), when the
+    caller has it already.
     """
     if _C_TOKENIZER is not None:
-        return _scan_c(text, want_units=want_units, want_private=want_private)
+        rows = None if lines is None else lines[:-1] if lines and lines[-1] == "" else lines
+        return _scan_c(text, want_units=want_units, want_private=want_private, lines=rows)
     return _scan_py(text, want_units=want_units, want_private=want_private)
 
 
@@ -601,10 +607,15 @@ def _suppressions(comment_text: dict[int, str]) -> dict[int, list[str]]:
     return out
 
 
-def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
-    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`)."""
+def _scan_c(
+    text: str, *, want_units: bool = True, want_private: bool = True,
+    lines: list[str] | None = None,
+) -> TokenScan:  # fmt: skip
+    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`); ``lines``
+    as :func:`_source_lines` cuts the text, when the caller has them."""
     assert _C_TOKENIZER is not None
-    lines = _source_lines(text)
+    if lines is None:
+        lines = _source_lines(text)
     toks = list(_C_TOKENIZER(text))
     types = list(map(_TYPE, toks))
     kinds = bytes(types)  # token types are below 256: one byte each, searched in C
