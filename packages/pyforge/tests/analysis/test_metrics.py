@@ -266,3 +266,47 @@ def test_fast_and_portable_token_scans_agree() -> None:
         assert fast.suppressions == portable.suppressions
         assert fast.units == portable.units
         assert fast.private_names == portable.private_names
+
+
+def test_bulk_and_statement_by_statement_counts_agree() -> None:
+    """The C scan's counts from running totals (:func:`raw._c_bulk_counts`) are the
+    statement-by-statement loop's, on odd layouts too; where the bulk count declines (no
+    statement at all), the loop's result is the one used."""
+    from pyforge.analysis.metrics import raw
+
+    if raw._C_TOKENIZER is None:  # Python 3.12+: no C scan
+        return
+    odd = [
+        'x = 1; y = 2\nif x: y = 3; z = {1: 2}\nd = {"a": 1}\n',
+        '"""doc"""\n\n# alone\n"one"  # with a comment\n"""two\n\nlines"""\nx = 1\n',
+        "def f(a: int) -> int:\n    return a\n\n\n# trailing\n\n",
+        "t = x + \\\n    1\nlambda: 0\nfor a in b: pass\n",
+        "x = 1",  # no newline at the end
+        "# only comments\n\n# and blank lines\n",  # no statement: the loop counts the rows
+        "s = 'é'  # noqa: E501\nclass A:\n    '''doc'''\n    b: int = 0\n",
+    ]
+    samples = odd + [p.read_text(encoding="utf-8") for p in _stdlib_sample(30)]
+    samples += [s.replace("\n", "\r\n") for s in samples[:8]]
+    bulk_used, declined = 0, []
+    for code in samples:
+        lines = raw._source_lines(code)
+        toks = list(raw._C_TOKENIZER(code))
+        types = [t[1] for t in toks]
+        strs = [t[0] for t in toks]
+        strings = [(t[2], t[4], t[3], t[5]) for t in toks if t[1] == raw._C_STRING]
+        comments = raw._comment_rows(lines, strings)
+        gaps = raw._CGaps(lines, comments)
+        units = raw._c_count_statements(gaps, types, toks, strs, n_lines=len(lines),
+                                        want_units=True)  # fmt: skip
+        gaps.standalone(len(lines) + 1)
+        bulk = raw._c_bulk_counts(lines, types, bytes(types), toks, strs, comments,
+                                  want_units=True)  # fmt: skip
+        if bulk is None:
+            declined.append(code)
+        else:
+            bulk_used += 1
+            assert bulk == (gaps.counts.raw(), units), code[:80]
+        assert raw._scan_c(code) == raw._scan_py(code), code[:80]
+    only_comments = "# only comments\n\n# and blank lines\n"
+    assert declined == [only_comments, only_comments.replace("\n", "\r\n")]
+    assert bulk_used == len(samples) - 2

@@ -192,6 +192,43 @@ def test_fast_main_declines_what_it_does_not_understand(project: Path, tmp_path:
     assert fast_main(["rules"]) is None
 
 
+def test_a_miss_is_looked_up_once_per_command_line(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fast_main's miss hands its entry to the command that analyses: the entry is computed
+    (every path hashed) and looked up once, and the run is stored under it."""
+    from pyforge.analysis import runcache
+    from pyforge.analysis.command import fast_analyze
+
+    calls: list[str] = []
+    real_entry, real_lookup = runcache.entry_path, runcache.lookup
+
+    def counting_entry(*args: Any, **kwargs: Any) -> Path:
+        calls.append("entry")
+        return real_entry(*args, **kwargs)
+
+    def counting_lookup(entry: Path) -> runcache.Hit | None:
+        calls.append("lookup")
+        return real_lookup(entry)
+
+    monkeypatch.setattr(runcache, "entry_path", counting_entry)
+    monkeypatch.setattr(runcache, "lookup", counting_lookup)
+    cache = tmp_path / "cache"
+    argv = ["analyze", str(project), "--format", "json", "--cache-dir", str(cache),
+            "--output", str(tmp_path / "out.json")]  # fmt: skip
+    assert fast_main(argv) is None
+    assert fast_analyze(argv) in (0, 1)  # analysed (exit 1 would be the gate)
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["summary"]["files"] == 3
+    assert calls == ["entry", "lookup"]
+    assert runcache.missed_entry(argv) is None  # taken by the analysis
+    assert real_lookup(_entry(project, cache)) is not None  # stored under the same entry
+    # Another command line does not take a miss that was not its own.
+    sarif = [*argv[:2], "--format", "sarif", *argv[4:]]
+    assert fast_main(sarif) is None
+    assert runcache.missed_entry(argv) is None
+    assert runcache.missed_entry(sarif) is None  # the one miss was dropped with the wrong line
+
+
 def test_settings_digest_does_not_depend_on_hash_seed() -> None:
     # Set-valued settings were hashed in iteration order, so each process had its own
     # per-file cache keys whenever two or more analyzers were enabled or disabled.

@@ -48,6 +48,10 @@ def fast_analyze(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     paths, kwargs = parsed
+    from pyforge.analysis.runcache import missed_entry
+
+    # A miss that runcache.fast_main has just had for this command line: no second lookup.
+    kwargs["missed"] = missed_entry(argv)
     try:
         return analyze_command(paths, started=started, **kwargs)
     except UsageError as exc:
@@ -106,11 +110,13 @@ def analyze_command(
     config: Path | None = None,
     started: float | None = None,
     diff_base: str | None = None,
+    missed: Path | None = None,
 ) -> int:
     """Run ``pyforge analyze``: write the report, return the exit code (0 gate passed, 1 not).
 
     Raises :class:`UsageError` for bad input. ``diff_base`` reports only the findings on
-    lines changed since that git ref (:mod:`pyforge.analysis.diffbase`).
+    lines changed since that git ref (:mod:`pyforge.analysis.diffbase`). ``missed`` is this
+    command line's run cache entry when it was looked up a moment ago without a hit.
     """
     if diff_base is not None:
         from pyforge.analysis.diffbase import analyze_diff_base
@@ -123,8 +129,10 @@ def analyze_command(
     started_ns = time.time_ns()
     use_run_cache = not no_cache and changed_since is None and (jobs is None or jobs >= 1)
     # Computed once: looked up now, stored under after the run (hashing every path costs).
-    entry = _run_cache_entry(paths, config, cache_dir, baseline, fmt) if use_run_cache else None
-    if entry is not None:
+    entry = missed
+    if entry is None and use_run_cache:
+        entry = _run_cache_entry(paths, config, cache_dir, baseline, fmt)
+    if entry is not None and entry is not missed:
         from pyforge.analysis.runcache import answer
 
         code = answer(paths, fmt=fmt, output=output, config_file=config, cache_dir=cache_dir,

@@ -266,8 +266,9 @@ def _analyze_text(
         # checks that read them.
         collecting = {a for a, _ in plan.collectors}
         scan = scan_tokens(
-            text, want_units="duplication" in collecting, want_private="deadcode" in collecting
-        )
+            text, want_units="duplication" in collecting, want_private="deadcode" in collecting,
+            lines=lines,
+        )  # fmt: skip
     except (tokenize.TokenError, SyntaxError):
         scan = TokenScan(raw=_fallback_raw(lines))
     report.suppressions = scan.suppressions
@@ -327,9 +328,12 @@ def analyze_bytes(
     settings: RuleSettings,
     plan: Plan,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    sha256: str = "",
 ) -> FileReport:
-    """Analyse raw file content (decoding it per PEP 263 first)."""
-    digest = hashlib.sha256(data).hexdigest()
+    """Analyse raw file content (decoding it per PEP 263 first); ``sha256`` is the content's
+    digest when the caller has it already."""
+    digest = sha256 or hashlib.sha256(data).hexdigest()
     text, problem = decode_source(data, path)
     if text is None:
         assert problem is not None

@@ -293,13 +293,32 @@ _VALUE_OPTIONS = {
 }  # fmt: skip
 
 
+#: The command line :func:`fast_main` just looked up without a hit, and its entry: the full
+#: command that runs next in the same process takes the entry from here rather than
+#: computing it (and looking it up) again.
+_missed: tuple[tuple[str, ...], Path] | None = None
+
+
+def missed_entry(argv: Sequence[str]) -> Path | None:
+    """The entry :func:`fast_main` computed for this very command line and found no hit
+    under (then taken: a second call returns None)."""
+    global _missed
+    found, _missed = _missed, None
+    if found is None or found[0] != tuple(argv):
+        return None
+    return found[1]
+
+
 def answer(
     paths: Sequence[str], *, fmt: str, output: Path | None, config_file: Path | None,
     cache_dir: Path | None, baseline: Path | None, started: float, entry: Path | None = None,
+    argv: Sequence[str] | None = None,
 ) -> int | None:  # fmt: skip
     """Serve ``pyforge analyze`` from the run cache: the exit code, or None on a miss (then
     nothing was written and the caller analyses as usual). ``entry`` is the command line's
-    :func:`entry_path`, when the caller has it already (it is computed otherwise)."""
+    :func:`entry_path`, when the caller has it already (it is computed otherwise); with
+    ``argv``, a miss is remembered for :func:`missed_entry`."""
+    global _missed
     if fmt not in FORMATS:
         return None
     from pyforge.analysis.locate import ConfigError
@@ -312,6 +331,8 @@ def answer(
             return None
     hit = lookup(entry)
     if hit is None:
+        if argv is not None:
+            _missed = (tuple(argv), entry)
         return None
     try:
         data = hit.blob.read_bytes()
@@ -372,5 +393,5 @@ def fast_main(argv: Sequence[str]) -> int | None:
     return answer(
         paths, fmt=opts.get("format", "table"), output=path("output"),
         config_file=path("config"), cache_dir=path("cache_dir"), baseline=path("baseline"),
-        started=started,
+        started=started, argv=argv,
     )  # fmt: skip

@@ -90,14 +90,19 @@ def _plan(index: int) -> Plan:
     return plan
 
 
-def _analyze_chunk(chunk: list[tuple[str, bytes, int]]) -> list[FileReport]:
+#: What a worker analyses: (relative path, content, settings index, content's sha256).
+Payload = tuple[str, bytes, int, str]
+
+
+def _analyze_chunk(chunk: list[Payload]) -> list[FileReport]:
     out = []
-    for rel, data, index in chunk:
-        out.append(analyze_bytes(data, rel, _worker_settings[index], _plan(index), _worker_options))
+    for rel, data, index, sha in chunk:
+        out.append(analyze_bytes(data, rel, _worker_settings[index], _plan(index), _worker_options,
+                                 sha256=sha))  # fmt: skip
     return out
 
 
-def _analyze_chunk_for_transport(chunk: list[tuple[str, bytes, int]]) -> list[Any]:
+def _analyze_chunk_for_transport(chunk: list[Payload]) -> list[Any]:
     # Plain dicts and lists pickle (and unpickle, in the main process) several times faster
     # than the report's dataclasses and enums.
     return [report.to_transport() for report in _analyze_chunk(chunk)]
@@ -105,7 +110,7 @@ def _analyze_chunk_for_transport(chunk: list[tuple[str, bytes, int]]) -> list[An
 
 #: The payloads of the run in progress, set before a ``fork`` pool starts: its workers inherit
 #: them, so that a task is a list of indices rather than megabytes of pickled source.
-_inherited: list[tuple[str, bytes, int]] = []
+_inherited: list[Payload] = []
 
 
 def _analyze_inherited(indices: list[int]) -> list[Any]:
@@ -253,7 +258,7 @@ class _Run:
         self.reports: dict[str, FileReport] = {}
         self.keys: dict[str, str] = {}
         self.pending: list[_Pending] = []
-        self.payloads: list[tuple[str, bytes, int]] = []
+        self.payloads: list[Payload] = []
         self.total = self.done = self.hits = 0
         #: settings digest -> ruff code -> the rule it is reported as (routing is per code).
         self._ruff_rules: dict[str, dict[str, Rule | None]] = {}
@@ -322,7 +327,7 @@ class _Run:
         if self._from_cache(rel, key):
             return
         self.pending.append(_Pending(abs_path, rel, key, idx))
-        self.payloads.append((rel, data, idx))
+        self.payloads.append((rel, data, idx, sha))
 
     def _from_cache(self, rel: str, key: str) -> bool:
         cached = self.cache.get(key)
@@ -351,7 +356,7 @@ class _Run:
         )
         pending = {item.rel: item for item in self.pending}
         # The bytes already read, for the lines ruff's findings are fingerprinted with.
-        contents = {rel: data for rel, data, _ in self.payloads}
+        contents = {p[0]: p[1] for p in self.payloads}
         diagnostics: dict[str, list[ruff.RuffDiagnostic]] | None = None
 
         def finish(report: FileReport) -> None:
@@ -425,7 +430,7 @@ def _ruff_rule(
 
 
 def _run_pool(
-    payloads: list[tuple[str, bytes, int]],
+    payloads: list[Payload],
     settings: list[RuleSettings],
     options: dict[str, dict[str, Any]],
     analyzers: list[Analyzer],
@@ -457,7 +462,7 @@ def _run_pool(
 
 
 def _pool_results(
-    payloads: list[tuple[str, bytes, int]],
+    payloads: list[Payload],
     settings: list[RuleSettings],
     options: dict[str, dict[str, Any]],
     analyzers: list[Analyzer],

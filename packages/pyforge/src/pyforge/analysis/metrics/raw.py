@@ -18,6 +18,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter, not_
 from typing import Any
 
 _COMMENT = tokenize.COMMENT
@@ -200,15 +202,21 @@ class _LineCounts:
                             single=self.single, lloc=self.lloc, comments=self.comments)  # fmt: skip
 
 
-def scan_tokens(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
+def scan_tokens(
+    text: str, *, want_units: bool = True, want_private: bool = True,
+    lines: list[str] | None = None,
+) -> TokenScan:  # fmt: skip
     """Tokenize ``text`` once; raise ``tokenize.TokenError``/``SyntaxError`` on broken input.
 
     On Python 3.11 the C tokenizer is used (about seven times faster than ``tokenize``, whose
     3.11 implementation is pure Python); it skips comments and blank lines, which are then
     recovered from the gaps between tokens. Python 3.12+ ``tokenize`` is C-based already.
+    ``lines`` is the text cut at every line break (``\n``, ``\r\n``, ``\r``), when the
+    caller has it already.
     """
     if _C_TOKENIZER is not None:
-        return _scan_c(text, want_units=want_units, want_private=want_private)
+        rows = None if lines is None else lines[:-1] if lines and lines[-1] == "" else lines
+        return _scan_c(text, want_units=want_units, want_private=want_private, lines=rows)
     return _scan_py(text, want_units=want_units, want_private=want_private)
 
 
@@ -405,11 +413,7 @@ class _CGaps:
         self.counts = _LineCounts()
         self.counts.comments = len(comment_text)
         # comments_upto[r]: comment rows among the first r rows, to count any range in O(1).
-        self.comments_upto = [0] * (len(lines) + 1)
-        running = 0
-        for r in range(1, len(lines) + 1):
-            running += r in comment_text
-            self.comments_upto[r] = running
+        self.comments_upto = _comments_upto(comment_text, len(lines))
         self.next_row = 1
 
     def standalone(self, upto: int) -> None:
@@ -457,27 +461,180 @@ def _c_count_statements(
     return units
 
 
-def _scan_c(text: str, *, want_units: bool = True, want_private: bool = True) -> TokenScan:
-    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`)."""
-    assert _C_TOKENIZER is not None
-    lines = _source_lines(text)
-    toks = list(_C_TOKENIZER(text))
-    types = [t[1] for t in toks]
-    string_toks = [t for t in toks if t[1] == _C_STRING]
-    # The token strings listed once: slicing this list is twice as fast as a comprehension
-    # over each statement's slice of tokens.
-    strs = [t[0] for t in toks] if want_units or want_private else []
-    strings = [(t[2], t[4], t[3], t[5]) for t in string_toks]
-    comment_text = _comment_rows(lines, strings)
-    suppressions: dict[int, list[str]] = {}
+def _comments_upto(comment_text: dict[int, str], n_lines: int) -> list[int]:
+    """``upto[r]``: how many of the first ``r`` rows hold a comment (``upto[0] == 0``)."""
+    return list(accumulate(map(comment_text.__contains__, range(1, n_lines + 1)), initial=0))
+
+
+#: One statement among the C tokenizer's token types written as bytes (one byte per token):
+#: its tokens up to the next NEWLINE, the INDENT/DEDENT/ENDMARKER tokens before it left out.
+_C_STATEMENT = re.compile(rb"[\x00\x05\x06]*+([^\x04]+)")
+#: A statement with a ':' that is not its last token, up to its NEWLINE: radon's ``_logical``
+#: counts it twice (at most one match per statement: a match ends at the NEWLINE).
+_C_INNER_COLON = re.compile(rb"\x0b[^\x04]*[^\x04\x0b]\x04")
+_C_SEMIS = re.compile(rb"\x0d")
+#: A STRING token right before a NEWLINE: a statement of its own (a docstring, or a string
+#: used as a comment) when what precedes it ends a statement. (A look-behind first would be
+#: tried at every position; a literal first is searched for.)
+_C_STRING_END = re.compile(rb"\x03(?=\x04)")
+_C_BETWEEN_STATEMENTS = frozenset({0, 4, 5, 6})  # ENDMARKER, NEWLINE, INDENT, DEDENT
+_STRING_OF, _TYPE, _ROW = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+def _c_spans(
+    kinds: bytes, toks: list[Any], n_lines: int
+) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
+    """Each statement's (first token, NEWLINE token), first row and last row; None unless
+    every statement ends with a NEWLINE on a row of its own within the lines."""
+    spans = [m.span(1) for m in _C_STATEMENT.finditer(kinds)]
+    if not spans or spans[-1][1] >= len(kinds):
+        return None
+    firsts = [toks[i][2] for i, _ in spans]
+    lasts = list(map(_ROW, map(toks.__getitem__, [j for _, j in spans])))  # NEWLINE rows
+    if firsts[0] < 1 or lasts[-1] > n_lines or any(map(int.__le__, firsts[1:], lasts)):
+        return None
+    return spans, firsts, lasts
+
+
+def _c_row_counts(
+    lines: list[str], firsts: list[int], lasts: list[int], comment_text: dict[int, str]
+) -> tuple[_LineCounts, list[int], list[int]]:
+    """The counts as if every statement were code, from running totals over the rows; and
+    those running totals (blank rows, comment rows among the first ``r``)."""
+    n_lines = len(lines)
+    empty_upto = list(accumulate(map(not_, map(str.strip, lines)), initial=0))
+    comments_upto = _comments_upto(comment_text, n_lines)
+    rows = list(zip(firsts, lasts, strict=True))
+    covered = sum(lasts) - sum(firsts) + len(rows)
+    covered_empty = sum([empty_upto[b] - empty_upto[a - 1] for a, b in rows])
+    covered_comments = sum([comments_upto[b] - comments_upto[a - 1] for a, b in rows])
+    gap_empty = empty_upto[n_lines] - covered_empty
+    gap_comments = comments_upto[n_lines] - covered_comments
+    counts = _LineCounts()
+    counts.comments = len(comment_text)
+    counts.blank = empty_upto[n_lines]
+    # Rows outside every statement are blank, comment-only, or (rarely) code.
+    counts.single = gap_comments
+    counts.sloc = (n_lines - covered - gap_empty - gap_comments) + (covered - covered_empty)
+    return counts, empty_upto, comments_upto
+
+
+def _c_lone_strings(
+    kinds: bytes, toks: list[Any], counts: _LineCounts, empty_upto: list[int],
+    comments_upto: list[int],
+) -> set[int]:  # fmt: skip
+    """Recount the statements that are one string token with no comment on their rows: a
+    comment (one line) or a multi-line string, not code. Their first tokens."""
+    lone: set[int] = set()
+    for m in _C_STRING_END.finditer(kinds):
+        i = m.start()
+        if i and kinds[i - 1] not in _C_BETWEEN_STATEMENTS:
+            continue
+        first, last = toks[i][2], toks[i + 1][2]
+        if comments_upto[last] != comments_upto[first - 1]:
+            continue
+        lone.add(i)
+        rows = last - first + 1
+        n_empty = empty_upto[last] - empty_upto[first - 1]
+        counts.sloc -= rows - n_empty
+        if toks[i][2] == toks[i][3]:
+            counts.single += 1
+            counts.blank -= n_empty
+        else:
+            counts.multi += rows - n_empty
+    return lone
+
+
+def _c_lloc(kinds: bytes, types: list[int], spans: list[tuple[int, int]]) -> int | None:
+    """radon's logical lines: one per statement, two for a ':' before the end, and each
+    piece between ';' on its own (None for a ';' outside every statement)."""
+    lloc = len(spans) + len(_C_INNER_COLON.findall(kinds))
+    if b"\x0d" not in kinds:
+        return lloc
+    starts = [i for i, _ in spans]
+    semis = {bisect_right(starts, m.start()) - 1: m.start() for m in _C_SEMIS.finditer(kinds)}
+    for k, at in sorted(semis.items()):
+        i, j = spans[k]
+        if k < 0 or not i <= at < j:
+            return None  # not valid Python anyway
+        inner = _C_INNER_COLON.search(kinds, i, j + 1) is not None
+        lloc += _logical_count(types[i:j]) - 1 - inner
+    return lloc
+
+
+def _c_bulk_counts(
+    lines: list[str], types: list[int], kinds: bytes, toks: list[Any], strs: list[str],
+    comment_text: dict[int, str], *, want_units: bool,
+) -> tuple[RawMetrics, list[tuple[int, int, int, int]]] | None:  # fmt: skip
+    """:func:`_c_count_statements`' results without a Python loop over the statements.
+
+    Every count is a difference of running totals over the rows, summed over all statements
+    at once; only lone-string statements (docstrings), statements with a ';' and the
+    duplication units are looked at one by one. None when the tokens break an assumption
+    this relies on (no statement at all, statements sharing a row, a row past the last
+    line): the statement-by-statement count then runs instead.
+    """
+    found = _c_spans(kinds, toks, len(lines))
+    if found is None:
+        return None
+    spans, firsts, lasts = found
+    counts, empty_upto, comments_upto = _c_row_counts(lines, firsts, lasts, comment_text)
+    lone = _c_lone_strings(kinds, toks, counts, empty_upto, comments_upto)
+    lloc = _c_lloc(kinds, types, spans)
+    if lloc is None:
+        return None
+    counts.lloc = lloc
+    if not want_units:
+        return counts.raw(), []
+    crc32 = zlib.crc32
+    units = [(toks[i][2], toks[j - 1][3], j - i, crc32(" ".join(strs[i:j]).encode()))
+             for i, j in spans if i not in lone and strs[i] not in _NO_UNIT]  # fmt: skip
+    return counts.raw(), units
+
+
+def _suppressions(comment_text: dict[int, str]) -> dict[int, list[str]]:
+    """Rule ids suppressed per row, from the comments' ``pyforge: ignore``/``noqa``."""
+    # One look at all the comments together rules out most files (a case-insensitive search
+    # of the whole text costs more than the token scan's statement counts).
+    joined = "\n".join(comment_text.values()).lower()
+    if "noqa" not in joined and "pyforge" not in joined:
+        return {}
+    out: dict[int, list[str]] = {}
     for row, comment in comment_text.items():
         rules = _parse_suppression(comment)
         if rules:
-            suppressions[row] = rules
-    gaps = _CGaps(lines, comment_text)
-    units = _c_count_statements(gaps, types, toks, strs, n_lines=len(lines),
-                                want_units=want_units)  # fmt: skip
-    gaps.standalone(len(lines) + 1)
+            out[row] = rules
+    return out
+
+
+def _scan_c(
+    text: str, *, want_units: bool = True, want_private: bool = True,
+    lines: list[str] | None = None,
+) -> TokenScan:  # fmt: skip
+    """:func:`_scan_py`'s results from the C tokenizer (see :func:`scan_tokens`); ``lines``
+    as :func:`_source_lines` cuts the text, when the caller has them."""
+    assert _C_TOKENIZER is not None
+    if lines is None:
+        lines = _source_lines(text)
+    toks = list(_C_TOKENIZER(text))
+    types = list(map(_TYPE, toks))
+    kinds = bytes(types)  # token types are below 256: one byte each, searched in C
+    # The token strings listed once: slicing this list is twice as fast as a comprehension
+    # over each statement's slice of tokens.
+    strs = list(map(_STRING_OF, toks)) if want_units or want_private else []
+    string_toks = [t for t in toks if t[1] == _C_STRING] if b"\x03" in kinds else []
+    strings = [(t[2], t[4], t[3], t[5]) for t in string_toks]
+    comment_text = _comment_rows(lines, strings)
+    suppressions = _suppressions(comment_text)
+    bulk = _c_bulk_counts(lines, types, kinds, toks, strs, comment_text, want_units=want_units)
+    if bulk is not None:
+        raw, units = bulk
+    else:
+        gaps = _CGaps(lines, comment_text)
+        units = _c_count_statements(gaps, types, toks, strs, n_lines=len(lines),
+                                    want_units=want_units)  # fmt: skip
+        gaps.standalone(len(lines) + 1)
+        raw = gaps.counts.raw()
     private = _c_private_names(strs, string_toks) if want_private else {}
-    return TokenScan(raw=gaps.counts.raw(), suppressions=suppressions, units=units,
+    return TokenScan(raw=raw, suppressions=suppressions, units=units,
                      private_names=private)  # fmt: skip
