@@ -138,7 +138,7 @@ async def test_pay_capture_refund_and_declines(
         payment = await session.scalar(select(Payment))
         assert payment is not None and payment.refunded == payment.captured == order["total"]
     # Each refund mailed the customer once, with its amount.
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     refunds = [
         m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
         for m in sink_messages(runtime.settings.mail_sink_dir)
