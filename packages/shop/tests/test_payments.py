@@ -48,7 +48,7 @@ async def webhooks(app: FastAPI, payment_provider: FakeProvider) -> AsyncIterato
     await payment_provider.control.webhooks()
 
 
-async def _until(check: Any, what: str, timeout_s: float = 30.0) -> Any:
+async def _until(check: Any, what: str, timeout_s: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         result = await check()
