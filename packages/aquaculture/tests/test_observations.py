@@ -254,7 +254,7 @@ async def test_a_large_batch_runs_as_a_job_with_progress(
     assert listed["total"] == 40 and {o["job_id"] for o in listed["items"]} == {job["id"]}
     assert sorted(o["filename"] for o in listed["items"]) == [f"img{i:02d}.png" for i in range(40)]
     # The creator hears that it is done.
-    await runtime.events.drain(30)
+    await runtime.events.drain(60)
     mails = [
         m
         for m in sink_messages(runtime.settings.mail_sink_dir)

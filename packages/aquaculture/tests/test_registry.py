@@ -41,7 +41,7 @@ def _candidate(tmp: Path, version: str, val_accuracy: float) -> Path:
 
 
 async def _served_version(client: httpx.AsyncClient, headers: dict[str, str], want: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (got := (await client.get("/api/v1/model", headers=headers)).json()["version"]) != want:
         assert time.monotonic() < deadline, got
         await asyncio.sleep(0.05)
@@ -102,7 +102,7 @@ async def test_a_promotion_goes_live_without_a_restart(
         await worker.close()
 
 
-async def _until(condition, timeout: float = 30.0) -> None:
+async def _until(condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline

@@ -42,26 +42,28 @@ def test_embedded_platform_serves_and_classifies(tmp_path: Path) -> None:
     try:
         _wait_live(proc, base)
         creds = {"email": "o@example.com", "username": "olga", "password": "correct horse"}
-        assert httpx.post(f"{base}/auth/register", json=creds).status_code == 201
+        # httpx's default timeout is 5 s: too short for a busy machine.
+        assert httpx.post(f"{base}/auth/register", json=creds, timeout=60).status_code == 201
         token = httpx.post(
-            f"{base}/auth/login", data={"username": "olga", "password": "correct horse"}
+            f"{base}/auth/login", data={"username": "olga", "password": "correct horse"},
+            timeout=60,
         ).json()
         h = {"Authorization": f"Bearer {token['access_token']}"}
-        fid = httpx.post(f"{base}/api/v1/farms", json={"name": "F"}, headers=h).json()["id"]
-        sid = httpx.post(f"{base}/api/v1/farms/{fid}/sites", json={"name": "S"}, headers=h).json()[
-            "id"
-        ]
+        fid = httpx.post(f"{base}/api/v1/farms", json={"name": "F"}, headers=h,
+                         timeout=60).json()["id"]  # fmt: skip
+        sid = httpx.post(f"{base}/api/v1/farms/{fid}/sites", json={"name": "S"}, headers=h,
+                         timeout=60).json()["id"]  # fmt: skip
         tid = httpx.post(f"{base}/api/v1/farms/{fid}/sites/{sid}/tanks", json={"name": "T"},
-                         headers=h).json()["id"]  # fmt: skip
+                         headers=h, timeout=60).json()["id"]  # fmt: skip
         resp = httpx.post(f"{base}/api/v1/farms/{fid}/tanks/{tid}/observations", headers=h,
-                          files={"file": ("fish.png", fish_png(), "image/png")}, timeout=30)  # fmt: skip
+                          files={"file": ("fish.png", fish_png(), "image/png")}, timeout=60)  # fmt: skip
         assert resp.status_code == 201, resp.text
         (obs,) = resp.json()["observations"]
         assert obs["top_k"] and obs["model_version"]
         assert "SYNTHETIC" in resp.json()["model_note"]
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        proc.wait(timeout=30)
     err = proc.stderr.read() if proc.stderr else ""
     assert f"Aquaculture is serving on {base}" in err
     assert "Traceback" not in err

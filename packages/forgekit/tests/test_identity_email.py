@@ -28,7 +28,7 @@ def forge_settings(forge_settings):
 async def _mails(runtime, to, subject=""):
     """Messages to ``to`` whose subject contains ``subject`` (consumers run concurrently on
     RabbitMQ, so the order of different mails is not guaranteed)."""
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     return [
         m
         for m in sink_messages(runtime.settings.mail_sink_dir)

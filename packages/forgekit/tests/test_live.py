@@ -55,7 +55,7 @@ async def test_redis_fan_out_reaches_other_hubs_with_the_same_prefix_only(
         await stranger.ensure_listening()
         await publisher.publish(topic, {"id": "e1", "payload": {"n": 1}})
         await publisher.publish("elsewhere", {"id": "e2"})
-        await asyncio.wait_for(mine.arrived.wait(), 10)
+        await asyncio.wait_for(mine.arrived.wait(), 60)
         await asyncio.sleep(0.3)  # time for anything misrouted to arrive too
     finally:
         for hub in (publisher, listener, stranger):

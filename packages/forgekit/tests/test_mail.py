@@ -142,13 +142,13 @@ async def test_smtp_mailer_starttls_and_auth(tmp_path):
         bad = SmtpMailer(
             host="127.0.0.1", port=controller.port, sender="noreply@forge.test",
             username="mailer", password="wrong", starttls=True, tls_context=client_ctx,
-            timeout_s=5,
+            timeout_s=60,  # the refusal must be the answer, not a timeout on a busy machine
         )  # fmt: skip
         with pytest.raises(aiosmtplib.SMTPAuthenticationError):
             await bad.send("dev@example.com", "Nope", "x")
         # Without STARTTLS the server refuses to go on: the mailer never sends in clear.
         plain = SmtpMailer(
-            host="127.0.0.1", port=controller.port, sender="a@b.c", starttls=False, timeout_s=5
+            host="127.0.0.1", port=controller.port, sender="a@b.c", starttls=False, timeout_s=60
         )
         with pytest.raises(Exception):  # noqa: B017
             await plain.send("dev@example.com", "Nope", "x")

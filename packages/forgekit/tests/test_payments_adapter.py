@@ -37,7 +37,7 @@ def key(label: str = "k") -> str:
 @pytest.fixture
 async def stripe(payment_provider: FakeProvider) -> AsyncIterator[StripeAdapter]:  # noqa: F811
     await payment_provider.control.reset()
-    async with payment_provider.adapter(timeout_s=5.0) as adapter:
+    async with payment_provider.adapter(timeout_s=30.0) as adapter:
         yield adapter
 
 
@@ -217,7 +217,9 @@ async def test_timeout_is_unavailable_and_the_retry_captures_once(
     payment_provider: FakeProvider,  # noqa: F811
 ) -> None:
     held = await authorise(stripe, 2500)
-    await payment_provider.control.fail_next("timeout", hang_s=3.0)
+    # The answer is held 20 times longer than the impatient client waits (not so long that
+    # stopping the fake at the end of the module waits for it).
+    await payment_provider.control.fail_next("timeout", hang_s=10.0)
     k = key("capture")
     async with payment_provider.adapter(timeout_s=0.5) as impatient:
         with pytest.raises(ProviderUnavailable):

@@ -184,7 +184,7 @@ async def test_fake_sends_signed_events_to_a_receiver() -> None:
 
 
 async def _wait_for_types(
-    receiver: HttpReceiver, types: set[str], timeout_s: float = 20.0
+    receiver: HttpReceiver, types: set[str], timeout_s: float = 60.0
 ) -> list[ProviderEvent]:
     """Verified events received so far, once every type in ``types`` arrived successfully."""
     deadline = time.monotonic() + timeout_s

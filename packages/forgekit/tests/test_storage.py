@@ -381,7 +381,7 @@ async def test_s3_presigned_url_is_fetchable(moto_endpoint: str) -> None:
         url = await s3.download_url(key, 120, filename="build.tar.gz")
         assert url.startswith(moto_endpoint)
         assert "X-Amz-Signature=" in url and "X-Amz-Expires=120" in url
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             response = await client.get(url)
         assert response.status_code == 200
         assert response.content == data

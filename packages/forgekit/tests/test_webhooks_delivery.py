@@ -74,7 +74,9 @@ async def delivery_loop(
     runtime: Runtime, sample_tables: None
 ) -> AsyncIterator[DeliveryLoop[HookDelivery, HookAttempt]]:
     box = SecretBox(runtime.settings.secret_key.get_secret_value())
-    http = OutboundHttp(timeout_s=2.0, max_response_bytes=65536, allow_private=True,
+    # The receiver shares the test's event loop: on a busy machine an answer can take seconds,
+    # and a timeout would be an unplanned failed attempt.
+    http = OutboundHttp(timeout_s=30.0, max_response_bytes=65536, allow_private=True,
                         user_agent=HEADERS.user_agent)
     loop = DeliveryLoop(
         runtime.db, HookLog, {"webhook": WebhookChannel(http, box, HEADERS)},
@@ -153,19 +155,28 @@ async def test_outbound_reads_a_bounded_response_and_never_follows_redirects() -
                         "headers": [(b"location", b"http://169.254.169.254/")]})
             await send({"type": "http.response.body", "body": b""})
             return
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        for _ in range(1600):  # 100 MiB: far more than anyone should read
+        while not gone.is_set():  # no end: only a client that stops reading gets an answer
             await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
             await asyncio.sleep(0)  # the server shares the test's event loop
+        watcher.cancel()
         await send({"type": "http.response.body", "body": b""})
 
-    http = OutboundHttp(timeout_s=2.0, max_response_bytes=65536, allow_private=True)
+    # The behaviour, not a stopwatch: a client reading the whole (endless) body could only end
+    # on its timeout, which is a failed result, so ``ok`` proves the read was bounded.
+    http = OutboundHttp(timeout_s=30.0, max_response_bytes=65536, allow_private=True)
     try:
         async with serve_asgi(endless) as url:
-            started = time.monotonic()
             result = await http.post_json(f"{url}/stream", b"{}")
-            assert result.ok and result.status_code == 200
-            assert time.monotonic() - started < 2.0
+            assert result.ok and result.status_code == 200, result
             assert result.response_excerpt is not None and len(result.response_excerpt) <= 512
             redirected = await http.post_json(f"{url}/redirect", b"{}")
             assert (redirected.ok, redirected.retryable, redirected.status_code) == (False, False, 302)

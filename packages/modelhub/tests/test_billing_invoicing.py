@@ -96,7 +96,7 @@ class LosesInvoiceAnswer(StripeAdapter):
 
     async def create_invoice(self, customer_id: str, auto_advance: bool = False, *,
                              idempotency_key: str) -> Any:  # fmt: skip
-        await self.control.fail_next("timeout", 1, hang_s=3)  # type: ignore[attr-defined]
+        await self.control.fail_next("timeout", 1, hang_s=15)  # type: ignore[attr-defined]
         return await super().create_invoice(customer_id, auto_advance,
                                             idempotency_key=idempotency_key)  # fmt: skip
 
@@ -107,7 +107,9 @@ async def test_invoicing_survives_a_lost_answer_and_reruns_without_duplicates(
 ) -> None:  # fmt: skip
     settings = configure(runtime, provider)
     pub, consumer, customer = await setup_usage(client, runtime, provider, "pm_card_visa")
-    lossy = LosesInvoiceAnswer(provider.base_url, provider.api_key, 1.0)
+    # 5 s: the calls before the invoice's must not time out on a busy machine; the invoice's
+    # answer is held 15 s, so its timeout fires however late.
+    lossy = LosesInvoiceAnswer(provider.base_url, provider.api_key, 5.0)
     lossy.control = provider.control  # type: ignore[attr-defined]
     async with lossy, runtime.db.session() as s:
         with pytest.raises(Exception, match="(?i)time"):

@@ -27,8 +27,8 @@ async def test_embedded_mode_starts_the_fake_provider(tmp_path: Path) -> None:
     assert len(fakes) == 1
     await fakes[0].start()
     try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(base_url=app.payments_base_url) as client:
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(base_url=app.payments_base_url, timeout=60) as client:
             while True:
                 try:
                     if (await client.get("/_control/health")).is_success:

@@ -218,11 +218,12 @@ async def _sandbox(tmp_path: Path, payload: object, limits: Limits) -> tuple[str
 
 
 async def test_the_cpu_limit_kills_a_pickle_that_loops_forever(tmp_path: Path) -> None:
+    # Two CPU seconds can take many wall seconds on a busy machine: the wall limit is far off.
     status, reason, took = await _sandbox(
-        tmp_path, _Call(exec, "while True: pass"), Limits(cpu_s=2, wall_s=60)
+        tmp_path, _Call(exec, "while True: pass"), Limits(cpu_s=2, wall_s=240)
     )
     assert status == "failed" and "CPU-time limit" in reason
-    assert took < 30  # killed by the CPU limit, well before the wall limit
+    assert took < 240  # killed by the CPU limit (the reason says so), before the wall limit
 
 
 async def test_the_wall_limit_kills_a_pickle_that_sleeps(tmp_path: Path) -> None:
@@ -230,7 +231,7 @@ async def test_the_wall_limit_kills_a_pickle_that_sleeps(tmp_path: Path) -> None
         tmp_path, _Call(time.sleep, 600), Limits(cpu_s=60, wall_s=3)
     )
     assert status == "failed" and "wall-time limit" in reason
-    assert took < 30
+    assert took < 120  # generous for a busy machine, yet far short of the 600 s sleep
 
 
 async def test_the_memory_limit_stops_a_pickle_that_allocates_too_much(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def _worker(settings: ForgeSettings, provider: FakeProvider, tmp: Path, name: st
     data.mkdir()
     env = process_env(settings, data, free_port(), MODELHUB_PAYMENTS_BASE_URL=provider.base_url,
                       MODELHUB_PAYMENTS_API_KEY=provider.api_key,
-                      MODELHUB_PAYMENTS_TIMEOUT_S="1", MODELHUB_SAGA_HALT_BEFORE=halt)  # fmt: skip
+                      MODELHUB_PAYMENTS_TIMEOUT_S="5", MODELHUB_SAGA_HALT_BEFORE=halt)  # fmt: skip
     log = (tmp / f"{name}.log").open("wb")
     return subprocess.Popen([sys.executable, "-m", "modelhub.cli", "worker"], env=env, cwd=data,
                             stdout=log, stderr=log)  # fmt: skip
@@ -98,8 +98,9 @@ async def test_killed_worker_and_one_provider_timeout_still_charge_exactly_once(
     runtime.app_settings.payments_base_url = provider.base_url  # type: ignore[attr-defined]
     hosted = await host_model(client, runtime, affine_onnx(), name="paid", pricing=PRICING)
     consumer = await register_and_login(client)
-    # The provider's next call hangs past the adapter's 1 s timeout (ProviderUnavailable).
-    await provider.control.fail_next("timeout", 1, hang_s=3)
+    # The provider's next call hangs far past the worker's 5 s timeout (ProviderUnavailable);
+    # every other call has those 5 s, room for a busy machine (1 s was not).
+    await provider.control.fail_next("timeout", 1, hang_s=15)
     first = _worker(forge_settings, provider, tmp_path, "worker-1", halt)
     second: subprocess.Popen[bytes] | None = None
     try:

@@ -26,7 +26,7 @@ def test_embedded_marketplace_serves_on_its_own_port_and_data_dir(tmp_path: Path
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             try:
@@ -37,18 +37,21 @@ def test_embedded_marketplace_serves_on_its_own_port_and_data_dir(tmp_path: Path
             assert time.monotonic() < deadline, "modelhub did not become live"
             time.sleep(0.2)
         creds = {"email": "c@example.com", "username": "carol", "password": "correct horse"}
-        assert httpx.post(f"{base}/auth/register", json=creds).status_code == 201
-        token = httpx.post(f"{base}/auth/login",
+        # httpx's default timeout is 5 s: too short for a busy machine.
+        assert httpx.post(f"{base}/auth/register", json=creds, timeout=60).status_code == 201
+        token = httpx.post(f"{base}/auth/login", timeout=60,
                            data={"username": "carol", "password": "correct horse"}).json()
-        me = httpx.get(f"{base}/auth/me",
+        me = httpx.get(f"{base}/auth/me", timeout=60,
                        headers={"Authorization": f"Bearer {token['access_token']}"}).json()
         assert me["role"] == "consumer"
-        assert "/api/v1/models" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        assert "/api/v1/models" in httpx.get(f"{base}/openapi.json", timeout=60).json()["paths"]
         # No provider configured: it pays through the kit's fake, started beside it.
         plan = {"plan": "starter", "payment_method": "pm_card_visa"}
         auth = {"Authorization": f"Bearer {token['access_token']}"}
+        deadline = time.monotonic() + 90  # the fake's own start, counted from here
         while True:
-            sub = httpx.put(f"{base}/api/v1/billing/subscription", json=plan, headers=auth)
+            sub = httpx.put(f"{base}/api/v1/billing/subscription", json=plan, headers=auth,
+                            timeout=60)
             if sub.status_code != 503:  # the fake may still be starting
                 break
             assert time.monotonic() < deadline, sub.text
@@ -56,7 +59,7 @@ def test_embedded_marketplace_serves_on_its_own_port_and_data_dir(tmp_path: Path
         assert (sub.status_code, sub.json()["status"]) == (200, "active"), sub.text
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        proc.wait(timeout=30)
     try:  # stopped with the server
         httpx.get(f"http://127.0.0.1:{fake_port}/_control/health", timeout=1)
         raise AssertionError("the local fake outlived the server")

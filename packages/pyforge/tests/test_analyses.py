@@ -210,7 +210,7 @@ async def test_lifecycle_metrics_sarif_and_events(
         assert loc["artifactLocation"]["uri"] == "pkg/app.py" and loc["region"]["startLine"] >= 1
 
     # Events: the contract shared with notifications.
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     types = await outbox_types(runtime)
     for t in ("analysis.requested", "analysis.started", "analysis.completed",
               "quality_gate.changed", "finding.new_critical"):  # fmt: skip

@@ -130,7 +130,7 @@ async def test_two_branches_diverge_from_main(client: httpx.AsyncClient, runtime
                                headers=h)).json()  # fmt: skip
     assert [x["id"] for x in only_a["items"]] == [a["id"]]
 
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     created = await outbox_payloads(runtime, "branch.created")
     assert [(e["name"], e["target"]) for e in created] == [("feature/a", "main"),
                                                            ("feature/b", "main")]  # fmt: skip

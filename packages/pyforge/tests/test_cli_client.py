@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen([*PYFORGE, "serve"], env=env, cwd=data, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, (data / "server.log").read_text()
             try:
@@ -77,6 +77,7 @@ def user(server: str) -> dict[str, str]:
     reg = httpx.post(
         f"{server}/auth/register",
         json={"email": f"{name}@example.com", "username": name, "password": PASSWORD},
+        timeout=60,
     )
     assert reg.status_code == 201, reg.text
     return {"username": name, "password": PASSWORD}
@@ -88,8 +89,9 @@ def cli(config: Path, *args: str, input: str | None = None, env: dict[str, str] 
     full_env["PYFORGE_CONFIG_DIR"] = str(config)
     full_env.update(env or {})
     return subprocess.run(
+        # Generous: a push waits for its analysis, and a busy machine is slow to start Python.
         [*PYFORGE, *args], env=full_env, input=input, capture_output=True, text=True,
-        timeout=60, cwd=config.parent,
+        timeout=180, cwd=config.parent,
     )
 
 
@@ -122,7 +124,7 @@ def _creds(config: Path) -> dict[str, str]:
 
 
 def _token(server: str, user: dict[str, str]) -> str:
-    r = httpx.post(f"{server}/auth/login", data=user)
+    r = httpx.post(f"{server}/auth/login", data=user, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 
@@ -145,14 +147,16 @@ def test_login_prompts_and_stores_credentials_readable_only_by_owner(server, use
     # No temporary file is left next to it.
     assert sorted(p.name for p in config.iterdir() if not p.name.startswith(".credentials.lock")) == ["credentials.json"]
 
-    me = httpx.get(f"{server}/auth/me", headers={"Authorization": f"Bearer {creds['access_token']}"})
+    me = httpx.get(f"{server}/auth/me", headers={"Authorization": f"Bearer {creds['access_token']}"},
+                   timeout=60)
     assert me.json()["username"] == user["username"]
 
     out = cli(config, "logout")
     assert out.returncode == 0, out.stderr
     assert not path.exists()
     # The server ended the session too: the old access token no longer works.
-    me = httpx.get(f"{server}/auth/me", headers={"Authorization": f"Bearer {creds['access_token']}"})
+    me = httpx.get(f"{server}/auth/me", headers={"Authorization": f"Bearer {creds['access_token']}"},
+                   timeout=60)
     assert me.status_code == 401
 
 
@@ -210,7 +214,7 @@ def test_expired_access_token_is_refreshed_transparently(server, logged_in):
 def test_login_with_an_api_key(server, user, config):
     token = _token(server, user)
     created = httpx.post(f"{server}/auth/api-keys", json={"name": "ci", "scopes": ["project:read", "project:write", "analysis:run"]},
-                         headers={"Authorization": f"Bearer {token}"})
+                         headers={"Authorization": f"Bearer {token}"}, timeout=60)
     assert created.status_code == 201, created.text
     key = created.json()["key"]
     assert key.startswith("pfk_")
@@ -318,7 +322,7 @@ def test_collect_files_honours_gitignore(tmp_path):
 
 def _files_on_server(server: str, user: dict[str, str], project_id: str) -> set[str]:
     r = httpx.get(f"{server}/api/v1/projects/{project_id}/files", params={"limit": 500},
-                  headers={"Authorization": f"Bearer {_token(server, user)}"})
+                  headers={"Authorization": f"Bearer {_token(server, user)}"}, timeout=60)
     assert r.status_code == 200, r.text
     return {f["path"] for f in r.json()["items"]}
 
@@ -368,7 +372,7 @@ def test_push_exits_1_when_the_gate_fails_and_findings_lists_them(server, user, 
     project_id = _new_project(logged_in)
     patched = httpx.patch(f"{server}/api/v1/projects/{project_id}",
                           json={"settings": {"analysis": {"gate": {"max_new_findings": 0}}}},
-                          headers={"Authorization": f"Bearer {_token(server, user)}"})
+                          headers={"Authorization": f"Bearer {_token(server, user)}"}, timeout=60)
     assert patched.status_code == 200, patched.text
 
     result = cli(logged_in, "push", str(tree), "-p", project_id, "--poll-interval", "0.2")

@@ -119,7 +119,9 @@ def test_worker_killed_mid_analysis_completes_once(stack: Stack) -> None:
     assert stack.worker is not None
     stack.worker.terminate()
     stack.worker.wait(timeout=20)
-    slow = stack.start_worker(PYFORGE_ANALYSIS_DELAY_S="3")
+    # The delay only has to outlast the time between seeing "running" and the kill: 60 s does
+    # on any machine (3 s did not always: a slow poll could see the analysis finished).
+    slow = stack.start_worker(PYFORGE_ANALYSIS_DELAY_S="60")
     with httpx.Client(base_url=stack.base, timeout=30) as client:
         h = _user(client)
         pid = _project(client, h, BUGGY)
@@ -127,7 +129,7 @@ def test_worker_killed_mid_analysis_completes_once(stack: Stack) -> None:
         running = _poll(client, h, aid, within_s=60, until=("running", "succeeded", "failed"))
         assert running["status"] == "running", running
         slow.send_signal(signal.SIGKILL)
-        slow.wait(timeout=10)
+        slow.wait(timeout=60)
         time.sleep(0.5)
         assert client.get(f"/api/v1/analyses/{aid}", headers=h).json()["status"] == "running"
         stack.start_worker()

@@ -73,8 +73,11 @@ def forge_settings(forge_settings: ForgeSettings, request: pytest.FixtureRequest
 
 @pytest.fixture
 def app_factory():
+    # A generous HTTP timeout: the Slack receiver shares the test's event loop, and a timeout
+    # would make a second (unwanted) delivery attempt.
     notify = PyForgeSettings(_env_file=None, webhooks_allow_private_networks=True,
-                             notify_delivery_poll_s=0.05, notify_retry_base_s=0.2)
+                             notify_delivery_poll_s=0.05, notify_retry_base_s=0.2,
+                             notify_http_timeout_s=30.0)
     return lambda settings: create_app(settings, notify)
 
 
@@ -190,7 +193,7 @@ async def test_email_over_smtp_with_text_html_and_link_once_per_event(
     handler = runtime.events.subscriptions[DISPATCH_CONSUMER].handler
     async with runtime.db.transaction() as session:
         await handler(event, session)
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.6)  # a second e-mail, if the re-handling sent one, would be here
 
     messages = inbox.notifications()
     assert sorted(to[0] for to, _ in messages) == sorted([owner.email, member.email])
@@ -202,8 +205,17 @@ async def test_email_over_smtp_with_text_html_and_link_once_per_event(
     link = f"{PUBLIC_URL}/projects/{project.id}/analyses/{analysis_id}"
     assert link in text and f'href="{link}"' in html
     assert "changed from passed to failed" in text
-    async with runtime.db.session() as session:
-        rows = (await session.scalars(select(Delivery).where(Delivery.event_id == event.id))).all()
+    # The inbox has the messages before the delivery loop records them as sent: wait for that.
+    deadline = time.monotonic() + 60
+    while True:
+        async with runtime.db.session() as session:
+            rows = (
+                await session.scalars(select(Delivery).where(Delivery.event_id == event.id))
+            ).all()
+        if len(rows) == 2 and all(r.status != "pending" for r in rows):
+            break
+        assert time.monotonic() < deadline, [(r.recipient, r.status) for r in rows]
+        await asyncio.sleep(0.05)
     assert len(rows) == 2 and {r.status for r in rows} == {"succeeded"}
     assert {r.channel for r in rows} == {"email"}
 

@@ -30,8 +30,10 @@ from pyforge.notify.context import notify_context
 from pyforge.notify.testing import make_project
 from pyforge.settings import PyForgeSettings
 
+# The auth timeout never fires where a client authenticates (a busy machine can take seconds
+# to read the first message); test_an_unauthenticated_connection_times_out sets a short one.
 NOTIFY = {"notify_delivery_poll_s": 0.05, "ws_ping_interval_s": 5.0,
-          "ws_recheck_interval_s": 0.5, "ws_auth_timeout_s": 0.5}
+          "ws_recheck_interval_s": 0.5, "ws_auth_timeout_s": 60.0}
 
 
 @pytest.fixture
@@ -117,17 +119,12 @@ async def test_authentication_and_scopes(
     async with runtime.db.session() as session:
         project = await make_project(session, user.id)
 
-    async with connect(f"{server}?token=not-a-token") as ws:
-        error = json.loads(await ws.recv())
+    async with connect(f"{server}?token=not-a-token", open_timeout=30) as ws:
+        error = json.loads(await asyncio.wait_for(ws.recv(), 60))
         assert error["type"] == "error" and error["code"] == "unauthorized"
         with pytest.raises(ConnectionClosed) as closed:
-            await ws.recv()
+            await asyncio.wait_for(ws.recv(), 60)
     assert closed.value.rcvd.code == 4401
-
-    async with connect(server) as ws:  # nothing sent: times out
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 5)
-    assert closed.value.rcvd.code == 4408
 
     key = await create_api_key(client, user, ["project:read"])
     async with live(server) as ws:  # first-message authentication with an API key
@@ -147,14 +144,22 @@ async def test_authentication_and_scopes(
         assert refused["type"] == "error" and refused["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("notify_settings", [{"ws_auth_timeout_s": 0.5}], indirect=True)
+async def test_an_unauthenticated_connection_times_out(server: str) -> None:
+    async with connect(server, open_timeout=30) as ws:  # nothing sent: times out
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 60)
+    assert closed.value.rcvd.code == 4408
+
+
 @pytest.mark.parametrize("notify_settings", [{"ws_ping_interval_s": 0.2}], indirect=True)
 async def test_idle_connections_get_pings(
     client: httpx.AsyncClient, runtime: Runtime, server: str
 ) -> None:
     user = await register_and_login(client)
     async with live(server, user.access_token) as ws:
-        assert await recv(ws, timeout=10, skip_pings=False) == {"type": "ping"}
-        assert await recv(ws, timeout=10, skip_pings=False) == {"type": "ping"}
+        assert await recv(ws, skip_pings=False) == {"type": "ping"}
+        assert await recv(ws, skip_pings=False) == {"type": "ping"}
 
 
 async def test_losing_access_ends_the_subscription(
@@ -173,7 +178,7 @@ async def test_losing_access_ends_the_subscription(
         assert (await subscribe(ws, project.id))["type"] == "subscribed"
         async with runtime.db.transaction() as session:
             await session.execute(delete(TeamMember).where(TeamMember.user_id == member.id))
-        revoked = await recv(ws, timeout=30)
+        revoked = await recv(ws)
         assert revoked["type"] == "error" and revoked["code"] == "access_revoked"
         await runtime.events.emit("analysis.started", {"project_id": str(project.id),
                                                        "analysis_id": "x"})
@@ -209,13 +214,14 @@ async def test_fan_out_across_app_instances_through_redis(
 
 @pytest.fixture
 def tight_ws_settings(forge_settings: ForgeSettings) -> ForgeSettings:
-    return forge_settings.model_copy(update={"rate_limit_default": "2/minute"})
+    # Per hour, not per minute: a slow machine's three handshakes still fall in one window.
+    return forge_settings.model_copy(update={"rate_limit_default": "2/hour"})
 
 
 async def test_handshakes_count_against_the_default_rate_limit(
     notify_settings: PyForgeSettings, tight_ws_settings: ForgeSettings
 ) -> None:
-    """/ws is a FastAPI route under the app-wide limiter: the third handshake in a minute is
+    """/ws is a FastAPI route under the app-wide limiter: the third handshake in the window is
     refused (the app closes with 1008 before accepting, which the server sends as HTTP 403)."""
     app = create_app(tight_ws_settings, notify_settings)
     async with app.router.lifespan_context(app), serve_asgi(app) as base:

@@ -31,7 +31,9 @@ BASE_SETTINGS: dict[str, Any] = {
     "notify_retry_base_s": 0.4,
     "notify_retry_max_s": 5.0,
     "notify_delivery_poll_s": 0.05,
-    "notify_http_timeout_s": 2.0,
+    # Receivers share the test's event loop: on a busy machine an answer can take seconds, and
+    # a timeout would be an unplanned failed attempt. The timeout test sets its own 0.3 s.
+    "notify_http_timeout_s": 30.0,
 }
 
 
@@ -171,7 +173,7 @@ async def test_retries_with_backoff_until_the_receiver_recovers(
         owner, project = await owner_and_project(client, runtime)
         hook = await add_webhook(client, owner, project, url)
         await runtime.events.emit("analysis.completed", completed_payload(project.id))
-        requests = await receiver.wait_for(3, timeout_s=20)
+        requests = await receiver.wait_for(3, timeout_s=60)
         [row] = await wait_deliveries(client, owner, project, hook["id"])
 
     assert [a["status_code"] for a in row["attempts"]] == [500, 503, 200]
@@ -224,9 +226,10 @@ async def test_timeouts_and_429_are_retried_until_the_maximum_age(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     ctx = notify_context(runtime)
-    # The age leaves a busy machine room for a second attempt (0.3 s timeout + <= 0.4 s backoff).
-    ctx.worker.policy = RetryPolicy(base_s=0.2, max_s=0.4, max_age_s=4.0)
-    slow = HttpReceiver(delay_s=1.0)
+    # The age leaves a busy machine room for a second attempt (0.3 s timeout + <= 0.4 s backoff
+    # after a first attempt that may itself start late); 4 s was not always enough.
+    ctx.worker.policy = RetryPolicy(base_s=0.2, max_s=0.4, max_age_s=10.0)
+    slow = HttpReceiver(delay_s=10.0)  # far past the 0.3 s timeout, however late it fires
     limited = HttpReceiver(default_status=429)
     async with serve_asgi(slow) as slow_url, serve_asgi(limited) as limited_url:
         owner, project = await owner_and_project(client, runtime)

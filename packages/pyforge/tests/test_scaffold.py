@@ -142,20 +142,22 @@ def test_throwaway_product_serves_works_and_migrates(
         base = f"http://127.0.0.1:{port}"
         _wait(lambda: _live(base), "the API", procs)
         creds = {"email": "t@example.com", "username": "tester", "password": "correct horse"}
-        assert httpx.post(f"{base}/auth/register", json=creds).status_code == 201
-        token = httpx.post(
-            f"{base}/auth/login", data={"username": "tester", "password": "correct horse"}
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        assert httpx.post(f"{base}/api/v1/pings").status_code == 401
-        ping = httpx.post(f"{base}/api/v1/pings", headers=auth)
-        assert ping.status_code == 202, ping.text
-        url = f"{base}/api/v1/pings/{ping.json()['ping_id']}"
-        _wait(lambda: httpx.get(url, headers=auth).status_code == 200, "the pong", procs)
-        problem = httpx.get(f"{base}/api/v1/pings/{uuid.uuid4()}", headers=auth)
-        assert problem.status_code == 404
-        assert problem.json()["type"] == f"{base}/problems/not-found"
-        assert problem.headers["content-type"].startswith("application/problem+json")
+        # Calls that must succeed get a busy machine's time (httpx's default is 5 s).
+        with httpx.Client(base_url=base, timeout=60) as http:
+            assert http.post("/auth/register", json=creds).status_code == 201
+            token = http.post(
+                "/auth/login", data={"username": "tester", "password": "correct horse"}
+            ).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            assert http.post("/api/v1/pings").status_code == 401
+            ping = http.post("/api/v1/pings", headers=auth)
+            assert ping.status_code == 202, ping.text
+            url = f"/api/v1/pings/{ping.json()['ping_id']}"
+            _wait(lambda: http.get(url, headers=auth).status_code == 200, "the pong", procs)
+            problem = http.get(f"/api/v1/pings/{uuid.uuid4()}", headers=auth)
+            assert problem.status_code == 404
+            assert problem.json()["type"] == f"{base}/problems/not-found"
+            assert problem.headers["content-type"].startswith("application/problem+json")
         # The worker's start-up is slower than the API's on a busy machine: stop it once it
         # consumes, not before.
         _wait(lambda: "consuming:" in logs[1].text(), "the worker to consume", procs)

@@ -21,7 +21,7 @@ def _env(data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _wait_live(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_live(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server exited"
@@ -53,17 +53,18 @@ def test_two_embedded_instances_side_by_side(tmp_path: Path) -> None:
         # Each instance has its own database: a user registered on one is unknown on the other.
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
         reg = httpx.post(f"{a}/auth/register", json={"email": "x@example.com", "username": "xavier",
-                                                     "password": "correct horse"})
+                                                     "password": "correct horse"}, timeout=60)
         assert reg.status_code == 201, reg.text
-        login_b = httpx.post(f"{b}/auth/login", data={"username": "xavier", "password": "correct horse"})
+        login_b = httpx.post(f"{b}/auth/login", data={"username": "xavier", "password": "correct horse"},
+                             timeout=60)
         assert login_b.status_code == 401
-        ready = httpx.get(f"{a}/ready").json()
+        ready = httpx.get(f"{a}/ready", timeout=60).json()
         assert ready["status"] == "ready"
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
     err = procs[0].stderr.read()
     assert f"http://127.0.0.1:{ports[0]}" in err
     assert "Traceback" not in err

@@ -10,7 +10,7 @@ from forgekit.runtime import Runtime
 
 async def _mails(runtime: Runtime, to: str) -> dict[str, str]:
     """Subject → text body of every order message to ``to``, once the outbox is drained."""
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     out: dict[str, str] = {}
     for message in sink_messages(runtime.settings.mail_sink_dir):
         if message["To"] == to and message["Subject"].startswith("Order "):

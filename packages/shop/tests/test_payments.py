@@ -48,7 +48,7 @@ async def webhooks(app: FastAPI, payment_provider: FakeProvider) -> AsyncIterato
     await payment_provider.control.webhooks()
 
 
-async def _until(check: Any, what: str, timeout_s: float = 30.0) -> Any:
+async def _until(check: Any, what: str, timeout_s: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         result = await check()
@@ -143,7 +143,7 @@ async def test_pay_capture_refund_and_declines(
         payment = await session.scalar(select(Payment))
         assert payment is not None and payment.refunded == payment.captured == order["total"]
     # Each refund mailed the customer once, with its amount.
-    await runtime.events.drain(timeout_s=20)
+    await runtime.events.drain(timeout_s=60)
     refunds = [
         m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
         for m in sink_messages(runtime.settings.mail_sink_dir)

@@ -80,7 +80,7 @@ async def test_a_call_past_its_timeout_is_a_504_problem(storage):
     run = served.batcher._run_batch
 
     def slow(inputs):
-        release.wait(5)
+        release.wait(60)  # released below, once the timeout was seen
         return run(inputs)
 
     served.batcher._run_batch = slow
@@ -90,7 +90,7 @@ async def test_a_call_past_its_timeout_is_a_504_problem(storage):
     release.set()
     # A generous per-call timeout lets the next call through once the model is free.
     served.batcher._run_batch = run
-    out = await served.infer(_x(), timeout_s=10)
+    out = await served.infer(_x(), timeout_s=60)
     np.testing.assert_allclose(out["y"], np.full((1, 3), 2.0))
     await runtime.close()
 

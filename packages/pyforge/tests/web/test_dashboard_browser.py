@@ -33,6 +33,9 @@ from forgekit.settings import ForgeSettings
 from forgekit.testing.loopback import serve_asgi
 
 TIMEOUT_MS = 90_000  # a busy two-core machine: wait on conditions, generously
+# ``expect`` assertions have their own default (5 s), which ``page.set_default_timeout`` does
+# not change: they wait this long too (they return as soon as the condition holds).
+expect.set_options(timeout=TIMEOUT_MS)
 SHOTS = Path(
     os.environ.get("PYFORGE_SCREENSHOTS", Path(__file__).parents[4] / ".artifacts" / "screenshots")
 )

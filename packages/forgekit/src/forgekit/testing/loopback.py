@@ -40,7 +40,8 @@ async def serve_asgi(app: Any, *, port: int | None = None) -> AsyncIterator[str]
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
+    # A busy machine can take seconds to get a new server task scheduled: wait generously.
+    deadline = time.monotonic() + 60
     while not server.started:
         if task.done():
             task.result()
@@ -146,11 +147,12 @@ class MessageSocket(Protocol):
 
 async def receive_json(
     ws: MessageSocket,
-    timeout: float = 10.0,  # noqa: ASYNC109 (a limit per message: each wait restarts it)
+    timeout: float = 60.0,  # noqa: ASYNC109 (a limit per message: each wait restarts it)
     skip_pings: bool = True,
 ) -> dict[str, Any]:
     """The next JSON message of a live connection, skipping the server's idle pings unless
-    asked; raises ``TimeoutError`` after ``timeout`` seconds without one."""
+    asked; raises ``TimeoutError`` after ``timeout`` seconds without one (generous by
+    default: it returns as soon as a message comes, and a busy machine can be slow)."""
     while True:
         message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if not (skip_pings and message["type"] == "ping"):

@@ -102,8 +102,9 @@ class FakeProvider:
     webhook_secret: str
     control: FakeControl
 
-    def adapter(self, timeout_s: float = 5.0, **kwargs: Any) -> StripeAdapter:
-        """A :class:`StripeAdapter` pointed at the fake."""
+    def adapter(self, timeout_s: float = 30.0, **kwargs: Any) -> StripeAdapter:
+        """A :class:`StripeAdapter` pointed at the fake (a generous call timeout: the fake
+        is another process on a possibly busy machine; timeout tests pass their own)."""
         return StripeAdapter(self.base_url, self.api_key, timeout_s, **kwargs)
 
 
@@ -113,7 +114,7 @@ def fake_provider(
     api_key: str = TEST_API_KEY,
     webhook_secret: str = TEST_WEBHOOK_SECRET,
     webhook_urls: tuple[str, ...] = (),
-    startup_timeout_s: float = 20.0,
+    startup_timeout_s: float = 60.0,
 ) -> Iterator[FakeProvider]:
     """Run the fake in a subprocess for the duration of the block."""
     port = free_port()

@@ -80,8 +80,9 @@ async def outbox_payloads(runtime: Runtime, event_type: str) -> list[dict[str, A
         return [r["payload"] for r in rows.scalars()]
 
 
-async def wait_audited(runtime: Runtime, event_type: str, count: int, within_s: float = 10) -> None:
-    """Wait until the audit consumer has recorded ``count`` events of this type."""
+async def wait_audited(runtime: Runtime, event_type: str, count: int, within_s: float = 60) -> None:
+    """Wait until the audit consumer has recorded ``count`` events of this type (polled: the
+    generous deadline only matters on failure)."""
     deadline = asyncio.get_running_loop().time() + within_s
     while True:
         async with runtime.db.session() as s:
