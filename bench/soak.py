@@ -116,9 +116,12 @@ async def _users(base: str, users: int, seconds: float, accounts: list[dict[str,
                 await asyncio.sleep(rnd.uniform(*think))
 
         async def sampler() -> None:
-            while time.monotonic() < stop_at:
-                await asyncio.sleep(sample_s)
-                windows.append(Window())
+            # Never sleep past the end: a stress step's window is longer than the step, and
+            # sleeping it out kept each 20 s step running for 200 s with its users idle.
+            while (left := stop_at - time.monotonic()) > 0:
+                await asyncio.sleep(min(sample_s, left))
+                if time.monotonic() < stop_at:
+                    windows.append(Window())
 
         await asyncio.gather(sampler(), *(user(i) for i in range(users)))
 
