@@ -6,7 +6,6 @@ Used by Modelhub's tests and benchmarks; nothing here runs in production.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 from forgekit.identity.testing import TestUser, register_and_login, set_user
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.servers import same_backends_env
 
 
 def affine_onnx(width: int = 4, hidden: int = 16) -> bytes:
@@ -101,20 +101,8 @@ async def host_model(
 def process_env(settings: ForgeSettings, data: Path, port: int, **extra: str) -> dict[str, str]:
     """The environment of a ``modelhub`` process (API or worker) on the same backends as
     ``settings`` (a test's database, Redis prefix, exchange and queues), limits lifted."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "MODELHUB_"))}
-    env.update(
-        FORGE_ENV="test", FORGE_DATABASE_URL=settings.database_url,
-        FORGE_REDIS_URL=settings.redis_url, FORGE_AMQP_URL=settings.amqp_url,
-        FORGE_REDIS_PREFIX=settings.redis_prefix, FORGE_EVENTS_EXCHANGE=settings.events_exchange,
-        FORGE_EVENTS_QUEUE_PREFIX=settings.events_queue_prefix,
-        FORGE_SECRET_KEY=settings.secret_key.get_secret_value(),
-        FORGE_STORAGE_URL=settings.effective_storage_url, FORGE_LOG_JSON="false",
-        FORGE_LOG_LEVEL="WARNING", FORGE_RATE_LIMIT_DEFAULT="1000000/minute",
+    return same_backends_env(
+        settings, "MODELHUB", data, port, FORGE_RATE_LIMIT_DEFAULT="1000000/minute",
         FORGE_DATABASE_POOL_SIZE="5", FORGE_DATABASE_MAX_OVERFLOW="5",
-        FORGE_OUTBOX_POLL_INTERVAL_S="0.05",
-        FORGE_CONSUMER_RETRY_BASE_S="0.05", MODELHUB_INFER_RATE="1000000/minute",
-        MODELHUB_HOST="127.0.0.1", MODELHUB_PORT=str(port), MODELHUB_DATA_DIR=str(data),
-        MODELHUB_PAYMENTS_FAKE="false",
+        MODELHUB_INFER_RATE="1000000/minute", MODELHUB_PAYMENTS_FAKE="false", **extra,
     )  # fmt: skip
-    env.update(extra)
-    return env

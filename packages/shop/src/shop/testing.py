@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,26 +12,17 @@ import pyotp
 from forgekit.identity.testing import TestUser, register_and_login, set_user
 from forgekit.runtime import Runtime
 from forgekit.settings import ForgeSettings
+from forgekit.testing.servers import same_backends_env
 
 
 def process_env(settings: ForgeSettings, data: Path, port: int, **extra: str) -> dict[str, str]:
     """The environment of a ``shop`` process (API or worker) on the same backends as
     ``settings`` (a test's database, Redis prefix, exchange and queues)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "SHOP_"))}
-    env.update(
-        FORGE_ENV="test", FORGE_DATABASE_URL=settings.database_url,
-        FORGE_REDIS_URL=settings.redis_url, FORGE_AMQP_URL=settings.amqp_url,
-        FORGE_REDIS_PREFIX=settings.redis_prefix, FORGE_EVENTS_EXCHANGE=settings.events_exchange,
-        FORGE_EVENTS_QUEUE_PREFIX=settings.events_queue_prefix,
-        FORGE_SECRET_KEY=settings.secret_key.get_secret_value(),
-        FORGE_STORAGE_URL=settings.effective_storage_url, FORGE_LOG_JSON="false",
-        FORGE_LOG_LEVEL="WARNING", FORGE_DATABASE_POOL_SIZE="3", FORGE_DATABASE_MAX_OVERFLOW="2",
-        FORGE_OUTBOX_POLL_INTERVAL_S="0.05", FORGE_CONSUMER_RETRY_BASE_S="0.05",
-        SHOP_HOST="127.0.0.1", SHOP_PORT=str(port), SHOP_DATA_DIR=str(data),
-        SHOP_PAYMENTS_FAKE="false", SHOP_DEMO_CATALOGUE="false",
+    return same_backends_env(
+        settings, "SHOP", data, port, FORGE_DATABASE_POOL_SIZE="3",
+        FORGE_DATABASE_MAX_OVERFLOW="2", SHOP_PAYMENTS_FAKE="false",
+        SHOP_DEMO_CATALOGUE="false", **extra,
     )  # fmt: skip
-    env.update(extra)
-    return env
 
 
 async def staff_user(

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from forgekit.settings import ForgeSettings
+
 
 @dataclass(frozen=True)
 class RealServers:
@@ -87,6 +89,29 @@ class ServedProduct:
     workdir: Path
     env: dict[str, str]
     proc: subprocess.Popen[bytes]
+
+
+def same_backends_env(
+    settings: ForgeSettings, env_prefix: str, data: Path, port: int, **extra: str
+) -> dict[str, str]:
+    """The environment of a product process (API or worker, ``env_prefix`` its settings
+    prefix) on the same backends as ``settings``: a test's database, Redis prefix, exchange,
+    queues, storage and secret, with quick outbox polling and consumer retries; ``extra``
+    (the product's own variables) last."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", f"{env_prefix}_"))}
+    env.update(
+        FORGE_ENV="test", FORGE_DATABASE_URL=settings.database_url,
+        FORGE_REDIS_URL=settings.redis_url, FORGE_AMQP_URL=settings.amqp_url,
+        FORGE_REDIS_PREFIX=settings.redis_prefix, FORGE_EVENTS_EXCHANGE=settings.events_exchange,
+        FORGE_EVENTS_QUEUE_PREFIX=settings.events_queue_prefix,
+        FORGE_SECRET_KEY=settings.secret_key.get_secret_value(),
+        FORGE_STORAGE_URL=settings.effective_storage_url, FORGE_LOG_JSON="false",
+        FORGE_LOG_LEVEL="WARNING", FORGE_OUTBOX_POLL_INTERVAL_S="0.05",
+        FORGE_CONSUMER_RETRY_BASE_S="0.05", **{f"{env_prefix}_HOST": "127.0.0.1",
+        f"{env_prefix}_PORT": str(port), f"{env_prefix}_DATA_DIR": str(data)},
+    )  # fmt: skip
+    env.update(extra)
+    return env
 
 
 def product_env(env_prefix: str, workdir: Path, port: int, **extra: str) -> dict[str, str]:
